@@ -1,0 +1,1 @@
+"""Lotsen: a multilingual chat guide to Stockholm's labour-market services."""

@@ -1,0 +1,194 @@
+"""The gateway: builds the aiohttp application and wires connectors to the dialogue engine."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.config import Settings
+from bot.content import Content
+from bot.delivery import Deliveries
+from bot.dialogue import DialogueEngine
+from bot.http import bad_request, error, json_object
+from bot.i18n import Catalogs, LanguageTable
+from bot.language import LanguageDetector
+from bot.metrics import HTTP_ERRORS
+from bot.nlu import NLUUnavailable, RasaClient
+from bot.places import Places
+from bot.store import ConversationStore
+from connectors.webchat import WebchatConnector, WebchatStore
+
+log = logging.getLogger("lotsen.http")
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: Redis
+    http: aiohttp.ClientSession
+    rasa: RasaClient
+    languages: LanguageTable
+    detector: LanguageDetector
+    engine: DialogueEngine
+    deliveries: Deliveries
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def redis_client(settings: Settings) -> Redis:
+    return Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=2.0,
+                          socket_connect_timeout=2.0, health_check_interval=15)
+
+
+def load_languages(settings: Settings) -> LanguageTable:
+    return LanguageTable.load(settings.content_dir / "languages.yml")
+
+
+async def build_services(settings: Settings) -> Services:
+    languages = load_languages(settings)
+    catalogs = Catalogs(settings.locales_dir, languages)
+    content = Content(settings.content_dir / "replies.yml", catalogs, languages)
+    places = Places.load(settings.config_dir / "locations.yml")
+    redis = redis_client(settings)
+    http = aiohttp.ClientSession()
+    rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.nlu_timeout_seconds)
+    detector = LanguageDetector(languages)
+    store = ConversationStore(redis, settings.key_prefix, settings.retention_seconds)
+    engine = DialogueEngine(store=store, nlu=rasa, content=content, languages=languages,
+                            detector=detector, places=places, threshold=settings.nlu_threshold,
+                            max_message_chars=settings.max_message_chars,
+                            rate_limit_per_minute=settings.rate_limit_per_minute)
+    return Services(settings, redis, http, rasa, languages, detector, engine, Deliveries())
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES,
+                          middlewares=[error_middleware])
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        services = await build_services(settings)
+        app[SERVICES] = services
+        webchat = WebchatConnector(
+            services.engine,
+            WebchatStore(services.redis, settings.key_prefix, settings.retention_seconds),
+            services.languages)
+        services.deliveries.register("webchat", webchat.deliver)
+        app.router.add_routes(webchat.routes())
+        yield
+        await services.http.close()
+        await services.redis.aclose()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_post("/api/nlu/parse", nlu_parse)
+    return app
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes a JSON error with a clear message, never a stack trace."""
+    started = time.perf_counter()
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource \
+        else "unmatched"
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = _json_http_error(exc)
+    except (RedisConnectionError, RedisTimeoutError):
+        log.warning("redis_unavailable", extra={"route": route})
+        response = error(503, "The service is temporarily unavailable (storage is not "
+                              "reachable). Please try again in a moment.")
+    except Exception:
+        log.exception("unhandled_error", extra={"route": route})
+        response = error(500, "Something went wrong on our side. Please try again.")
+    if response.status >= 400:
+        HTTP_ERRORS.labels(route=route, status=str(response.status)).inc()
+    log.info("request", extra={"method": request.method, "route": route,
+                               "status": response.status,
+                               "ms": round((time.perf_counter() - started) * 1000, 1)})
+    return response
+
+
+def _json_http_error(exc: web.HTTPException) -> web.Response:
+    """aiohttp's own errors (404, 405, 413, ...) as JSON; ours are JSON already."""
+    if exc.content_type == "application/json" and exc.text:
+        return web.Response(status=exc.status, text=exc.text, content_type="application/json")
+    messages = {404: "Not found.", 405: "Method not allowed for this route.",
+                413: f"The request body is too large (at most {MAX_BODY_BYTES} bytes)."}
+    return error(exc.status, messages.get(exc.status, exc.reason))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    checks: dict[str, str] = {}
+    try:
+        await services.redis.ping()
+        checks["redis"] = "ok"
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        checks["redis"] = f"down: {type(exc).__name__}"
+    rasa_ok, detail = await services.rasa.status()
+    checks["rasa"] = "ok" if rasa_ok else f"down: {detail}"
+    ready = all(v == "ok" for v in checks.values())
+    down = [name for name, v in checks.items() if v != "ok"]
+    return web.json_response({"status": "ready" if ready else "not ready", "down": down,
+                              "checks": checks}, status=200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    response = web.Response(body=generate_latest())
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return response
+
+
+def _authorized(request: web.Request, token: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
+
+
+async def nlu_parse(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    token = services.settings.admin_token
+    if not token:
+        return error(503, "The admin API is disabled: set LOTSEN_ADMIN_TOKEN to enable it.")
+    if not _authorized(request, token):
+        return error(401, "Missing or wrong admin token (Authorization: Bearer <token>).")
+    body = await json_object(request)
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise bad_request('Send {"text": "..."} with a non-empty string.')
+    if len(text) > services.settings.max_message_chars:
+        raise bad_request(f"Text is longer than {services.settings.max_message_chars} characters.")
+    try:
+        parsed = await services.rasa.parse(text)
+    except NLUUnavailable as exc:
+        return error(503, f"NLU is unavailable: {exc}")
+    language = services.detector.detect(text, min_words=1) or services.languages.default
+    return web.json_response({
+        "intent": {"name": parsed.intent, "confidence": round(parsed.confidence, 4)},
+        "language": language,
+        "entities": [e.to_json() for e in parsed.entities],
+    })

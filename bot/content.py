@@ -1,0 +1,81 @@
+"""Reply templates from `bot/content/replies.yml`, rendered in the user's language.
+
+Code names a reply by its key; the words live in YAML (English source) and the catalogs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.i18n import Catalogs, LanguageTable
+from bot.messages import Button, Reply
+
+LANGUAGE_PAYLOAD = "/lang:"
+
+
+@dataclass(frozen=True)
+class Template:
+    text: str
+    buttons: tuple[str, ...] = ()
+
+
+class ContentError(ValueError):
+    """The content YAML is inconsistent (a button without a title, an unknown menu)."""
+
+
+class Content:
+    def __init__(self, path: Path, catalogs: Catalogs, languages: LanguageTable) -> None:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        self.catalogs = catalogs
+        self.languages = languages
+        self.menus: dict[str, tuple[str, ...]] = {
+            name: tuple(items) for name, items in data["menus"].items()}
+        self.button_titles: dict[str, str] = {
+            payload: entry["title"] for payload, entry in data["buttons"].items()}
+        self.templates: dict[str, Template] = {}
+        for section in ("intents", "system"):
+            for key, entry in data[section].items():
+                buttons = self._resolve_buttons(key, entry.get("buttons"))
+                self.templates[key] = Template(text=str(entry["text"]), buttons=buttons)
+
+    def _resolve_buttons(self, key: str, spec: object) -> tuple[str, ...]:
+        if spec is None:
+            return ()
+        if isinstance(spec, str):
+            if spec not in self.menus:
+                raise ContentError(f"reply {key!r} names unknown menu {spec!r}")
+            return self.menus[spec]
+        payloads = tuple(str(p) for p in spec)  # type: ignore[union-attr]
+        for payload in payloads:
+            if payload not in self.button_titles:
+                raise ContentError(f"reply {key!r} has button {payload!r} without a title")
+        return payloads
+
+    def has(self, key: str) -> bool:
+        return key in self.templates
+
+    def text(self, key: str, language: str, **values: object) -> str:
+        translated = self.catalogs.gettext(language, self.templates[key].text)
+        return translated.format(**values) if values else translated
+
+    def button(self, payload: str, language: str) -> Button:
+        if payload.startswith(LANGUAGE_PAYLOAD):
+            code = payload.removeprefix(LANGUAGE_PAYLOAD)
+            return Button(self.languages.languages[code].native, payload)
+        return Button(self.catalogs.gettext(language, self.button_titles[payload]), payload)
+
+    def buttons(self, payloads: tuple[str, ...] | list[str], language: str) -> tuple[Button, ...]:
+        return tuple(self.button(p, language) for p in payloads)
+
+    def reply(self, key: str, language: str, *, text: str | None = None,
+              buttons: tuple[str, ...] | list[str] | None = None, **values: object) -> Reply:
+        """The reply `key` in `language`; `text`/`buttons` replace the template's own."""
+        body = text if text is not None else self.text(key, language, **values)
+        payloads = self.templates[key].buttons if buttons is None else buttons
+        return Reply(body, self.buttons(payloads, language))
+
+    def language_buttons(self) -> tuple[str, ...]:
+        return tuple(f"{LANGUAGE_PAYLOAD}{code}" for code in self.languages.enabled)

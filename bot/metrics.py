@@ -1,0 +1,12 @@
+"""Prometheus metrics (served at `GET /metrics`). Labels never carry personal data."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+MESSAGES = Counter("lotsen_messages_total", "Messages received", ["channel", "language"])
+FALLBACKS = Counter("lotsen_fallbacks_total", "Messages not answered from NLU", ["reason"])
+NLU_LATENCY = Histogram("lotsen_nlu_latency_seconds", "Time for one Rasa parse",
+                        buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+HTTP_ERRORS = Counter("lotsen_http_errors_total", "Requests answered with an error",
+                      ["route", "status"])

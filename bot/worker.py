@@ -1,0 +1,72 @@
+"""The worker process: runs scheduled jobs (delayed messages now; reminders and the outbound
+sender plug in as more job handlers) and writes a heartbeat that `/readyz` reports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.app import redis_client
+from bot.config import Settings
+from bot.delivery import Deliveries
+from bot.jobs import JobHandler, JobQueue
+from bot.messages import Reply
+from connectors.webchat import WebchatConnector, WebchatStore
+
+log = logging.getLogger("lotsen.worker")
+HEARTBEAT_TTL = 30
+
+
+def heartbeat_key(prefix: str) -> str:
+    return f"{prefix}:worker:heartbeat"
+
+
+def job_handlers(deliveries: Deliveries) -> dict[str, JobHandler]:
+    async def send_message(args: dict[str, Any]) -> None:
+        replies = [Reply.from_json(r) for r in args["replies"]]
+        await deliveries.send(args["conversation"], replies)
+
+    return {"send_message": send_message}
+
+
+async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
+    redis = redis_client(settings)
+    deliveries = Deliveries()
+    webchat_store = WebchatStore(redis, settings.key_prefix, settings.retention_seconds)
+    deliveries.register("webchat", WebchatConnector.deliver_to(webchat_store))
+    queue = JobQueue(redis, settings.key_prefix)
+    handlers = job_handlers(deliveries)
+    log.info("worker_started")
+    try:
+        while not stop.is_set():
+            try:
+                await redis.set(heartbeat_key(settings.key_prefix), int(time.time()),
+                                ex=HEARTBEAT_TTL)
+                await queue.run_due(handlers)
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                log.warning("worker_redis_unavailable", extra={"detail": type(exc).__name__})
+            except Exception:  # keep running: one bad job must not stop the worker
+                log.exception("worker_error")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+    finally:
+        await redis.aclose()
+        log.info("worker_stopped")
+
+
+def main(settings: Settings) -> None:
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run(settings, stop)
+
+    asyncio.run(runner())

@@ -1,0 +1,163 @@
+"""Web chat: the JSON routes of spec §7 and the chat page at `/`.
+
+A session is an unguessable id. Everything the bot (or later a coach) sends to a session is also
+kept, numbered, in the session's message log, so `GET .../messages?after=N` returns what arrived
+later, such as coach replies and reminders.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot.dialogue import DialogueEngine
+from bot.http import bad_request, error, json_object
+from bot.i18n import LanguageTable
+from bot.messages import IncomingMessage, Reply
+
+CHANNEL = "webchat"
+STATIC_DIR = Path(__file__).resolve().parent / "webchat_static"
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+LOG_LIMIT = 500
+
+
+class WebchatStore:
+    """Sessions and their numbered message logs in Redis."""
+
+    def __init__(self, redis: Redis, prefix: str, retention_seconds: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.retention = retention_seconds
+
+    def _session_key(self, session: str) -> str:
+        return f"{self.prefix}:webchat:session:{session}"
+
+    def _log_key(self, session: str) -> str:
+        # Under the conversation's namespace, so erasing the conversation erases the log too.
+        return f"{self.prefix}:conv:{CHANNEL}:{session}:log"
+
+    def _seq_key(self, session: str) -> str:
+        return f"{self.prefix}:conv:{CHANNEL}:{session}:seq"
+
+    async def create(self, language: str | None) -> str:
+        session = secrets.token_urlsafe(24)
+        await self.redis.hset(self._session_key(session),
+                              mapping={"created": int(time.time()), "language": language or ""})
+        await self.redis.expire(self._session_key(session), self.retention)
+        return session
+
+    async def language(self, session: str) -> str | None:
+        """The language the session was opened with; None if the session does not exist."""
+        if not SESSION_ID.match(session):
+            return None
+        values = await self.redis.hgetall(self._session_key(session))
+        if not values:
+            return None
+        await self.redis.expire(self._session_key(session), self.retention)
+        return values.get("language") or ""
+
+    async def append(self, session: str, replies: Sequence[Reply]) -> list[dict[str, object]]:
+        entries = []
+        for reply in replies:
+            seq = await self.redis.incr(self._seq_key(session))
+            entries.append({"seq": seq, "ts": int(time.time()), **reply.to_json()})
+        if entries:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(self._log_key(session), *[json.dumps(e, ensure_ascii=False)
+                                                     for e in entries])
+                pipe.ltrim(self._log_key(session), -LOG_LIMIT, -1)
+                pipe.expire(self._log_key(session), self.retention)
+                pipe.expire(self._seq_key(session), self.retention)
+                await pipe.execute()
+        return entries
+
+    async def since(self, session: str, after: int) -> list[dict[str, object]]:
+        raw = await self.redis.lrange(self._log_key(session), 0, -1)
+        return [e for e in (json.loads(r) for r in raw) if int(e["seq"]) > after]
+
+
+class WebchatConnector:
+    def __init__(self, engine: DialogueEngine, store: WebchatStore,
+                 languages: LanguageTable) -> None:
+        self.engine = engine
+        self.store = store
+        self.languages = languages
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/webchat/sessions", self.create_session),
+            web.post("/webchat/sessions/{session}/messages", self.post_message),
+            web.get("/webchat/sessions/{session}/messages", self.get_messages),
+            web.get("/webchat/languages", self.list_languages),
+            web.get("/", self.page),
+            web.static("/static", STATIC_DIR),
+        ]
+
+    async def deliver(self, session: str, replies: Sequence[Reply]) -> None:
+        """Delivery for messages sent outside a request (coach replies, reminders)."""
+        await self.store.append(session, replies)
+
+    @staticmethod
+    def deliver_to(store: WebchatStore):  # type: ignore[no-untyped-def]
+        """Delivery without the HTTP side, for the worker process."""
+        async def deliver(session: str, replies: Sequence[Reply]) -> None:
+            await store.append(session, replies)
+        return deliver
+
+    async def create_session(self, request: web.Request) -> web.Response:
+        body = await json_object(request, allow_empty=True)
+        language = body.get("language")
+        if language is not None and not self.languages.is_enabled(language):
+            raise bad_request(f"Unsupported language {language!r}; "
+                              f"use one of {', '.join(self.languages.enabled)}.")
+        session = await self.store.create(language)
+        return web.json_response({"session": session}, status=201)
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        session = request.match_info["session"]
+        hint = await self.store.language(session)
+        if hint is None:
+            return error(404, "Unknown chat session. Start a new one with POST /webchat/sessions.")
+        body = await json_object(request)
+        text, payload = body.get("text"), body.get("payload")
+        if text is None and payload is None:
+            raise bad_request('Send {"text": "..."} or {"payload": "..."}.')
+        if (text is not None and not isinstance(text, str)) or (
+                payload is not None and not isinstance(payload, str)):
+            raise bad_request('"text" and "payload" must be strings.')
+        if payload is not None and len(payload) > 64:
+            raise bad_request('"payload" is at most 64 characters.')
+        message = IncomingMessage(channel=CHANNEL, user_id=session, text=text or "",
+                                  payload=payload or None, language_hint=hint or None)
+        outcome = await self.engine.handle(message)
+        if outcome.fallback not in ("too_long", "rate_limited"):
+            await self.store.append(session, outcome.replies)
+        direction = self.languages.languages[outcome.language].direction
+        return web.json_response({"replies": [r.to_json() for r in outcome.replies],
+                                  "language": outcome.language, "direction": direction})
+
+    async def get_messages(self, request: web.Request) -> web.Response:
+        session = request.match_info["session"]
+        if await self.store.language(session) is None:
+            return error(404, "Unknown chat session. Start a new one with POST /webchat/sessions.")
+        raw_after = request.query.get("after", "0")
+        if not raw_after.isdigit():
+            raise bad_request('"after" must be a whole number (the last seq you have).')
+        messages = await self.store.since(session, int(raw_after))
+        return web.json_response({"messages": messages})
+
+    async def list_languages(self, request: web.Request) -> web.Response:
+        return web.json_response({"default": self.languages.default, "languages": [
+            {"code": code, "name": self.languages.languages[code].native,
+             "direction": self.languages.languages[code].direction}
+            for code in self.languages.enabled]})
+
+    async def page(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC_DIR / "index.html")

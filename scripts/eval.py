@@ -1,0 +1,140 @@
+"""`make eval`: NLU accuracy per language and per intent through `POST /api/nlu/parse`.
+
+Starts its own Rasa + gateway (unless --url and --token point at a running gateway), sends every
+case of the development set, prints tables and the list of errors, and writes reports/eval.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import aiohttp
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.stack import running_stack  # noqa: E402
+
+DEFAULT_CASES = ROOT.parent / "shared" / "eval" / "nlu_dev.yml"
+DETECTION_MIN_WORDS = 3
+
+
+def load_cases(path: Path, languages: set[str] | None) -> list[dict[str, str]]:
+    cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+    return [c for c in cases if languages is None or c["lang"] in languages]
+
+
+async def classify(url: str, token: str, cases: list[dict[str, str]]) -> list[dict[str, object]]:
+    results = []
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        for case in cases:
+            async with session.post(f"{url}/api/nlu/parse", json={"text": case["text"]}) as resp:
+                body = await resp.json()
+                if resp.status != 200:
+                    raise SystemExit(f"parse failed ({resp.status}): {body}")
+            results.append({**case, "predicted": body["intent"]["name"],
+                            "confidence": body["intent"]["confidence"],
+                            "detected_language": body["language"]})
+    return results
+
+
+def pct(hits: int, total: int) -> str:
+    return f"{100 * hits / total:5.1f}%" if total else "    -"
+
+
+def report(results: list[dict[str, object]]) -> dict[str, object]:
+    by_lang: dict[str, list[dict[str, object]]] = defaultdict(list)
+    by_intent: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for r in results:
+        by_lang[str(r["lang"])].append(r)
+        by_intent[str(r["intent"])].append(r)
+
+    def long_enough(r: dict[str, object]) -> bool:
+        return len(str(r["text"]).split()) >= DETECTION_MIN_WORDS
+
+    summary: dict[str, object] = {"languages": {}, "intents": {}, "errors": []}
+    print(f"\nIntent accuracy and language detection per language ({len(results)} cases)")
+    print(f"{'lang':6}{'cases':>6}{'intent acc':>12}{'lang det (>=3 words)':>24}")
+    for lang in sorted(by_lang):
+        rows = by_lang[lang]
+        hits = sum(r["predicted"] == r["intent"] for r in rows)
+        longer = [r for r in rows if long_enough(r)]
+        det = sum(r["detected_language"] == r["lang"] for r in longer)
+        summary["languages"][lang] = {  # type: ignore[index]
+                                      "cases": len(rows), "intent_accuracy": hits / len(rows),
+                                      "detection_cases": len(longer),
+                                      "detection_accuracy": det / len(longer) if longer else None}
+        print(f"{lang:6}{len(rows):>6}{pct(hits, len(rows)):>12}"
+              f"{pct(det, len(longer)):>17} of {len(longer):>3}")
+    hits = sum(r["predicted"] == r["intent"] for r in results)
+    longer = [r for r in results if long_enough(r)]
+    det = sum(r["detected_language"] == r["lang"] for r in longer)
+    print(f"{'all':6}{len(results):>6}{pct(hits, len(results)):>12}{pct(det, len(longer)):>17}"
+          f" of {len(longer):>3}")
+    summary["overall"] = {"cases": len(results), "intent_accuracy": hits / len(results),
+                          "detection_cases": len(longer),
+                          "detection_accuracy": det / len(longer) if longer else None}
+
+    print(f"\nPer intent\n{'intent':24}{'cases':>6}{'accuracy':>10}")
+    for intent in sorted(by_intent):
+        rows = by_intent[intent]
+        ok = sum(r["predicted"] == r["intent"] for r in rows)
+        summary["intents"][intent] = {"cases": len(rows), "accuracy": ok / len(rows)}  # type: ignore[index]
+        print(f"{intent:24}{len(rows):>6}{pct(ok, len(rows)):>10}")
+
+    errors = [r for r in results if r["predicted"] != r["intent"]]
+    print(f"\nErrors ({len(errors)}): expected -> predicted (confidence)")
+    for r in errors:
+        print(f"  [{r['lang']}] {r['intent']} -> {r['predicted']} "
+              f"({r['confidence']:.2f}): {r['text']}")
+    confusions = Counter((str(r["intent"]), str(r["predicted"])) for r in errors)
+    summary["errors"] = errors
+    summary["confusions"] = [{"expected": e, "predicted": p, "count": n}
+                             for (e, p), n in confusions.most_common()]
+    wrong_lang = [r for r in longer if r["detected_language"] != r["lang"]]
+    print(f"\nLanguage detection errors on messages of >= {DETECTION_MIN_WORDS} words "
+          f"({len(wrong_lang)}):")
+    for r in wrong_lang:
+        print(f"  [{r['lang']} -> {r['detected_language']}] {r['text']}")
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=Path, default=Path(os.environ.get(
+        "LOTSEN_EVAL_FILE", DEFAULT_CASES)))
+    parser.add_argument("--languages", help="comma-separated subset, e.g. sv,en")
+    parser.add_argument("--url", help="a running gateway (default: start one)")
+    parser.add_argument("--token", default=os.environ.get("LOTSEN_ADMIN_TOKEN", ""))
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "eval.json")
+    args = parser.parse_args()
+    if not args.cases.exists():
+        raise SystemExit(f"evaluation set not found: {args.cases} (set LOTSEN_EVAL_FILE)")
+    languages = set(args.languages.split(",")) if args.languages else None
+    cases = load_cases(args.cases, languages)
+    started = time.monotonic()
+    if args.url:
+        results = asyncio.run(classify(args.url, args.token, cases))
+    else:
+        print("eval: starting Rasa and the gateway...", file=sys.stderr, flush=True)
+        with running_stack(prefix="lotsen-eval") as stack:
+            results = asyncio.run(classify(stack.gateway_url, stack.admin_token, cases))
+    summary = report(results)
+    summary["cases_file"] = str(args.cases)
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"\neval: wrote {args.out.relative_to(ROOT)} in {summary['seconds']} s")
+
+
+if __name__ == "__main__":
+    main()

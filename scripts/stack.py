@@ -1,0 +1,139 @@
+"""Start Rasa, the gateway and the worker as child processes and wait until each is ready.
+
+Shared by `make run`, `make eval`, `make bench` and the integration tests, so every one of them
+runs the same real services the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA = ROOT / ".venv-nlu" / "bin" / "rasa"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def model_path() -> Path:
+    """The trained model for the current training data (`make model` trains it)."""
+    result = subprocess.run([sys.executable, str(ROOT / "nlu" / "build.py"), "--print-path"],
+                            capture_output=True, text=True, check=True)
+    path = Path(result.stdout.strip())
+    if not path.exists():
+        raise SystemExit(f"No NLU model for the current training data ({path.name}): "
+                         "run `make model` first.")
+    return path
+
+
+def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None,
+              name: str = "service") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {process.returncode} while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status < 500:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{name} did not answer {url} within {timeout:.0f} s")
+
+
+def start_rasa(port: int, token: str, model: Path | None = None,
+               log_path: Path | None = None) -> subprocess.Popen:
+    model = model or model_path()
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    out = log_path.open("w") if log_path else subprocess.DEVNULL
+    return subprocess.Popen(
+        [str(RASA), "run", "--enable-api", "--auth-token", token, "--port", str(port),
+         "--interface", "127.0.0.1", "-m", str(model), "--log-file",
+         str(log_path or os.devnull)],
+        stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
+
+
+def wait_rasa(port: int, token: str, process: subprocess.Popen | None,
+              timeout: float = 120) -> None:
+    wait_http(f"http://127.0.0.1:{port}/status?token={token}", timeout, process, "Rasa")
+
+
+def start_python(module_args: list[str], env: dict[str, str],
+                 log_path: Path | None = None) -> subprocess.Popen:
+    out = log_path.open("w") if log_path else None
+    return subprocess.Popen([str(PYTHON), "-m", *module_args], env={**os.environ, **env},
+                            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT if out else None,
+                            start_new_session=True)
+
+
+def stop(process: subprocess.Popen | None, timeout: float = 10) -> None:
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@dataclass
+class Stack:
+    gateway_url: str
+    rasa_url: str
+    rasa_token: str
+    admin_token: str
+    env: dict[str, str]
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+
+@contextmanager
+def running_stack(*, port: int | None = None, prefix: str | None = None, worker: bool = False,
+                  log_dir: Path | None = None, quiet: bool = True,
+                  extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """Rasa + gateway (+ worker) on free ports with fresh tokens; stopped on exit."""
+    rasa_port, gateway_port = free_port(), port or free_port()
+    rasa_token, admin_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    env = {"LOTSEN_PORT": str(gateway_port), "LOTSEN_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+           "LOTSEN_RASA_TOKEN": rasa_token, "LOTSEN_ADMIN_TOKEN": admin_token,
+           "LOTSEN_LOG_LEVEL": "WARNING" if quiet else "INFO"}
+    if prefix:
+        env["LOTSEN_KEY_PREFIX"] = prefix
+    env.update(extra_env or {})
+    log = (lambda name: log_dir / f"{name}.log") if log_dir else (lambda name: None)
+    stack = Stack(f"http://127.0.0.1:{gateway_port}", env["LOTSEN_RASA_URL"], rasa_token,
+                  admin_token, env)
+    try:
+        rasa = start_rasa(rasa_port, rasa_token, log_path=log("rasa"))
+        stack.processes.append(rasa)
+        gateway = start_python(["bot", "serve"], env, log("gateway"))
+        stack.processes.append(gateway)
+        if worker:
+            stack.processes.append(start_python(["bot", "worker"], env, log("worker")))
+        wait_http(f"{stack.gateway_url}/healthz", 30, gateway, "gateway")
+        wait_rasa(rasa_port, rasa_token, rasa)
+        yield stack
+    finally:
+        for process in reversed(stack.processes):
+            stop(process)

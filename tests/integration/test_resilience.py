@@ -1,0 +1,139 @@
+"""Rasa or Redis going away mid-conversation, and coming back without a restart.
+
+Rasa sits behind a small TCP proxy that the test can close and reopen, so the gateway talks to
+the real Rasa model and sees a real connection failure. Redis is a private redis-server on its
+own port that the test stops and starts again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import time
+from contextlib import suppress
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.app import create_app
+from scripts.stack import free_port
+from tests.conftest import Conversation, make_settings
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:<port> to a target; `close()` makes the target unreachable."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.server: asyncio.base_events.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def open(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def close(self) -> None:
+        if self.server:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+        for writer in list(self.writers):
+            writer.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self.writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with suppress(ConnectionError, OSError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+async def test_rasa_down_gives_menu_and_readyz_says_so_then_recovers(
+        aiohttp_client, rasa_server, prefix, redis) -> None:
+    proxy = TcpProxy(rasa_server.port)
+    await proxy.open()
+    settings = make_settings(prefix, rasa_server, rasa_url=f"http://127.0.0.1:{proxy.port}")
+    client: TestClient = await aiohttp_client(create_app(settings))
+    talk = await Conversation.start(client)
+    assert "föräldraledig" in await talk.say("sfi för föräldralediga, hur funkar det")
+
+    await proxy.close()
+    data = await talk.send("var kan jag lära mig svenska")
+    text = data["replies"][0]["text"]
+    assert "1. " in text and "2. " in text  # numbered topic menu
+    ready = await client.get("/readyz")
+    body = await ready.json()
+    assert ready.status == 503 and body["down"] == ["rasa"] and body["checks"]["redis"] == "ok"
+    picked = await talk.say("5")  # numbers still work without NLU
+    assert "komvux" in picked.lower()
+
+    await proxy.open()
+    await asyncio.sleep(2.1)  # the client's short pause after a failure
+    assert "föräldraledig" in await talk.say("sfi för föräldralediga, hur funkar det")
+    assert (await client.get("/readyz")).status == 200
+    await proxy.close()
+
+
+@pytest.fixture
+def private_redis():
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("the Redis outage test needs redis-server (Debian package redis-server)")
+    port = free_port()
+
+    def start() -> subprocess.Popen:
+        process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
+                                    "--save", "", "--appendonly", "no"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with suppress(OSError):
+                import socket
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return process
+            time.sleep(0.05)
+        raise TimeoutError("private redis-server did not start")
+
+    holder = {"process": start()}
+    yield port, holder, start
+    holder["process"].terminate()
+    holder["process"].wait()
+
+
+async def test_redis_down_is_503_with_clear_message_and_recovers(
+        aiohttp_client, rasa_server, prefix, private_redis) -> None:
+    port, holder, start = private_redis
+    settings = make_settings(prefix, rasa_server, redis_url=f"redis://127.0.0.1:{port}/0")
+    client = await aiohttp_client(create_app(settings))
+    talk = await Conversation.start(client)
+    await talk.send(payload="/greet")
+
+    holder["process"].terminate()
+    holder["process"].wait()
+    resp = await client.post(f"/webchat/sessions/{talk.session}/messages", json={"text": "hej"})
+    body = await resp.text()
+    assert resp.status == 503 and "temporarily unavailable" in body and "Traceback" not in body
+    ready = await client.get("/readyz")
+    assert ready.status == 503 and "redis" in (await ready.json())["down"]
+
+    holder["process"] = start()  # empty Redis: the old session is gone, a new one works
+    deadline = time.monotonic() + 10
+    while True:
+        resp = await client.post("/webchat/sessions", json={})
+        if resp.status == 201 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert resp.status == 201
+    fresh = Conversation(client, (await resp.json())["session"])
+    assert "Lotsen" in await fresh.say("hej")

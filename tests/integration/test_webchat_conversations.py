@@ -1,0 +1,93 @@
+"""Whole conversations through the web chat routes, with the real Rasa model and real Redis."""
+
+from __future__ import annotations
+
+import time
+
+from bot.delivery import Deliveries
+from bot.jobs import JobQueue
+from bot.worker import job_handlers
+from connectors.webchat import WebchatConnector, WebchatStore
+from tests.conftest import Conversation
+
+
+async def test_swedish_conversation(chat) -> None:
+    talk = await Conversation.start(chat)
+    assert "Lotsen" in await talk.say("hej")
+    assert talk.language == "sv"
+    answer = await talk.say("jag vill plugga svenska medan jag är föräldraledig")
+    assert "öppna förskolor" in answer and "föräldraledig" in answer
+    answer = await talk.say("vad kan jobbtorg hjälpa mig med")
+    assert "praktik" in answer and talk.language == "sv"
+    answer = await talk.say("var ligger ni i skärholmen")
+    assert "Jobbtorg Skärholmen" in answer and "Jobbtorg unga Järva" not in answer
+    assert "Exempeldata" in answer or "exempel" in answer.lower()
+    assert "tack" in (await talk.say("tack så mycket")).lower() or talk.language == "sv"
+
+
+async def test_english_conversation(chat) -> None:
+    talk = await Conversation.start(chat)
+    answer = await talk.say("hello, what can you help me with?")
+    assert talk.language == "en" and "Jobbtorg" in answer
+    answer = await talk.say("I am 22 and I do not work or study, is there help for young people")
+    assert "16–29" in answer and talk.language == "en"
+    answer = await talk.say("what are your opening hours")
+    assert "Mon–" in answer
+    answer = await talk.say("where can I take adult education classes")
+    assert "komvux" in answer.lower()
+
+
+async def test_buttons_are_returned_and_pressing_one_answers(chat) -> None:
+    talk = await Conversation.start(chat, language="en")
+    data = await talk.send(payload="/greet")
+    buttons = data["replies"][0]["buttons"]
+    assert {"title", "payload"} <= set(buttons[0])
+    pressed = await talk.send(payload=buttons[0]["payload"])
+    assert pressed["replies"][0]["text"]
+
+
+async def test_language_follows_the_person_and_short_replies_keep_it(chat) -> None:
+    talk = await Conversation.start(chat)
+    await talk.say("where can I learn swedish as an adult")
+    assert talk.language == "en"
+    await talk.say("ok")
+    assert talk.language == "en"
+    await talk.say("jag vill hellre skriva på svenska nu")
+    assert talk.language == "sv"
+
+
+async def test_change_language_by_name_is_explicit_and_sticks(chat) -> None:
+    talk = await Conversation.start(chat)
+    answer = await talk.say("kan du svara på engelska")
+    assert talk.language == "en" and "English" in answer
+    await talk.say("jag har en fråga om sfi för föräldrar")
+    assert talk.language == "en"
+
+
+async def test_message_log_returns_later_messages_from_the_worker(chat, redis, prefix) -> None:
+    talk = await Conversation.start(chat)
+    await talk.send(payload="/greet")
+    seen = await talk.messages()
+    last = seen[-1]["seq"]
+    # A message scheduled for delivery (as reminders and coach replies are) reaches the session.
+    queue = JobQueue(redis, prefix)
+    await queue.schedule("send_message", {"conversation": f"webchat:{talk.session}",
+                                           "replies": [{"text": "Påminnelse", "buttons": []}]},
+                         due=time.time() - 1)
+    deliveries = Deliveries()
+    deliveries.register("webchat", WebchatConnector.deliver_to(
+        WebchatStore(redis, prefix, 3600)))
+    assert await queue.run_due(job_handlers(deliveries)) == 1
+    later = await talk.messages(after=last)
+    assert [m["text"] for m in later] == ["Påminnelse"]
+    assert later[0]["seq"] == last + 1
+
+
+async def test_delete_my_data_through_free_text(chat, redis, prefix) -> None:
+    talk = await Conversation.start(chat)
+    await talk.say("berätta om komvux")
+    data = await talk.send("radera all min data")
+    assert [b["payload"] for b in data["replies"][0]["buttons"]] == ["/erase:yes", "/erase:no"]
+    await talk.send(payload="/erase:yes")
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}:conv:webchat:{talk.session}:*")]
+    assert not [k for k in keys if k.endswith((":state", ":transcript"))]

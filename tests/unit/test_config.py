@@ -1,0 +1,24 @@
+import pytest
+
+from bot.config import ConfigError, Settings
+
+
+def test_defaults_match_the_spec() -> None:
+    settings = Settings.from_env({})
+    assert settings.port == 8080
+    assert settings.key_prefix == "lotsen"
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.retention_days == 30
+
+
+def test_environment_overrides_and_types() -> None:
+    settings = Settings.from_env({"LOTSEN_PORT": "9001", "LOTSEN_NLU_THRESHOLD": "0.7",
+                                  "LOTSEN_KEY_PREFIX": "city", "LOTSEN_UNKNOWN": "x"})
+    assert (settings.port, settings.nlu_threshold, settings.key_prefix) == (9001, 0.7, "city")
+
+
+@pytest.mark.parametrize("env", [{"LOTSEN_PORT": "eighty"}, {"LOTSEN_PORT": "70000"},
+                                 {"LOTSEN_NLU_THRESHOLD": "2"}, {"LOTSEN_KEY_PREFIX": "a:b"}])
+def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="LOTSEN_"):
+        Settings.from_env(env)

@@ -1,0 +1,70 @@
+"""docker-compose.yml, the Dockerfiles and .env.example agree with each other and the code.
+(Docker cannot run on the development machines, so the file is checked, not started.)"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+
+import yaml
+
+from bot.config import ROOT, Settings
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+ENV_EXAMPLE = dict(
+    line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+    if line and not line.startswith("#"))
+SETTINGS_VARS = {f"LOTSEN_{f.name.upper()}" for f in fields(Settings)}
+SCRIPT_VARS = {"LOTSEN_NLU_PORT"}  # read by scripts/run.py, not by the services
+
+
+def test_has_the_four_services_each_with_image_or_build() -> None:
+    services = COMPOSE["services"]
+    assert set(services) == {"redis", "rasa", "gateway", "worker"}
+    for name, service in services.items():
+        assert "image" in service or "build" in service, name
+
+
+def test_build_files_exist() -> None:
+    for service in COMPOSE["services"].values():
+        build = service.get("build")
+        if build is None:
+            continue
+        context = ROOT / (build if isinstance(build, str) else build.get("context", "."))
+        dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile",
+                                                                             "Dockerfile")
+        assert (context / dockerfile).exists(), dockerfile
+
+
+def test_redis_keeps_an_append_only_file() -> None:
+    command = COMPOSE["services"]["redis"]["command"]
+    assert "--appendonly" in command and command[command.index("--appendonly") + 1] == "yes"
+    assert any(v.endswith(":/data") for v in COMPOSE["services"]["redis"]["volumes"])
+
+
+def test_every_variable_is_documented_and_known() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    referenced = set(re.findall(r"\$\{(\w+)", text))
+    for service in COMPOSE["services"].values():
+        referenced |= set(service.get("environment", {}))
+    lotsen = {v for v in referenced if v.startswith("LOTSEN_")}
+    assert lotsen <= set(ENV_EXAMPLE), lotsen - set(ENV_EXAMPLE)
+    assert lotsen <= SETTINGS_VARS, lotsen - SETTINGS_VARS
+    assert set(ENV_EXAMPLE) <= SETTINGS_VARS | SCRIPT_VARS, set(ENV_EXAMPLE) - SETTINGS_VARS
+
+
+def test_env_example_defaults_are_the_code_defaults() -> None:
+    defaults = Settings()
+    for var, value in ENV_EXAMPLE.items():
+        if var in SCRIPT_VARS or value == "":
+            continue
+        field = var.removeprefix("LOTSEN_").lower()
+        assert str(getattr(defaults, field)) == value, var
+
+
+def test_gateway_port_lines_up() -> None:
+    gateway = COMPOSE["services"]["gateway"]
+    container_port = gateway["environment"]["LOTSEN_PORT"]
+    assert gateway["ports"] == [f"${{LOTSEN_PORT:-{ENV_EXAMPLE['LOTSEN_PORT']}}}:{container_port}"]
+    assert gateway["environment"]["LOTSEN_RASA_URL"].endswith(":5005")
+    assert "5005" in COMPOSE["services"]["rasa"]["expose"]
