@@ -19,13 +19,14 @@ PIP_QUIET := 2>&1 | { grep -v -e 'is ignored: it is neither' -e '^$$' || true; }
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/lotsen.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: help install run test test-fast eval bench lint model catalogs i18n-update screenshot clean
+.PHONY: help install run test test-fast eval bench lint model catalogs i18n-update screenshot browser clean
 
 help:
 	@echo "make run      start Rasa, the gateway and the worker (web chat at http://127.0.0.1:$${LOTSEN_PORT:-8080}/)"
 	@echo "make test     install everything and run the whole suite (real Redis, real Rasa)"
 	@echo "make eval     NLU accuracy per language and intent on ../shared/eval/nlu_dev.yml"
 	@echo "make bench    load test: web chat API vs Rasa alone vs a bare aiohttp endpoint"
+	@echo "make screenshot  the web chat in Arabic (RTL) by headless Chromium -> reports/webchat-ar.png"
 	@echo "make lint     ruff"
 	@echo "make i18n-update  re-extract messages into locales/lotsen.pot and update every .po"
 
@@ -48,6 +49,15 @@ $(NLU_VENV)/.installed: nlu/requirements.txt nlu/constraints.txt
 
 install: $(VENV)/.installed $(NLU_VENV)/.installed catalogs
 
+# Debian's Chromium for the browser tests and screenshots (installed when missing and we are root).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "install: chromium (Debian package, for browser tests; about a minute)"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "chromium not found: install Debian's chromium package"; exit 1; fi; }
+
 locales/%/LC_MESSAGES/lotsen.mo: locales/%/LC_MESSAGES/lotsen.po $(VENV)/.installed
 	@$(VENV)/bin/pybabel -q compile --statistics -D lotsen -i $< -o $@
 
@@ -64,7 +74,7 @@ model: $(NLU_VENV)/.installed
 run: install model
 	@$(PY) scripts/run.py
 
-test: install model
+test: install model browser
 	@$(PY) -m pytest -q -rs --durations=8
 
 test-fast: install
@@ -75,6 +85,9 @@ eval: install model
 
 bench: install model
 	@$(PY) scripts/bench.py
+
+screenshot: install model browser
+	@$(PY) scripts/screenshot.py
 
 lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff check .

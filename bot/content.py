@@ -36,7 +36,8 @@ class Content:
         self.button_titles: dict[str, str] = {
             payload: entry["title"] for payload, entry in data["buttons"].items()}
         self.templates: dict[str, Template] = {}
-        for section in ("intents", "system"):
+        self.ui_keys: tuple[str, ...] = tuple(data.get("ui", {}))
+        for section in ("intents", "system", "ui"):
             for key, entry in data[section].items():
                 buttons = self._resolve_buttons(key, entry.get("buttons"))
                 self.templates[key] = Template(text=str(entry["text"]), buttons=buttons)
@@ -76,6 +77,10 @@ class Content:
         body = text if text is not None else self.text(key, language, **values)
         payloads = self.templates[key].buttons if buttons is None else buttons
         return Reply(body, self.buttons(payloads, language))
+
+    def ui_labels(self, language: str) -> dict[str, str]:
+        """The web chat page's own labels in `language`."""
+        return {key: self.text(key, language) for key in self.ui_keys}
 
     def language_buttons(self) -> tuple[str, ...]:
         return tuple(f"{LANGUAGE_PAYLOAD}{code}" for code in self.languages.enabled)

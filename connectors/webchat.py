@@ -89,6 +89,7 @@ class WebchatConnector:
         self.engine = engine
         self.store = store
         self.languages = languages
+        self.content = engine.content
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -156,7 +157,8 @@ class WebchatConnector:
     async def list_languages(self, request: web.Request) -> web.Response:
         return web.json_response({"default": self.languages.default, "languages": [
             {"code": code, "name": self.languages.languages[code].native,
-             "direction": self.languages.languages[code].direction}
+             "direction": self.languages.languages[code].direction,
+             "ui": self.content.ui_labels(code)}
             for code in self.languages.enabled]})
 
     async def page(self, request: web.Request) -> web.FileResponse:

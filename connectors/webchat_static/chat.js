@@ -1,12 +1,6 @@
 // Lotsen web chat widget: talks to the JSON routes of spec §7, keyboard- and RTL-aware.
 (() => {
   "use strict";
-  const UI = {
-    sv: { placeholder: "Skriv din fråga…", send: "Skicka", error: "Något gick fel. Försök igen.",
-          busy: "Lotsen skriver…" },
-    en: { placeholder: "Write your question…", send: "Send", error: "Something went wrong. Try again.",
-          busy: "Lotsen is typing…" },
-  };
   const log = document.getElementById("log");
   const form = document.getElementById("composer");
   const input = document.getElementById("text");
@@ -16,9 +10,12 @@
   let session = sessionStorage.getItem("lotsen.session");
   let lastSeq = Number(sessionStorage.getItem("lotsen.seq") || 0);
   let language = sessionStorage.getItem("lotsen.language") || null;
+  const params = new URLSearchParams(window.location.search);
+  if (params.get("lang")) language = params.get("lang");
   let directions = {};
+  let labels = {};
 
-  function ui(key) { return (UI[language] || UI.en)[key]; }
+  function ui(key) { return (labels[language] || {})[key] || ""; }
 
   function applyLanguage(code) {
     if (!code) return;
@@ -29,6 +26,8 @@
     picker.value = code;
     input.placeholder = ui("placeholder");
     sendButton.textContent = ui("send");
+    document.getElementById("language-label").textContent = ui("language");
+    document.title = ui("title");
   }
 
   function remember(seq) {
@@ -38,6 +37,7 @@
   function addMessage(text, who, buttons) {
     const item = document.createElement("li");
     item.className = `msg ${who}`;
+    item.dir = "auto";  // each bubble takes the direction of its own text (Latin names in RTL)
     item.textContent = text;
     if (buttons && buttons.length) {
       const group = document.createElement("div");
@@ -46,6 +46,7 @@
       for (const b of buttons) {
         const btn = document.createElement("button");
         btn.type = "button";
+        btn.dir = "auto";
         btn.textContent = b.title;
         btn.addEventListener("click", () => send({ payload: b.payload }, b.title));
         group.appendChild(btn);
@@ -78,7 +79,7 @@
   }
 
   async function send(body, shownText) {
-    addMessage(shownText, "me");
+    if (shownText) addMessage(shownText, "me");
     status.textContent = ui("busy");
     sendButton.disabled = true;
     try {
@@ -131,14 +132,16 @@
     const data = await api("/webchat/languages");
     for (const l of data.languages) {
       directions[l.code] = l.direction;
+      labels[l.code] = l.ui;
       const option = document.createElement("option");
       option.value = l.code;
       option.textContent = l.name;
       picker.appendChild(option);
     }
+    if (!directions[language]) language = null;
     applyLanguage(language || data.default);
     if (session) { lastSeq = 0; await poll(); }
-    if (!log.children.length) await send({ payload: "/greet" }, "👋");
+    if (!log.children.length) await send({ payload: "/greet" }, null);
     setInterval(poll, 5000);
   }
   start().catch((err) => { status.textContent = err.message; });

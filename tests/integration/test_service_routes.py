@@ -26,4 +26,8 @@ async def test_chat_page_and_assets_are_served(chat) -> None:
     assert "/static/chat.js" in page and 'name="viewport"' in page
     assert (await chat.get("/static/chat.js")).status == 200
     languages = await (await chat.get("/webchat/languages")).json()
-    assert {"code": "sv", "name": "Svenska", "direction": "ltr"} in languages["languages"]
+    swedish = next(item for item in languages["languages"] if item["code"] == "sv")
+    assert (swedish["name"], swedish["direction"]) == ("Svenska", "ltr")
+    assert swedish["ui"]["send"] == "Skicka"
+    assert [item["code"] for item in languages["languages"]] == ["sv", "en", "ar", "so", "fa",
+                                                                 "ti", "uk"]

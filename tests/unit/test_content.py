@@ -55,7 +55,8 @@ def test_extractor_finds_every_text_and_title() -> None:
     raw = (ROOT / "bot" / "content" / "replies.yml").read_bytes()
     found = {message for _, _, message, _ in extract_yaml(io.BytesIO(raw), None, None, {})}
     data = yaml.safe_load(raw)
-    expected = {e["text"] for section in ("intents", "system") for e in data[section].values()}
+    expected = {e["text"] for section in ("intents", "system", "ui")
+                for e in data[section].values()}
     expected |= {e["title"] for e in data["buttons"].values()}
     assert found == expected
 
