@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,16 +14,24 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.booking.flow import BookingFlow
+from bot.booking.schedule import Schedule
+from bot.booking.service import BookingService
+from bot.booking.store import BookingStore
+from bot.booking.texts import BookingTexts
+from bot.booking.when import WhenParser
 from bot.config import Settings
 from bot.content import Content
 from bot.delivery import Deliveries
 from bot.dialogue import DialogueEngine
-from bot.http import bad_request, error, json_object
+from bot.http import admin_refusal, bad_request, error, json_object
 from bot.i18n import Catalogs, LanguageTable
+from bot.jobs import JobQueue
 from bot.language import LanguageDetector
 from bot.metrics import HTTP_ERRORS
 from bot.nlu import NLUUnavailable, RasaClient
 from bot.places import Places
+from bot.staff import StaffRoutes
 from bot.store import ConversationStore
 from connectors.webchat import WebchatConnector, WebchatStore
 
@@ -42,6 +49,8 @@ class Services:
     detector: LanguageDetector
     engine: DialogueEngine
     deliveries: Deliveries
+    bookings: BookingService
+    booking_texts: BookingTexts
 
 
 SERVICES = web.AppKey("services", Services)
@@ -56,21 +65,51 @@ def load_languages(settings: Settings) -> LanguageTable:
     return LanguageTable.load(settings.content_dir / "languages.yml")
 
 
-async def build_services(settings: Settings) -> Services:
+@dataclass(frozen=True)
+class StaticContent:
+    """Everything loaded from files at start-up (validated: a mistake stops the start)."""
+
+    languages: LanguageTable
+    content: Content
+    places: Places
+    schedule: Schedule
+
+
+def load_content(settings: Settings) -> StaticContent:
     languages = load_languages(settings)
     catalogs = Catalogs(settings.locales_dir, languages)
     content = Content(settings.content_dir / "replies.yml", catalogs, languages)
     places = Places.load(settings.config_dir / "locations.yml")
+    schedule = Schedule.load(settings.config_dir / "dropin.yml",
+                             {loc.id for loc in places.locations})
+    return StaticContent(languages, content, places, schedule)
+
+
+def booking_service(settings: Settings, redis: Redis, schedule: Schedule) -> BookingService:
+    store = BookingStore(redis, settings.key_prefix, settings.retention_seconds)
+    return BookingService(schedule, store, JobQueue(redis, settings.key_prefix))
+
+
+async def build_services(settings: Settings) -> Services:
+    static = load_content(settings)
+    languages, content, places = static.languages, static.content, static.places
     redis = redis_client(settings)
     http = aiohttp.ClientSession()
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.nlu_timeout_seconds)
     detector = LanguageDetector(languages)
     store = ConversationStore(redis, settings.key_prefix, settings.retention_seconds)
+    bookings = booking_service(settings, redis, static.schedule)
+    texts = BookingTexts(content, static.schedule, places)
+    when = WhenParser(settings.content_dir / "dates.yml",
+                      [languages.languages[c].babel_locale for c in languages.enabled])
+    flow = BookingFlow(bookings, texts, content, places, when)
     engine = DialogueEngine(store=store, nlu=rasa, content=content, languages=languages,
                             detector=detector, places=places, threshold=settings.nlu_threshold,
                             max_message_chars=settings.max_message_chars,
-                            rate_limit_per_minute=settings.rate_limit_per_minute)
-    return Services(settings, redis, http, rasa, languages, detector, engine, Deliveries())
+                            rate_limit_per_minute=settings.rate_limit_per_minute,
+                            booking=flow, erasers=[bookings.erase])
+    return Services(settings, redis, http, rasa, languages, detector, engine, Deliveries(),
+                    bookings, texts)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -86,6 +125,8 @@ def create_app(settings: Settings) -> web.Application:
             services.languages)
         services.deliveries.register("webchat", webchat.deliver)
         app.router.add_routes(webchat.routes())
+        app.router.add_routes(StaffRoutes(services.bookings, services.booking_texts,
+                                          settings.admin_token).routes())
         yield
         await services.http.close()
         await services.redis.aclose()
@@ -163,19 +204,12 @@ async def metrics(request: web.Request) -> web.Response:
     return response
 
 
-def _authorized(request: web.Request, token: str) -> bool:
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
-
-
 async def nlu_parse(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     token = services.settings.admin_token
-    if not token:
-        return error(503, "The admin API is disabled: set LOTSEN_ADMIN_TOKEN to enable it.")
-    if not _authorized(request, token):
-        return error(401, "Missing or wrong admin token (Authorization: Bearer <token>).")
+    refused = admin_refusal(request, token)
+    if refused is not None:
+        return refused
     body = await json_object(request)
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():

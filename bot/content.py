@@ -20,6 +20,7 @@ LANGUAGE_PAYLOAD = "/lang:"
 class Template:
     text: str
     buttons: tuple[str, ...] = ()
+    plural: str | None = None  # with `count`: gettext plural forms of the language
 
 
 class ContentError(ValueError):
@@ -40,7 +41,9 @@ class Content:
         for section in ("intents", "system", "ui"):
             for key, entry in data[section].items():
                 buttons = self._resolve_buttons(key, entry.get("buttons"))
-                self.templates[key] = Template(text=str(entry["text"]), buttons=buttons)
+                plural = str(entry["plural"]) if "plural" in entry else None
+                self.templates[key] = Template(text=str(entry["text"]), buttons=buttons,
+                                               plural=plural)
 
     def _resolve_buttons(self, key: str, spec: object) -> tuple[str, ...]:
         if spec is None:
@@ -59,7 +62,12 @@ class Content:
         return key in self.templates
 
     def text(self, key: str, language: str, **values: object) -> str:
-        translated = self.catalogs.gettext(language, self.templates[key].text)
+        template = self.templates[key]
+        if template.plural is not None:
+            count = int(values["count"])  # type: ignore[call-overload]
+            translated = self.catalogs.ngettext(language, template.text, template.plural, count)
+        else:
+            translated = self.catalogs.gettext(language, template.text)
         return translated.format(**values) if values else translated
 
     def button(self, payload: str, language: str) -> Button:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
+from bot.booking.flow import PREFIX as BOOKING_PAYLOAD
+from bot.booking.flow import BookingFlow
 from bot.content import LANGUAGE_PAYLOAD, Content
 from bot.i18n import LanguageTable
 from bot.language import LanguageDetector, explicit_choice
@@ -26,6 +27,7 @@ from bot.metrics import FALLBACKS, MESSAGES, NLU_LATENCY
 from bot.nlu import NLUUnavailable, ParseResult, RasaClient
 from bot.places import Places, format_hours
 from bot.store import ConversationState, ConversationStore
+from bot.turn import Intent, Turn
 
 log = logging.getLogger("lotsen.dialogue")
 
@@ -33,34 +35,15 @@ ERASE_FLOW = "erase"
 MISUNDERSTANDINGS_BEFORE_COACH = 2
 
 
-@dataclass(frozen=True)
-class Intent:
-    """What the person means, however it was recognised."""
-
-    name: str
-    confidence: float = 1.0
-    district: str | None = None
-    text: str = ""
-    source: str = "nlu"  # nlu | payload | menu | keyword
-
-
-@dataclass
-class Turn:
-    """Working data for one message; handlers read and change it."""
-
-    message: IncomingMessage
-    state: ConversationState
-    language: str
-    erased: bool = False
-
-
 Handler = Callable[[Turn, Intent], Awaitable[list[Reply]]]
+Eraser = Callable[[str], Awaitable[object]]
 
 
 class DialogueEngine:
     def __init__(self, *, store: ConversationStore, nlu: RasaClient, content: Content,
                  languages: LanguageTable, detector: LanguageDetector, places: Places,
-                 threshold: float, max_message_chars: int, rate_limit_per_minute: int) -> None:
+                 threshold: float, max_message_chars: int, rate_limit_per_minute: int,
+                 booking: BookingFlow | None = None, erasers: list[Eraser] | None = None) -> None:
         self.store = store
         self.nlu = nlu
         self.content = content
@@ -70,12 +53,17 @@ class DialogueEngine:
         self.threshold = threshold
         self.max_chars = max_message_chars
         self.rate_limit = rate_limit_per_minute
+        self.booking = booking
+        self.erasers = erasers or []
         self.handlers: dict[str, Handler] = {
             "ask_location": self._ask_location,
             "ask_opening_hours": self._ask_opening_hours,
             "change_language": self._change_language,
             "delete_my_data": self._delete_my_data,
         }
+        if booking is not None:
+            self.handlers.update(book_dropin=booking.start, list_bookings=booking.list_bookings,
+                                 cancel_booking=booking.cancel_booking)
 
     # ---------------------------------------------------------------- entry point
     async def handle(self, message: IncomingMessage) -> Outcome:
@@ -139,8 +127,14 @@ class DialogueEngine:
         if picked is not None:
             return await self._act(turn, picked)
         if text.lower() in self.languages.cancel_words and turn.state.flow:
+            stopped = "booking_stopped" if turn.state.flow == "booking" else "help"
             turn.state.flow, turn.state.flow_data = None, {}
-            return await self._act(turn, Intent("help", source="keyword"))
+            return Outcome([self.content.reply(stopped, turn.language)], turn.language,
+                           "cancel_flow")
+        if self.booking is not None and turn.state.flow == "booking":
+            narrowed = await self.booking.on_text(turn, text)
+            if narrowed is not None:
+                return Outcome(narrowed, turn.language, "book_dropin")
         try:
             parsed = await self._parse(text)
         except NLUUnavailable as exc:
@@ -164,6 +158,8 @@ class DialogueEngine:
         if payload.startswith(LANGUAGE_PAYLOAD):
             return Intent("set_language", source="payload",
                           text=payload.removeprefix(LANGUAGE_PAYLOAD))
+        if payload.startswith(BOOKING_PAYLOAD):
+            return Intent("booking_payload", source="payload", text=payload)
         if payload in ("/erase:yes", "/erase:no"):
             return Intent("erase_confirm" if payload.endswith("yes") else "erase_cancel",
                           source="payload")
@@ -209,6 +205,9 @@ class DialogueEngine:
             return self._set_language(turn, intent.text)
         if intent.name in ("erase_confirm", "erase_cancel"):
             return await self._erase_answer(turn, intent)
+        if intent.name == "booking_payload" and self.booking is not None:
+            replies = await self.booking.on_payload(turn, intent.text)
+            return Outcome(replies, turn.language, "book_dropin")
         if turn.state.flow:
             turn.state.flow, turn.state.flow_data = None, {}
         handler = self.handlers.get(intent.name, self._static_answer)
@@ -278,6 +277,8 @@ class DialogueEngine:
         if cancelled:
             return Outcome([self.content.reply("erase_cancelled", turn.language)], turn.language,
                            "deny")
+        for eraser in self.erasers:
+            await eraser(turn.message.conversation_id)
         await self.store.erase(turn.message.conversation_id)
         turn.erased = True
         log.info("conversation_erased", extra={"channel": turn.message.channel})

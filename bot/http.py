@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any
 
@@ -30,3 +31,13 @@ async def json_object(request: web.Request, *, allow_empty: bool = False) -> dic
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.")
     return data
+
+
+def admin_refusal(request: web.Request, token: str) -> web.Response | None:
+    """None when the request carries the admin bearer token; else the response refusing it."""
+    if not token:
+        return error(503, "The admin API is disabled: set LOTSEN_ADMIN_TOKEN to enable it.")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode()):
+        return None
+    return error(401, "Missing or wrong admin token (Authorization: Bearer <token>).")

@@ -1,7 +1,8 @@
 """Babel extractor for the content YAML: every `text` and `title` value is a message.
 
 Registered in `locales/babel.cfg`, so `pybabel extract` finds the answers that live in YAML
-just as it finds `gettext()` calls in code.
+just as it finds `gettext()` calls in code. An entry with both `text` and `plural` becomes one
+plural message (ngettext), translated with the language's own plural forms.
 """
 
 from __future__ import annotations
@@ -21,11 +22,19 @@ def extract_yaml(fileobj: BinaryIO, keywords: Any, comment_tags: Any,
         yield from _walk(node, path=())
 
 
-Message = tuple[int, str | None, str, list[str]]
+Message = tuple[int, str | None, str | tuple[str, str], list[str]]
 
 
 def _walk(node: yaml.Node, path: tuple[str, ...]) -> Iterator[Message]:
     if isinstance(node, yaml.MappingNode):
+        values = {str(k.value): v for k, v in node.value}
+        if isinstance(values.get("text"), yaml.ScalarNode) and isinstance(
+                values.get("plural"), yaml.ScalarNode):
+            singular, plural = values["text"], values["plural"]
+            comment = "/".join((*path, "text"))
+            yield (singular.start_mark.line + 1, "ngettext",
+                   (str(singular.value), str(plural.value)), [comment])
+            return
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in TRANSLATABLE_KEYS and isinstance(value_node, yaml.ScalarNode):

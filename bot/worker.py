@@ -13,7 +13,9 @@ from typing import Any
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.app import redis_client
+from bot.app import booking_service, load_content, redis_client
+from bot.booking.service import REMINDER_JOB, BookingService
+from bot.booking.texts import BookingTexts
 from bot.config import Settings
 from bot.delivery import Deliveries
 from bot.jobs import JobHandler, JobQueue
@@ -28,12 +30,35 @@ def heartbeat_key(prefix: str) -> str:
     return f"{prefix}:worker:heartbeat"
 
 
-def job_handlers(deliveries: Deliveries) -> dict[str, JobHandler]:
+def job_handlers(deliveries: Deliveries, bookings: BookingService | None = None,
+                 texts: BookingTexts | None = None) -> dict[str, JobHandler]:
     async def send_message(args: dict[str, Any]) -> None:
         replies = [Reply.from_json(r) for r in args["replies"]]
         await deliveries.send(args["conversation"], replies)
 
-    return {"send_message": send_message}
+    handlers: dict[str, JobHandler] = {"send_message": send_message}
+    if bookings is not None and texts is not None:
+        handlers[REMINDER_JOB] = reminder_handler(deliveries, bookings, texts)
+    return handlers
+
+
+def reminder_handler(deliveries: Deliveries, bookings: BookingService,
+                     texts: BookingTexts) -> JobHandler:
+    """Send a booking's reminder once: skipped if cancelled, and marked before sending so a
+    job run again after a restart or an expired lease never sends it twice."""
+    store = bookings.store
+
+    async def remind(args: dict[str, Any]) -> None:
+        booking = await store.get(args["code"])
+        if booking is None or booking.status != "booked":
+            return
+        marker = f"{store.booking_key(booking.code)}:reminded"
+        if not await store.redis.set(marker, int(time.time()), nx=True,
+                                     exat=booking.end + store.retention):
+            return
+        await deliveries.send(booking.conversation, [texts.reminder(booking)])
+
+    return remind
 
 
 async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
@@ -42,7 +67,10 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
     webchat_store = WebchatStore(redis, settings.key_prefix, settings.retention_seconds)
     deliveries.register("webchat", WebchatConnector.deliver_to(webchat_store))
     queue = JobQueue(redis, settings.key_prefix)
-    handlers = job_handlers(deliveries)
+    static = load_content(settings)
+    bookings = booking_service(settings, redis, static.schedule)
+    texts = BookingTexts(static.content, static.schedule, static.places)
+    handlers = job_handlers(deliveries, bookings, texts)
     log.info("worker_started")
     try:
         while not stop.is_set():

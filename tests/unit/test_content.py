@@ -44,7 +44,9 @@ def test_nlu_training_data_covers_every_intent_in_every_enabled_language() -> No
 
 @pytest.mark.parametrize("language", LANGUAGES.enabled)
 def test_every_reply_renders_in_every_enabled_language(content: Content, language: str) -> None:
-    values = {"name": "N", "address": "A", "hours": "H", "district": "D", "length": 1, "limit": 2}
+    values = {"name": "N", "address": "A", "hours": "H", "district": "D", "length": 1,
+              "limit": 2, "count": 3, "code": "K7M2QX", "service": "S", "location": "L",
+              "when": "W", "day": "D", "days": 14}
     for key in content.templates:
         reply = content.reply(key, language, **values)
         assert reply.text and "{" not in reply.text, (language, key)
@@ -55,10 +57,12 @@ def test_extractor_finds_every_text_and_title() -> None:
     raw = (ROOT / "bot" / "content" / "replies.yml").read_bytes()
     found = {message for _, _, message, _ in extract_yaml(io.BytesIO(raw), None, None, {})}
     data = yaml.safe_load(raw)
-    expected = {e["text"] for section in ("intents", "system", "ui")
-                for e in data[section].values()}
+    entries = [e for section in ("intents", "system", "ui") for e in data[section].values()]
+    expected: set[object] = {(e["text"], e["plural"]) if "plural" in e else e["text"]
+                             for e in entries}
     expected |= {e["title"] for e in data["buttons"].values()}
     assert found == expected
+    assert ("You have {count} booking:", "You have {count} bookings:") in found
 
 
 @pytest.mark.parametrize("language", [c for c in LANGUAGES.languages if c != SOURCE_LANGUAGE
@@ -69,12 +73,39 @@ def test_catalog_complete_with_placeholders_and_draft_header(language: str) -> N
     if not LANGUAGES.languages[language].enabled and not any(m.string for m in catalog if m.id):
         pytest.skip(f"{language} is not enabled and not translated yet")
     wanted = {m.id for m in pot if m.id}
-    translated = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    translated = {m.id: m.string for m in catalog
+                  if m.id and not m.fuzzy and m.string and all(_forms(m.string))}
     missing = wanted - set(translated)
-    assert not missing, f"{language}: untranslated: {sorted(missing)[:5]}"
+    assert not missing, f"{language}: untranslated: {sorted(map(str, missing))[:5]}"
     for msgid, msgstr in translated.items():
-        assert set(PLACEHOLDER.findall(msgid)) == set(PLACEHOLDER.findall(msgstr)), \
-            f"{language}: placeholders differ in {msgid!r}"
+        expected = set().union(*(PLACEHOLDER.findall(i) for i in _forms(msgid)))
+        for form in _forms(msgstr):
+            assert set(PLACEHOLDER.findall(form)) == expected, \
+                f"{language}: placeholders differ in {msgid!r}"
+        if isinstance(msgid, tuple):
+            assert len(_forms(msgstr)) == catalog.num_plurals, f"{language}: {msgid!r}"
     header = po_path(language).read_text(encoding="utf-8").split("msgid", 1)[0]
     assert "DRAFT" in header and "native" in header, f"{language}: header must say draft"
-    assert all("DRAFT" not in s for s in translated.values())
+    assert all("DRAFT" not in form for s in translated.values() for form in _forms(s))
+
+
+def _forms(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+# gettext plural rules: the number of forms each language needs (GNU gettext's conventions).
+PLURAL_FORMS = {"sv": 2, "ar": 6, "so": 2, "fa": 2, "ti": 2, "uk": 3}
+
+
+@pytest.mark.parametrize(("language", "forms"), sorted(PLURAL_FORMS.items()))
+def test_plural_forms_are_right(content: Content, language: str, forms: int) -> None:
+    catalog = read_po(po_path(language).open("rb"))
+    assert catalog.num_plurals == forms
+    one = content.text("booking_list", language, count=1)
+    many = content.text("booking_list", language, count=5)
+    assert "1" in one or "١" in one or "۱" in one
+    if language == "uk":  # 1 запис / 2 записи / 5 записів: three different words
+        assert len({content.text("booking_list", language, count=n) .replace(str(n), "")
+                    for n in (1, 2, 5)}) == 3
+    if language == "sv":
+        assert one != many.replace("5", "1")

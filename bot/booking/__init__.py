@@ -1,0 +1,1 @@
+"""Drop-in booking: schedules from configuration, atomic seats in Redis, the dialogue flow."""

@@ -1,0 +1,259 @@
+"""Drop-in schedules from `config/dropin.yml`, validated at start-up, and the slots they make.
+
+Times in the file are local (Europe/Stockholm); slots carry aware datetimes, so a slot on the
+day daylight-saving time changes has the right instant. Errors name the file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ScheduleError(ValueError):
+    """The schedule file is invalid; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Session:
+    """A recurring drop-in: one service at one location on some weekdays."""
+
+    id: str
+    service: str
+    location: str
+    weekdays: tuple[int, ...]
+    start: time
+    end: time
+    slot_minutes: int
+    capacity: int
+    languages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Slot:
+    session: Session
+    start: datetime  # aware, in the schedule's time zone
+    end: datetime
+
+    @property
+    def id(self) -> str:
+        return f"{self.session.id}:{self.start.strftime('%Y-%m-%dT%H:%M')}"
+
+    @property
+    def day(self) -> date:
+        return self.start.date()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    sample: bool
+    timezone: ZoneInfo
+    horizon_days: int
+    min_notice_minutes: int
+    reminder_hours_before: float
+    services: dict[str, Service]
+    sessions: dict[str, Session]
+    closed_days: frozenset[date]
+    closed_sessions: frozenset[tuple[str, date]]
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, path: Path, known_locations: set[str]) -> Schedule:
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+        except yaml.YAMLError as exc:
+            raise ScheduleError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ScheduleError(f"{path}: expected a mapping at the top")
+        return _Parser(path, known_locations).schedule(data)
+
+    # ------------------------------------------------------------------ slots
+    def slots(self, *, now: datetime, service: str | None = None,
+              location: str | None = None, day: date | None = None) -> list[Slot]:
+        """Bookable slots: inside the schedule, not closed, starting after the minimum notice."""
+        local_now = now.astimezone(self.timezone)
+        earliest = local_now + timedelta(minutes=self.min_notice_minutes)
+        days = [day] if day else [local_now.date() + timedelta(d)
+                                  for d in range(self.horizon_days + 1)]
+        found: list[Slot] = []
+        for current in days:
+            if current in self.closed_days:
+                continue
+            if (current - local_now.date()).days > self.horizon_days:
+                continue
+            for session in self.sessions.values():
+                if service and session.service != service:
+                    continue
+                if location and session.location != location:
+                    continue
+                if current.weekday() not in session.weekdays:
+                    continue
+                if (session.id, current) in self.closed_sessions:
+                    continue
+                found.extend(s for s in self._session_slots(session, current)
+                             if s.start >= earliest)
+        return sorted(found, key=lambda s: (s.start, s.session.id))
+
+    def _session_slots(self, session: Session, day: date) -> list[Slot]:
+        slots = []
+        start = datetime.combine(day, session.start, self.timezone)
+        end_of_session = datetime.combine(day, session.end, self.timezone)
+        step = timedelta(minutes=session.slot_minutes)
+        while start + step <= end_of_session:
+            slots.append(Slot(session, start, start + step))
+            start = start + step
+        return slots
+
+    def slot(self, slot_id: str, *, now: datetime) -> Slot | None:
+        """The slot with this id if it is still bookable now (in the future, in the schedule)."""
+        try:
+            session_id, when = slot_id.split(":", 1)
+            local = datetime.strptime(when, "%Y-%m-%dT%H:%M").replace(tzinfo=self.timezone)
+        except ValueError:
+            return None
+        session = self.sessions.get(session_id)
+        if session is None:
+            return None
+        for slot in self.slots(now=now, day=local.date(), service=session.service,
+                               location=session.location):
+            if slot.id == slot_id:
+                return slot
+        return None
+
+    def locations_for(self, service: str) -> list[str]:
+        seen: dict[str, None] = {}
+        for session in self.sessions.values():
+            if session.service == service:
+                seen.setdefault(session.location)
+        return list(seen)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Keeps the line of every mapping as `__line__`, so errors can name it."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        mapping = super().construct_mapping(node, deep=deep)
+        mapping["__line__"] = node.start_mark.line + 1
+        return mapping
+
+
+class _Parser:
+    def __init__(self, path: Path, known_locations: set[str]) -> None:
+        self.path = path
+        self.locations = known_locations
+
+    def fail(self, entry: dict[str, Any] | None, message: str) -> ScheduleError:
+        line = entry.get("__line__") if isinstance(entry, dict) else None
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return ScheduleError(f"{where}: {message}")
+
+    def schedule(self, data: dict[str, Any]) -> Schedule:
+        try:
+            tz = ZoneInfo(str(data.get("timezone", "Europe/Stockholm")))
+        except Exception as exc:
+            raise self.fail(data, f"unknown timezone {data.get('timezone')!r}") from exc
+        services = {}
+        for entry in self.items(data, "services"):
+            service = Service(id=self.text(entry, "id"), title=self.text(entry, "title"))
+            if service.id in services:
+                raise self.fail(entry, f"service id {service.id!r} is used twice")
+            services[service.id] = service
+        sessions = {}
+        for entry in self.items(data, "sessions"):
+            session = self.session(entry, services)
+            if session.id in sessions:
+                raise self.fail(entry, f"session id {session.id!r} is used twice")
+            sessions[session.id] = session
+        closed_days, closed_sessions = set(), set()
+        for entry in data.get("exceptions") or []:
+            day = self.date(entry, "date")
+            if entry.get("session"):
+                if entry["session"] not in sessions:
+                    raise self.fail(entry, f"unknown session {entry['session']!r}")
+                closed_sessions.add((str(entry["session"]), day))
+            else:
+                closed_days.add(day)
+        return Schedule(
+            sample=bool(data.get("sample", False)), timezone=tz,
+            horizon_days=self.positive(data, "horizon_days", 14),
+            min_notice_minutes=int(data.get("min_notice_minutes", 30)),
+            reminder_hours_before=float(data.get("reminder_hours_before", 24)),
+            services=services, sessions=sessions, closed_days=frozenset(closed_days),
+            closed_sessions=frozenset(closed_sessions))
+
+    def items(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        items = data.get(key)
+        if not isinstance(items, list) or not items:
+            raise self.fail(data, f"'{key}' must be a non-empty list")
+        for item in items:
+            if not isinstance(item, dict):
+                raise self.fail(data, f"every entry of '{key}' must be a mapping")
+        return items
+
+    def session(self, entry: dict[str, Any], services: dict[str, Service]) -> Session:
+        service = self.text(entry, "service")
+        if service not in services:
+            raise self.fail(entry, f"unknown service {service!r} (known: {', '.join(services)})")
+        location = self.text(entry, "location")
+        if location not in self.locations:
+            raise self.fail(entry, f"unknown location {location!r}: add it to locations.yml")
+        days = entry.get("weekdays")
+        if not isinstance(days, list) or not days:
+            raise self.fail(entry, "'weekdays' must be a list like [mon, thu]")
+        try:
+            weekdays = tuple(WEEKDAYS.index(str(d).lower()[:3]) for d in days)
+        except ValueError:
+            raise self.fail(entry, f"weekdays must be among {', '.join(WEEKDAYS)}") from None
+        start, end = self.time(entry, "start"), self.time(entry, "end")
+        if end <= start:
+            raise self.fail(entry, f"ends ({end}) before it starts ({start})")
+        slot_minutes = self.positive(entry, "slot_minutes", 30)
+        if (datetime.combine(date.min, end) - datetime.combine(date.min, start)) < timedelta(
+                minutes=slot_minutes):
+            raise self.fail(entry, "the time window is shorter than one slot")
+        return Session(id=self.text(entry, "id"), service=service, location=location,
+                       weekdays=weekdays, start=start, end=end, slot_minutes=slot_minutes,
+                       capacity=self.positive(entry, "capacity", 1),
+                       languages=tuple(str(x) for x in entry.get("languages") or []))
+
+    def text(self, entry: dict[str, Any], key: str) -> str:
+        value = entry.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(entry, f"'{key}' is missing or empty")
+        if key == "id" and ":" in value:
+            raise self.fail(entry, f"id {value!r} must not contain ':'")
+        return value
+
+    def time(self, entry: dict[str, Any], key: str) -> time:
+        try:
+            return time.fromisoformat(str(entry[key]))
+        except (KeyError, ValueError):
+            raise self.fail(entry, f"'{key}' must be a time like \"09:30\"") from None
+
+    def date(self, entry: dict[str, Any], key: str) -> date:
+        value = entry.get(key)
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise self.fail(entry, f"'{key}' must be a date like 2026-12-24") from None
+
+    def positive(self, entry: dict[str, Any], key: str, default: int) -> int:
+        value = entry.get(key, default)
+        if not isinstance(value, int) or value < 1:
+            raise self.fail(entry, f"'{key}' must be a whole number >= 1")
+        return value
