@@ -10,3 +10,5 @@ NLU_LATENCY = Histogram("lotsen_nlu_latency_seconds", "Time for one Rasa parse",
                         buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 HTTP_ERRORS = Counter("lotsen_http_errors_total", "Requests answered with an error",
                       ["route", "status"])
+BOOKINGS = Counter("lotsen_bookings_total", "Booking attempts and cancellations by result",
+                   ["result"])

@@ -14,6 +14,7 @@ from bot.booking.schedule import Schedule, Slot
 from bot.booking.store import Booking, BookingStore
 from bot.booking.when import in_part
 from bot.jobs import JobQueue
+from bot.metrics import BOOKINGS
 
 REMINDER_JOB = "booking_reminder"
 
@@ -74,6 +75,7 @@ class BookingService:
             day=slot.day.isoformat(), start=int(slot.start.timestamp()),
             end=int(slot.end.timestamp()), capacity=slot.session.capacity, language=language,
             now=int(self.now().timestamp()))
+        BOOKINGS.labels(result=attempt.status).inc()
         booking = await self.store.get(attempt.code) if attempt.code else None
         if attempt.status == "booked" and booking is not None:
             await self._schedule_reminder(booking)
@@ -101,6 +103,7 @@ class BookingService:
         booking = await self.store.get(code)
         status = await self.store.cancel(conversation, code, int(self.now().timestamp()))
         if status == "cancelled" and booking is not None:
+            BOOKINGS.labels(result="cancelled").inc()
             await self.jobs.cancel(reminder_job_id(booking.code))
         return status, booking
 

@@ -58,6 +58,9 @@ async def test_full_booking_in_swedish_then_list_and_cancel(chat) -> None:
     cancelled = await talk.send(payload=cancel_payload)
     assert "avbokad" in cancelled["replies"][0]["text"].lower()
     assert await services.bookings.active(f"webchat:{talk.session}") == []
+    metrics = await (await chat.get("/metrics")).text()
+    assert 'lotsen_bookings_total{result="booked"}' in metrics
+    assert 'lotsen_bookings_total{result="cancelled"}' in metrics
 
 
 async def test_full_booking_in_arabic(chat) -> None:
