@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
+from aiohttp_session import setup as setup_sessions
+from aiohttp_session.redis_storage import RedisStorage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -20,15 +23,20 @@ from bot.booking.service import BookingService
 from bot.booking.store import BookingStore
 from bot.booking.texts import BookingTexts
 from bot.booking.when import WhenParser
+from bot.coach.accounts import CoachAccounts
+from bot.coach.api import CoachApi
 from bot.config import Settings
 from bot.content import Content
 from bot.delivery import Deliveries
 from bot.dialogue import DialogueEngine
+from bot.handover.flow import HandoverFlow
+from bot.handover.leads import LeadStore
+from bot.handover.teams import Teams
 from bot.http import admin_refusal, bad_request, error, json_object
 from bot.i18n import Catalogs, LanguageTable
 from bot.jobs import JobQueue
 from bot.language import LanguageDetector
-from bot.metrics import HTTP_ERRORS
+from bot.metrics import HTTP_ERRORS, LEADS_OVER_SLA, LEADS_WAITING
 from bot.nlu import NLUUnavailable, RasaClient
 from bot.places import Places
 from bot.staff import StaffRoutes
@@ -51,6 +59,9 @@ class Services:
     deliveries: Deliveries
     bookings: BookingService
     booking_texts: BookingTexts
+    leads: LeadStore
+    teams: Teams
+    content: Content
 
 
 SERVICES = web.AppKey("services", Services)
@@ -73,6 +84,7 @@ class StaticContent:
     content: Content
     places: Places
     schedule: Schedule
+    teams: Teams
 
 
 def load_content(settings: Settings) -> StaticContent:
@@ -82,7 +94,8 @@ def load_content(settings: Settings) -> StaticContent:
     places = Places.load(settings.config_dir / "locations.yml")
     schedule = Schedule.load(settings.config_dir / "dropin.yml",
                              {loc.id for loc in places.locations})
-    return StaticContent(languages, content, places, schedule)
+    teams = Teams.load(settings.config_dir / "teams.yml")
+    return StaticContent(languages, content, places, schedule, teams)
 
 
 def booking_service(settings: Settings, redis: Redis, schedule: Schedule) -> BookingService:
@@ -103,18 +116,29 @@ async def build_services(settings: Settings) -> Services:
     when = WhenParser(settings.content_dir / "dates.yml",
                       [languages.languages[c].babel_locale for c in languages.enabled])
     flow = BookingFlow(bookings, texts, content, places, when)
+    leads = LeadStore(redis, settings.key_prefix, settings.retention_seconds)
+    handover = HandoverFlow(leads, static.teams, content, store)
     engine = DialogueEngine(store=store, nlu=rasa, content=content, languages=languages,
                             detector=detector, places=places, threshold=settings.nlu_threshold,
                             max_message_chars=settings.max_message_chars,
                             rate_limit_per_minute=settings.rate_limit_per_minute,
-                            booking=flow, erasers=[bookings.erase])
+                            booking=flow, handover=handover,
+                            erasers=[bookings.erase, leads.erase_user])
     return Services(settings, redis, http, rasa, languages, detector, engine, Deliveries(),
-                    bookings, texts)
+                    bookings, texts, leads, static.teams, content)
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES,
                           middlewares=[error_middleware])
+    # Coach logins: cookie sessions stored in Redis (this client returns bytes, as
+    # aiohttp-session expects), under the key prefix, expiring with the cookie.
+    session_redis = Redis.from_url(settings.redis_url, socket_timeout=2.0,
+                                   socket_connect_timeout=2.0)
+    setup_sessions(app, RedisStorage(
+        session_redis, cookie_name="lotsen_coach", key_factory=lambda: secrets.token_urlsafe(32),
+        max_age=settings.coach_session_hours * 3600, httponly=True, samesite="Strict",
+        secure=settings.cookie_secure, domain=None, path="/coach"))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         services = await build_services(settings)
@@ -127,9 +151,13 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_routes(webchat.routes())
         app.router.add_routes(StaffRoutes(services.bookings, services.booking_texts,
                                           settings.admin_token).routes())
+        accounts = CoachAccounts(services.redis, settings.key_prefix, services.teams)
+        app.router.add_routes(CoachApi(accounts, services.leads, services.teams,
+                                       services.content, services.deliveries).routes())
         yield
         await services.http.close()
         await services.redis.aclose()
+        await session_redis.aclose()
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
@@ -199,6 +227,14 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    now = time.time()
+    for team in services.teams.teams:
+        waiting = [lead for lead in await services.leads.team_leads(team)
+                   if lead.status == "waiting"]
+        LEADS_WAITING.labels(team=team).set(len(waiting))
+        LEADS_OVER_SLA.labels(team=team).set(sum(
+            1 for lead in waiting if lead.waiting_seconds(now) > services.teams.sla_seconds))
     response = web.Response(body=generate_latest())
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     return response

@@ -33,6 +33,8 @@ class Settings:
     max_message_chars: int = 1000
     retention_days: int = 30
     rate_limit_per_minute: int = 30
+    coach_session_hours: int = 8
+    cookie_secure: bool = False
     log_level: str = "INFO"
     content_dir: Path = field(default=ROOT / "bot" / "content")
     config_dir: Path = field(default=ROOT / "config")
@@ -77,6 +79,10 @@ def _convert(name: str, raw: str, kind: object) -> object:
             return float(raw)
         if kind_name == "Path":
             return Path(raw)
+        if kind_name == "bool":
+            if raw.lower() not in ("1", "true", "yes", "0", "false", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
     except ValueError as exc:
         raise ConfigError(f"LOTSEN_{name.upper()}={raw!r} is not a valid {kind_name}") from exc
     return raw

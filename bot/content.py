@@ -76,6 +76,13 @@ class Content:
             return Button(self.languages.languages[code].native, payload)
         return Button(self.catalogs.gettext(language, self.button_titles[payload]), payload)
 
+    def describe(self, payload: str, language: str) -> str:
+        """What a pressed button said, for transcripts: its title, or the payload's last part
+        (a district, a date) for buttons made from data."""
+        if payload in self.button_titles or payload.startswith(LANGUAGE_PAYLOAD):
+            return self.button(payload, language).title
+        return payload.rsplit(":", 1)[-1].lstrip("/")
+
     def buttons(self, payloads: tuple[str, ...] | list[str], language: str) -> tuple[Button, ...]:
         return tuple(self.button(p, language) for p in payloads)
 

@@ -20,6 +20,9 @@ from collections.abc import Awaitable, Callable
 from bot.booking.flow import PREFIX as BOOKING_PAYLOAD
 from bot.booking.flow import BookingFlow
 from bot.content import LANGUAGE_PAYLOAD, Content
+from bot.handover import personnummer
+from bot.handover.flow import PREFIX as HANDOVER_PAYLOAD
+from bot.handover.flow import HandoverFlow
 from bot.i18n import LanguageTable
 from bot.language import LanguageDetector, explicit_choice
 from bot.messages import IncomingMessage, Outcome, Reply
@@ -43,7 +46,8 @@ class DialogueEngine:
     def __init__(self, *, store: ConversationStore, nlu: RasaClient, content: Content,
                  languages: LanguageTable, detector: LanguageDetector, places: Places,
                  threshold: float, max_message_chars: int, rate_limit_per_minute: int,
-                 booking: BookingFlow | None = None, erasers: list[Eraser] | None = None) -> None:
+                 booking: BookingFlow | None = None, handover: HandoverFlow | None = None,
+                 erasers: list[Eraser] | None = None) -> None:
         self.store = store
         self.nlu = nlu
         self.content = content
@@ -54,6 +58,7 @@ class DialogueEngine:
         self.max_chars = max_message_chars
         self.rate_limit = rate_limit_per_minute
         self.booking = booking
+        self.handover = handover
         self.erasers = erasers or []
         self.handlers: dict[str, Handler] = {
             "ask_location": self._ask_location,
@@ -64,6 +69,8 @@ class DialogueEngine:
         if booking is not None:
             self.handlers.update(book_dropin=booking.start, list_bookings=booking.list_bookings,
                                  cancel_booking=booking.cancel_booking)
+        if handover is not None:
+            self.handlers["request_coach"] = handover.start
 
     # ---------------------------------------------------------------- entry point
     async def handle(self, message: IncomingMessage) -> Outcome:
@@ -91,8 +98,13 @@ class DialogueEngine:
             return outcome
         state.language = turn.language
         state.menu = [b.payload for b in outcome.replies[-1].buttons] if outcome.replies else []
+        if outcome.intent and outcome.intent.startswith("info_"):
+            state.last_intent = outcome.intent
         await self.store.save(cid, state)
-        await self.store.append_transcript(cid, "user", text or f"[{message.payload}]")
+        said = personnummer.redact(text) or (
+            f"[{self.content.describe(message.payload, turn.language)}]" if message.payload
+            else "")
+        await self.store.append_transcript(cid, "user", said)
         for reply in outcome.replies:
             await self.store.append_transcript(cid, "bot", reply.text)
         return outcome
@@ -123,6 +135,20 @@ class DialogueEngine:
         if not text:
             return Outcome([self.content.reply("empty", turn.language)], turn.language,
                            fallback="empty")
+        asked_for_phone = turn.state.flow_data.get("step") == "phone"
+        if personnummer.contains(text) and not (asked_for_phone and
+                                                personnummer.looks_like_phone(text)):
+            FALLBACKS.labels(reason="personnummer").inc()
+            return Outcome([self.content.reply("personnummer_refused", turn.language,
+                                               buttons=turn.state.menu)],
+                           turn.language, fallback="personnummer")
+        if self.handover is not None and turn.state.handover_lead:
+            if text.lower() in self.languages.cancel_words:
+                return Outcome(await self.handover.end_by_user(turn), turn.language,
+                               "request_coach")
+            relayed = await self.handover.relay(turn, text)
+            if relayed is not None:
+                return Outcome(relayed, turn.language, "relay")
         picked = self._from_menu(turn.state, text)
         if picked is not None:
             return await self._act(turn, picked)
@@ -135,6 +161,10 @@ class DialogueEngine:
             narrowed = await self.booking.on_text(turn, text)
             if narrowed is not None:
                 return Outcome(narrowed, turn.language, "book_dropin")
+        if self.handover is not None and turn.state.flow == "handover":
+            answered = await self.handover.on_text(turn, text)
+            if answered is not None:
+                return Outcome(answered, turn.language, "request_coach")
         try:
             parsed = await self._parse(text)
         except NLUUnavailable as exc:
@@ -160,6 +190,8 @@ class DialogueEngine:
                           text=payload.removeprefix(LANGUAGE_PAYLOAD))
         if payload.startswith(BOOKING_PAYLOAD):
             return Intent("booking_payload", source="payload", text=payload)
+        if payload.startswith(HANDOVER_PAYLOAD):
+            return Intent("handover_payload", source="payload", text=payload)
         if payload in ("/erase:yes", "/erase:no"):
             return Intent("erase_confirm" if payload.endswith("yes") else "erase_cancel",
                           source="payload")
@@ -208,6 +240,9 @@ class DialogueEngine:
         if intent.name == "booking_payload" and self.booking is not None:
             replies = await self.booking.on_payload(turn, intent.text)
             return Outcome(replies, turn.language, "book_dropin")
+        if intent.name == "handover_payload" and self.handover is not None:
+            replies = await self.handover.on_payload(turn, intent.text)
+            return Outcome(replies, turn.language, "request_coach")
         if turn.state.flow:
             turn.state.flow, turn.state.flow_data = None, {}
         handler = self.handlers.get(intent.name, self._static_answer)

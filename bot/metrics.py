@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES = Counter("lotsen_messages_total", "Messages received", ["channel", "language"])
 FALLBACKS = Counter("lotsen_fallbacks_total", "Messages not answered from NLU", ["reason"])
@@ -12,3 +12,11 @@ HTTP_ERRORS = Counter("lotsen_http_errors_total", "Requests answered with an err
                       ["route", "status"])
 BOOKINGS = Counter("lotsen_bookings_total", "Booking attempts and cancellations by result",
                    ["result"])
+TIME_TO_CLAIM = Histogram("lotsen_lead_time_to_claim_seconds", "From lead to first claim",
+                          ["team"], buckets=(60, 300, 900, 1800, 3600, 7200, 14400, 28800,
+                                             86400))
+LEAD_OUTCOMES = Counter("lotsen_lead_outcomes_total", "Closed leads by outcome",
+                        ["team", "outcome"])
+LEADS_WAITING = Gauge("lotsen_leads_waiting", "Unclaimed leads now", ["team"])
+LEADS_OVER_SLA = Gauge("lotsen_leads_over_sla", "Unclaimed leads waiting longer than the SLA",
+                       ["team"])

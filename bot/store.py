@@ -26,6 +26,8 @@ class ConversationState:
     flow: str | None = None
     flow_data: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
+    last_intent: str | None = None
+    handover_lead: str | None = None
 
     @classmethod
     def from_json(cls, raw: str | bytes | None) -> ConversationState:

@@ -18,6 +18,8 @@ from bot.booking.service import REMINDER_JOB, BookingService
 from bot.booking.texts import BookingTexts
 from bot.config import Settings
 from bot.delivery import Deliveries
+from bot.handover.leads import LeadStore
+from bot.handover.teams import Teams
 from bot.jobs import JobHandler, JobQueue
 from bot.messages import Reply
 from connectors.webchat import WebchatConnector, WebchatStore
@@ -61,6 +63,12 @@ def reminder_handler(deliveries: Deliveries, bookings: BookingService,
     return remind
 
 
+async def release_expired_claims(leads: LeadStore, teams: Teams) -> int:
+    """The lead SLA monitor: claims not closed in time go back to the team's queue."""
+    return sum([await leads.release_expired(team, teams.claim_timeout_seconds)
+                for team in teams.teams])
+
+
 async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
     redis = redis_client(settings)
     deliveries = Deliveries()
@@ -71,6 +79,7 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
     bookings = booking_service(settings, redis, static.schedule)
     texts = BookingTexts(static.content, static.schedule, static.places)
     handlers = job_handlers(deliveries, bookings, texts)
+    leads = LeadStore(redis, settings.key_prefix, settings.retention_seconds)
     log.info("worker_started")
     try:
         while not stop.is_set():
@@ -78,6 +87,7 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
                 await redis.set(heartbeat_key(settings.key_prefix), int(time.time()),
                                 ex=HEARTBEAT_TTL)
                 await queue.run_due(handlers)
+                await release_expired_claims(leads, static.teams)
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 log.warning("worker_redis_unavailable", extra={"detail": type(exc).__name__})
             except Exception:  # keep running: one bad job must not stop the worker

@@ -177,7 +177,9 @@ class BookingFlow:
                 text += " " + self.content.text("booking_reminder_note", lang, count=int(hours))
             if self.service.schedule.sample:
                 text += "\n" + self.content.text("sample_notice", lang)
-            return Reply(text, self.content.buttons(("/list_bookings", "/help"), lang))
+            # A coach is offered after a booking, never forced (consent comes first).
+            return Reply(text, self.content.buttons(("/list_bookings", "/request_coach",
+                                                     "/help"), lang))
         if result.status == "overlap" and booking is not None:
             return self._reply(turn, "booking_overlap", extra=("/list_bookings",),
                                code=booking.code, when=self.texts.when_booking(booking, lang))

@@ -46,7 +46,7 @@ def test_nlu_training_data_covers_every_intent_in_every_enabled_language() -> No
 def test_every_reply_renders_in_every_enabled_language(content: Content, language: str) -> None:
     values = {"name": "N", "address": "A", "hours": "H", "district": "D", "length": 1,
               "limit": 2, "count": 3, "code": "K7M2QX", "service": "S", "location": "L",
-              "when": "W", "day": "D", "days": 14}
+              "when": "W", "day": "D", "days": 14, "team": "T", "text": "X"}
     for key in content.templates:
         reply = content.reply(key, language, **values)
         assert reply.text and "{" not in reply.text, (language, key)

@@ -1,0 +1,1 @@
+"""The coach side: accounts, the dashboard's JSON API and its page."""

@@ -1,0 +1,196 @@
+"""The coach dashboard's JSON API (spec §8) and its page at `/coach/`.
+
+Login gives an expiring cookie session (stored in Redis) and a CSRF token that every
+state-changing request must send back in `X-CSRF-Token`. A coach sees and acts only on the
+leads of their own teams; the queue shows no names: a person's details appear only once a coach
+of the team they consented to has claimed their lead.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+
+from bot.coach.accounts import Coach, CoachAccounts
+from bot.content import Content
+from bot.delivery import Deliveries
+from bot.handover.leads import OUTCOMES, Lead, LeadStore
+from bot.handover.teams import Teams
+from bot.http import bad_request, error, json_object
+from bot.messages import Reply
+from bot.metrics import LEAD_OUTCOMES, TIME_TO_CLAIM
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+MAX_REPLY_CHARS = 2000
+Handler = Callable[[web.Request, Coach], Awaitable[web.StreamResponse]]
+
+
+class CoachApi:
+    def __init__(self, accounts: CoachAccounts, leads: LeadStore, teams: Teams,
+                 content: Content, deliveries: Deliveries) -> None:
+        self.accounts = accounts
+        self.leads = leads
+        self.teams = teams
+        self.content = content
+        self.deliveries = deliveries
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/coach", self.to_page),
+            web.get("/coach/", self.page),
+            web.static("/coach/static", STATIC_DIR),
+            web.post("/coach/api/login", self.login),
+            web.post("/coach/api/logout", self._auth(self.logout, csrf=True)),
+            web.get("/coach/api/me", self._auth(self.me)),
+            web.get("/coach/api/leads", self._auth(self.list_leads)),
+            web.get("/coach/api/leads/{id}", self._auth(self.lead_detail)),
+            web.post("/coach/api/leads/{id}/claim", self._auth(self.claim, csrf=True)),
+            web.post("/coach/api/leads/{id}/messages", self._auth(self.message, csrf=True)),
+            web.post("/coach/api/leads/{id}/close", self._auth(self.close, csrf=True)),
+        ]
+
+    # ------------------------------------------------------------------ auth
+    def _auth(self, handler: Handler, csrf: bool = False):  # type: ignore[no-untyped-def]
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            session = await get_session(request)
+            coach = await self.accounts.get(session.get("username", ""))
+            if coach is None:
+                return error(401, "Log in first (POST /coach/api/login).")
+            if csrf and not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""),
+                                                str(session.get("csrf", ""))):
+                return error(403, "Missing or wrong X-CSRF-Token header.")
+            return await handler(request, coach)
+        return wrapped
+
+    async def to_page(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound("/coach/")
+
+    async def page(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC_DIR / "index.html")
+
+    async def login(self, request: web.Request) -> web.Response:
+        body = await json_object(request)
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise bad_request('Send {"username": "...", "password": "..."}.')
+        address = request.remote or "unknown"
+        if await self.accounts.login_blocked(username, address):
+            return error(429, "Too many failed logins. Wait 15 minutes and try again.")
+        coach = await self.accounts.verify(username, password)
+        if coach is None:
+            await self.accounts.record_failure(username, address)
+            return error(401, "Wrong username or password.")
+        await self.accounts.clear_failures(username)
+        session = await new_session(request)
+        session["username"] = coach.username
+        session["csrf"] = secrets.token_urlsafe(24)
+        return web.json_response(self._me(coach, session["csrf"]))
+
+    async def logout(self, request: web.Request, coach: Coach) -> web.Response:
+        (await get_session(request)).invalidate()
+        return web.json_response({"ok": True})
+
+    async def me(self, request: web.Request, coach: Coach) -> web.Response:
+        return web.json_response(self._me(coach, (await get_session(request))["csrf"]))
+
+    def _me(self, coach: Coach, csrf: str) -> dict[str, Any]:
+        return {"username": coach.username, "name": coach.name, "csrf_token": csrf,
+                "teams": [{"id": t, "name": self.teams.teams[t].name} for t in coach.teams
+                          if t in self.teams.teams]}
+
+    # ------------------------------------------------------------------ leads
+    def _summary(self, lead: Lead, coach: Coach, now: float) -> dict[str, Any]:
+        waiting = lead.waiting_seconds(now)
+        return {"id": lead.id, "team": lead.team, "language": lead.fields.get("language"),
+                "topic": lead.fields.get("topic"), "district": lead.fields.get("district"),
+                "age_group": lead.fields.get("age_group"), "waiting_seconds": waiting,
+                "status": lead.status, "claimed_by_me": lead.fields.get("coach") == coach.username,
+                "sla_breached": lead.status == "waiting" and waiting > self.teams.sla_seconds,
+                "user_left": bool(lead.fields.get("user_left"))}
+
+    async def list_leads(self, request: web.Request, coach: Coach) -> web.Response:
+        now = time.time()
+        leads = [self._summary(lead, coach, now) for team in coach.teams
+                 for lead in await self.leads.team_leads(team)]
+        return web.json_response({"leads": leads, "sla_seconds": self.teams.sla_seconds})
+
+    async def _lead_of_my_teams(self, request: web.Request, coach: Coach) -> Lead:
+        lead = await self.leads.get(request.match_info["id"])
+        if lead is None or lead.team not in coach.teams:
+            raise web.HTTPNotFound(text='{"error": "No such lead in your teams."}',
+                                   content_type="application/json")
+        return lead
+
+    async def _detail(self, lead: Lead, coach: Coach) -> dict[str, Any]:
+        fields = lead.fields
+        return {**self._summary(lead, coach, time.time()),
+                "name": fields.get("name"), "contact": fields.get("contact"),
+                "phone": fields.get("phone") or None, "channel": fields.get("channel"),
+                "outcome": fields.get("outcome"),
+                "consent": {"version": fields.get("consent_version"),
+                            "at": float(fields.get("consent_at") or 0),
+                            "channel": fields.get("consent_channel"),
+                            "language": fields.get("consent_language"),
+                            "text_sha256": fields.get("consent_text_sha256")},
+                "transcript": await self.leads.messages(lead.id)}
+
+    async def lead_detail(self, request: web.Request, coach: Coach) -> web.Response:
+        lead = await self._lead_of_my_teams(request, coach)
+        if lead.fields.get("coach") != coach.username:
+            return error(409, "Claim the lead to see the person's details.")
+        return web.json_response(await self._detail(lead, coach))
+
+    async def claim(self, request: web.Request, coach: Coach) -> web.Response:
+        lead = await self._lead_of_my_teams(request, coach)
+        result = await self.leads.claim(lead, coach.username, self.teams.claim_timeout_seconds)
+        if result in ("taken", "closed", "missing"):
+            return error(409, "Another coach has this lead." if result == "taken"
+                         else "This lead is closed.")
+        if result == "claimed_first":
+            TIME_TO_CLAIM.labels(team=lead.team).observe(lead.waiting_seconds(time.time()))
+        return web.json_response(await self._detail(await self.leads.get(lead.id) or lead,
+                                                    coach))
+
+    async def _mine(self, request: web.Request, coach: Coach) -> Lead:
+        lead = await self._lead_of_my_teams(request, coach)
+        if lead.status != "claimed" or lead.fields.get("coach") != coach.username:
+            raise web.HTTPConflict(text='{"error": "Claim the lead first."}',
+                                   content_type="application/json")
+        return lead
+
+    async def message(self, request: web.Request, coach: Coach) -> web.Response:
+        lead = await self._mine(request, coach)
+        text = (await json_object(request)).get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise bad_request('Send {"text": "..."} with the message for the person.')
+        if len(text) > MAX_REPLY_CHARS:
+            raise bad_request(f"At most {MAX_REPLY_CHARS} characters.")
+        if lead.fields.get("user_left"):
+            return error(409, "The person has left the chat; contact them another way.")
+        language = lead.fields.get("language", "sv")
+        shown = self.content.text("coach_message", language, name=coach.name, text=text.strip())
+        await self.deliveries.send(lead.conversation, [Reply(shown)])
+        await self.leads.add_message(lead.id, "coach", text.strip(), coach.name)
+        await self.leads.touch(lead, coach.username)
+        return web.json_response({"ok": True})
+
+    async def close(self, request: web.Request, coach: Coach) -> web.Response:
+        lead = await self._mine(request, coach)
+        outcome = (await json_object(request)).get("outcome")
+        if outcome not in OUTCOMES:
+            raise bad_request(f'"outcome" must be one of {", ".join(OUTCOMES)}.')
+        if await self.leads.close(lead, coach.username, outcome) != "closed":
+            return error(409, "The lead is no longer yours.")
+        LEAD_OUTCOMES.labels(team=lead.team, outcome=outcome).inc()
+        if not lead.fields.get("user_left"):
+            language = lead.fields.get("language", "sv")
+            await self.deliveries.send(lead.conversation,
+                                       [self.content.reply("handover_closed", language)])
+        return web.json_response({"ok": True, "id": lead.id, "outcome": outcome})

@@ -1,0 +1,1 @@
+"""Warm-lead handover: consent, leads in a Redis stream per team, the coach relay."""
