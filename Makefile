@@ -19,7 +19,7 @@ PIP_QUIET := 2>&1 | { grep -v -e 'is ignored: it is neither' -e '^$$' || true; }
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/lotsen.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: help install run test test-fast eval bench lint model catalogs i18n-update screenshot browser clean
+.PHONY: help install run test test-fast eval bench lint model catalogs i18n-update screenshot browser sms-segments clean
 
 help:
 	@echo "make run      start Rasa, the gateway and the worker (web chat at http://127.0.0.1:$${LOTSEN_PORT:-8080}/)"
@@ -27,6 +27,7 @@ help:
 	@echo "make eval     NLU accuracy per language and intent on ../shared/eval/nlu_dev.yml"
 	@echo "make bench    load test: web chat API vs Rasa alone vs a bare aiohttp endpoint"
 	@echo "make screenshot  the web chat in Arabic (RTL) by headless Chromium -> reports/webchat-ar.png"
+	@echo "make sms-segments  SMS segments of the ten most common replies (sv, ar, so), before/after shortening"
 	@echo "make lint     ruff"
 	@echo "make i18n-update  re-extract messages into locales/lotsen.pot and update every .po"
 
@@ -85,6 +86,9 @@ eval: install model
 
 bench: install model
 	@$(PY) scripts/bench.py
+
+sms-segments: install
+	@$(PY) scripts/sms_segments.py --languages sv,ar,so
 
 screenshot: install model browser
 	@$(PY) scripts/screenshot.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -38,9 +39,14 @@ from bot.jobs import JobQueue
 from bot.language import LanguageDetector
 from bot.metrics import HTTP_ERRORS, LEADS_OVER_SLA, LEADS_WAITING
 from bot.nlu import NLUUnavailable, RasaClient
+from bot.optout import Keywords, OptOuts
+from bot.outbox import Outbox
 from bot.places import Places
 from bot.staff import StaffRoutes
 from bot.store import ConversationStore
+from connectors.inbox import ChannelInbox
+from connectors.sms import SmsConnector
+from connectors.telegram import CallbackData, TelegramConnector, make_bot
 from connectors.webchat import WebchatConnector, WebchatStore
 
 log = logging.getLogger("lotsen.http")
@@ -154,7 +160,11 @@ def create_app(settings: Settings) -> web.Application:
         accounts = CoachAccounts(services.redis, settings.key_prefix, services.teams)
         app.router.add_routes(CoachApi(accounts, services.leads, services.teams,
                                        services.content, services.deliveries).routes())
+        polling = add_push_channels(app, services)
         yield
+        if polling is not None:
+            polling[0].set()
+            polling[1].cancel()
         await services.http.close()
         await services.redis.aclose()
         await session_redis.aclose()
@@ -165,6 +175,32 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_post("/api/nlu/parse", nlu_parse)
     return app
+
+
+def add_push_channels(app: web.Application, services: Services
+                      ) -> tuple[asyncio.Event, asyncio.Task[None]] | None:
+    """Telegram and SMS: webhooks in, replies out through the outbox (sent by the worker).
+    Returns the polling task when Telegram has a token but no public webhook URL."""
+    settings, redis, prefix = services.settings, services.redis, services.settings.key_prefix
+    jobs = JobQueue(redis, prefix)
+    outbox = Outbox(jobs)
+    for channel in ("telegram", "sms"):
+        services.deliveries.register(channel, outbox.delivery(channel))
+    inbox = ChannelInbox(services.engine, outbox, OptOuts(redis, prefix),
+                         Keywords(settings.content_dir / "languages.yml"), redis, prefix)
+    bot = make_bot(settings.telegram_token, settings.telegram_api_url) \
+        if settings.telegram_token else None
+    telegram = TelegramConnector(inbox, bot, settings.telegram_webhook_secret,
+                                 CallbackData(redis, prefix), jobs)
+    app.router.add_routes(telegram.routes())
+    sms = SmsConnector(inbox, redis, prefix, elks_secret=settings.elks_webhook_secret,
+                       twilio_token=settings.twilio_auth_token, public_url=settings.public_url,
+                       retention_seconds=settings.retention_seconds)
+    app.router.add_routes(sms.routes())
+    if bot is None or settings.public_url:
+        return None
+    stop = asyncio.Event()
+    return stop, asyncio.create_task(telegram.poll(stop))
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -35,6 +35,22 @@ class Settings:
     rate_limit_per_minute: int = 30
     coach_session_hours: int = 8
     cookie_secure: bool = False
+    public_url: str = ""
+    telegram_token: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_rate_per_second: float = 30.0
+    telegram_chat_rate_per_second: float = 1.0
+    elks_username: str = ""
+    elks_password: str = ""
+    elks_webhook_secret: str = ""
+    elks_from: str = "Lotsen"
+    elks_api_url: str = "https://api.46elks.com"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    sms_rate_per_second: float = 5.0
     log_level: str = "INFO"
     content_dir: Path = field(default=ROOT / "bot" / "content")
     config_dir: Path = field(default=ROOT / "config")

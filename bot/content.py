@@ -21,6 +21,7 @@ class Template:
     text: str
     buttons: tuple[str, ...] = ()
     plural: str | None = None  # with `count`: gettext plural forms of the language
+    sms: str | None = None     # a shorter text for SMS, where every segment counts
 
 
 class ContentError(ValueError):
@@ -42,8 +43,9 @@ class Content:
             for key, entry in data[section].items():
                 buttons = self._resolve_buttons(key, entry.get("buttons"))
                 plural = str(entry["plural"]) if "plural" in entry else None
+                sms = str(entry["sms"]) if "sms" in entry else None
                 self.templates[key] = Template(text=str(entry["text"]), buttons=buttons,
-                                               plural=plural)
+                                               plural=plural, sms=sms)
 
     def _resolve_buttons(self, key: str, spec: object) -> tuple[str, ...]:
         if spec is None:
@@ -87,10 +89,17 @@ class Content:
         return tuple(self.button(p, language) for p in payloads)
 
     def reply(self, key: str, language: str, *, text: str | None = None,
-              buttons: tuple[str, ...] | list[str] | None = None, **values: object) -> Reply:
-        """The reply `key` in `language`; `text`/`buttons` replace the template's own."""
+              buttons: tuple[str, ...] | list[str] | None = None, short: bool = False,
+              **values: object) -> Reply:
+        """The reply `key` in `language`; `text`/`buttons` replace the template's own.
+        `short` (SMS) takes the template's SMS text and the short main menu when it has them."""
+        template = self.templates[key]
+        if text is None and short and template.sms:
+            text = self.catalogs.gettext(language, template.sms).format(**values)
         body = text if text is not None else self.text(key, language, **values)
-        payloads = self.templates[key].buttons if buttons is None else buttons
+        payloads = template.buttons if buttons is None else buttons
+        if short and tuple(payloads) == self.menus["main"]:
+            payloads = self.menus["sms_main"]
         return Reply(body, self.buttons(payloads, language))
 
     def ui_labels(self, language: str) -> dict[str, str]:

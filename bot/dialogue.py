@@ -227,7 +227,7 @@ class DialogueEngine:
         allowed = self.content.menus["clarifiable"]
         guesses = [name for name, _ in parsed.ranking if name in allowed][:3]
         payloads = [f"/{name}" for name in guesses if name != "help"] + ["/help"]
-        reply = self.content.reply("clarify", turn.language, buttons=payloads)
+        reply = self.content.reply("clarify", turn.language, buttons=payloads, short=turn.short)
         return Outcome([reply], turn.language, parsed.intent, parsed.confidence, "clarify")
 
     # ---------------------------------------------------------------- acting
@@ -251,7 +251,7 @@ class DialogueEngine:
 
     async def _static_answer(self, turn: Turn, intent: Intent) -> list[Reply]:
         name = intent.name if self.content.has(intent.name) else "out_of_scope"
-        return [self.content.reply(name, turn.language)]
+        return [self.content.reply(name, turn.language, short=turn.short)]
 
     def _set_language(self, turn: Turn, code: str) -> Outcome:
         if not self.languages.is_enabled(code):

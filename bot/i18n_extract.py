@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 import yaml
 
-TRANSLATABLE_KEYS = {"text", "title"}
+TRANSLATABLE_KEYS = {"text", "title", "sms"}
 
 
 def extract_yaml(fileobj: BinaryIO, keywords: Any, comment_tags: Any,

@@ -22,6 +22,20 @@ log = logging.getLogger("lotsen.jobs")
 
 JobHandler = Callable[[dict[str, Any]], Awaitable[None]]
 
+
+class GiveUp(Exception):
+    """The job can never succeed (e.g. the provider refused the number): dead-letter it now."""
+
+
+class RetryLater(Exception):
+    """Run this job again in `delay` seconds. `failed` counts it towards the dead-letter limit
+    (a provider error); a rate limit or the provider's own `retry_after` does not."""
+
+    def __init__(self, delay: float, *, failed: bool = False, reason: str = "") -> None:
+        super().__init__(reason or f"retry in {delay:.1f} s")
+        self.delay = delay
+        self.failed = failed
+
 # KEYS: due, running. ARGV: now, lease_until, limit. Moves up to `limit` due jobs to running.
 TAKE_DUE = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -62,6 +76,10 @@ class JobKeys:
     def dead(self) -> str:
         return f"{self.prefix}:jobs:dead"
 
+    @property
+    def wake(self) -> str:
+        return f"{self.prefix}:jobs:wake"
+
 
 class JobQueue:
     def __init__(self, redis: Redis, prefix: str, lease_seconds: float = 60.0,
@@ -81,8 +99,15 @@ class JobQueue:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.data, job_id, body)
             pipe.zadd(self.keys.due, {job_id: due})
+            if due <= time.time():
+                pipe.lpush(self.keys.wake, "1")  # wake a waiting worker now
+                pipe.ltrim(self.keys.wake, 0, 9)
             await pipe.execute()
         return job_id
+
+    async def wait_for_work(self, timeout: float) -> None:
+        """Sleep until a job due now is scheduled, or `timeout` seconds."""
+        await self.redis.blpop([self.keys.wake], timeout=max(1, round(timeout)))
 
     async def cancel(self, job_id: str) -> bool:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -113,6 +138,16 @@ class JobQueue:
             if handler is None:
                 raise LookupError(f"no handler for job {job['name']!r}")
             await handler(job["args"])
+        except GiveUp as exc:
+            job["attempts"] = self.max_attempts - 1
+            await self._failed(job_id, job, exc)
+            return 0
+        except RetryLater as later:
+            if later.failed:
+                await self._failed(job_id, job, later, delay=later.delay)
+            else:
+                await self._reschedule(job_id, job, later.delay)
+            return 0
         except Exception as exc:
             await self._failed(job_id, job, exc)
             return 0
@@ -122,7 +157,14 @@ class JobQueue:
             await pipe.execute()
         return 1
 
-    async def _failed(self, job_id: str, job: dict[str, Any], exc: Exception) -> None:
+    async def _reschedule(self, job_id: str, job: dict[str, Any], delay: float) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(self.keys.running, job_id)
+            pipe.zadd(self.keys.due, {job_id: time.time() + delay})
+            await pipe.execute()
+
+    async def _failed(self, job_id: str, job: dict[str, Any], exc: Exception,
+                      delay: float | None = None) -> None:
         job["attempts"] += 1
         log.warning("job_failed", extra={"detail": f"{job['name']}: {type(exc).__name__}",
                                          "count": job["attempts"]})
@@ -133,7 +175,8 @@ class JobQueue:
                 pipe.rpush(self.keys.dead, json.dumps({"id": job_id, **job}))
             else:
                 pipe.hset(self.keys.data, job_id, json.dumps(job))
-                pipe.zadd(self.keys.due, {job_id: time.time() + 2 ** job["attempts"]})
+                wait = delay if delay is not None else 2 ** job["attempts"]
+                pipe.zadd(self.keys.due, {job_id: time.time() + wait})
             await pipe.execute()
 
     async def pending(self) -> int:

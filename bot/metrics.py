@@ -20,3 +20,6 @@ LEAD_OUTCOMES = Counter("lotsen_lead_outcomes_total", "Closed leads by outcome",
 LEADS_WAITING = Gauge("lotsen_leads_waiting", "Unclaimed leads now", ["team"])
 LEADS_OVER_SLA = Gauge("lotsen_leads_over_sla", "Unclaimed leads waiting longer than the SLA",
                        ["team"])
+CAMPAIGN_STARTS = Counter("lotsen_campaign_starts_total", "Conversations started from a link",
+                          ["channel", "source"])
+SMS_SEGMENTS = Counter("lotsen_sms_segments_total", "SMS segments sent", ["encoding"])

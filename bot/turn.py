@@ -31,3 +31,8 @@ class Turn:
     @property
     def conversation_id(self) -> str:
         return self.message.conversation_id
+
+    @property
+    def short(self) -> bool:
+        """SMS: every segment costs, so replies take their short forms."""
+        return self.message.channel == "sms"

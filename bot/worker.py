@@ -10,6 +10,8 @@ import signal
 import time
 from typing import Any
 
+import aiohttp
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -22,6 +24,11 @@ from bot.handover.leads import LeadStore
 from bot.handover.teams import Teams
 from bot.jobs import JobHandler, JobQueue
 from bot.messages import Reply
+from bot.optout import OptOuts
+from bot.outbox import Outbox
+from bot.ratelimit import SendLimiter
+from connectors.sms import SmsSender
+from connectors.telegram import CallbackData, TelegramSender, make_bot
 from connectors.webchat import WebchatConnector, WebchatStore
 
 log = logging.getLogger("lotsen.worker")
@@ -30,6 +37,23 @@ HEARTBEAT_TTL = 30
 
 def heartbeat_key(prefix: str) -> str:
     return f"{prefix}:worker:heartbeat"
+
+
+def sender_handlers(settings: Settings, redis: Redis, http: aiohttp.ClientSession
+                    ) -> dict[str, JobHandler]:
+    """The outbox's senders: one job handler per channel (and Telegram's callback answers)."""
+    prefix = settings.key_prefix
+    limiter, optouts = SendLimiter(redis, prefix), OptOuts(redis, prefix)
+    sms = SmsSender(http, redis, prefix, limiter, optouts, settings)
+    handlers: dict[str, JobHandler] = {"send_sms": sms.send}
+    if settings.telegram_token:
+        telegram = TelegramSender(make_bot(settings.telegram_token, settings.telegram_api_url),
+                                  limiter, optouts, CallbackData(redis, prefix),
+                                  settings.telegram_rate_per_second,
+                                  settings.telegram_chat_rate_per_second)
+        handlers.update(send_telegram=telegram.send,
+                        telegram_answer_callback=telegram.answer_callback)
+    return handlers
 
 
 def job_handlers(deliveries: Deliveries, bookings: BookingService | None = None,
@@ -71,14 +95,19 @@ async def release_expired_claims(leads: LeadStore, teams: Teams) -> int:
 
 async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
     redis = redis_client(settings)
+    http = aiohttp.ClientSession()
     deliveries = Deliveries()
     webchat_store = WebchatStore(redis, settings.key_prefix, settings.retention_seconds)
     deliveries.register("webchat", WebchatConnector.deliver_to(webchat_store))
     queue = JobQueue(redis, settings.key_prefix)
+    outbox = Outbox(queue)
+    for channel in ("telegram", "sms"):
+        deliveries.register(channel, outbox.delivery(channel))
     static = load_content(settings)
     bookings = booking_service(settings, redis, static.schedule)
     texts = BookingTexts(static.content, static.schedule, static.places)
-    handlers = job_handlers(deliveries, bookings, texts)
+    handlers = {**job_handlers(deliveries, bookings, texts),
+                **sender_handlers(settings, redis, http)}
     leads = LeadStore(redis, settings.key_prefix, settings.retention_seconds)
     log.info("worker_started")
     try:
@@ -92,9 +121,12 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
                 log.warning("worker_redis_unavailable", extra={"detail": type(exc).__name__})
             except Exception:  # keep running: one bad job must not stop the worker
                 log.exception("worker_error")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+            if stop.is_set():
+                break
+            with contextlib.suppress(TimeoutError, RedisConnectionError, RedisTimeoutError):
+                await asyncio.wait_for(queue.wait_for_work(poll_seconds), timeout=poll_seconds + 1)
     finally:
+        await http.close()
         await redis.aclose()
         log.info("worker_stopped")
 

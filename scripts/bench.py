@@ -99,6 +99,29 @@ def rasa_request(base: str, token: str):  # type: ignore[no-untyped-def]
     return request
 
 
+TELEGRAM_SECRET = "bench-secret"
+
+
+def telegram_request(base: str):  # type: ignore[no-untyped-def]
+    """The Telegram webhook: an update in, the dialogue, the reply queued in the outbox."""
+    counter = itertools.count(1)
+
+    async def request(session: aiohttp.ClientSession, state: dict[str, str], text: str) -> bool:
+        if "chat" not in state:
+            state["chat"] = str(100000 + next(counter))
+        update_id = next(counter) * 1000 + int(state["chat"]) % 1000
+        update = {"update_id": update_id, "message": {
+            "message_id": update_id, "date": int(time.time()), "text": text,
+            "chat": {"id": int(state["chat"]), "type": "private"},
+            "from": {"id": int(state["chat"]), "is_bot": False, "first_name": "B"}}}
+        async with session.post(f"{base}/telegram/webhook", json=update,
+                                headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+                                ) as resp:
+            await resp.read()
+            return resp.status == 200
+    return request
+
+
 def bare_request(base: str):  # type: ignore[no-untyped-def]
     async def request(session: aiohttp.ClientSession, state: dict[str, str], text: str) -> bool:
         async with session.post(f"{base}/bare", json={"text": text}) as resp:
@@ -134,13 +157,16 @@ def main() -> None:
                              str(bare_port)], start_new_session=True)
     try:
         wait_http(f"http://127.0.0.1:{bare_port}/healthz", 20, bare, "bare server")
-        with running_stack(prefix="lotsen-bench",
-                           extra_env={"LOTSEN_RATE_LIMIT_PER_MINUTE": "1000000"}) as stack:
+        bench_env = {"LOTSEN_RATE_LIMIT_PER_MINUTE": "1000000",
+                     "LOTSEN_TELEGRAM_TOKEN": "1:bench", "LOTSEN_TELEGRAM_WEBHOOK_SECRET":
+                     TELEGRAM_SECRET, "LOTSEN_PUBLIC_URL": "http://bench.invalid"}
+        with running_stack(prefix="lotsen-bench", extra_env=bench_env) as stack:
             rows = []
             for name, make in [
                 ("bare aiohttp", bare_request(f"http://127.0.0.1:{bare_port}")),
                 ("rasa /model/parse", rasa_request(stack.rasa_url, stack.rasa_token)),
                 ("webchat API", webchat_request(stack.gateway_url)),
+                ("telegram webhook", telegram_request(stack.gateway_url)),
             ]:
                 print(f"bench: {name} for {args.seconds:.0f} s...", flush=True)
                 rows.append(asyncio.run(load(name, args.users, args.seconds, make)).row())

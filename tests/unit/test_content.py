@@ -61,6 +61,7 @@ def test_extractor_finds_every_text_and_title() -> None:
     expected: set[object] = {(e["text"], e["plural"]) if "plural" in e else e["text"]
                              for e in entries}
     expected |= {e["title"] for e in data["buttons"].values()}
+    expected |= {e["sms"] for e in entries if "sms" in e}
     assert found == expected
     assert ("You have {count} booking:", "You have {count} bookings:") in found
 

@@ -1,0 +1,46 @@
+"""Opt-out (STOP, SLUTA, AVSLUTA, /stop) and opt-in (START), kept per conversation.
+
+An opted-out conversation gets nothing more: not replies, not reminders, not broadcasts. The
+one exception is the confirmation of the opt-out itself, sent with `force`. The keywords are
+handled before NLU, in every channel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from redis.asyncio import Redis
+
+
+class OptOuts:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    def _key(self, conversation: str) -> str:
+        return f"{self.prefix}:optout:{conversation}"
+
+    async def opted_out(self, conversation: str) -> bool:
+        return bool(await self.redis.exists(self._key(conversation)))
+
+    async def opt_out(self, conversation: str) -> None:
+        await self.redis.set(self._key(conversation), "1")
+
+    async def opt_in(self, conversation: str) -> None:
+        await self.redis.delete(self._key(conversation))
+
+
+class Keywords:
+    def __init__(self, path: Path) -> None:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        self.stop = frozenset(str(w).lower() for w in data.get("stop_words", []))
+        self.start = frozenset(str(w).lower() for w in data.get("start_words", []))
+
+    def classify(self, text: str) -> str | None:
+        word = text.strip().strip(".!").lower()
+        if word in self.stop:
+            return "stop"
+        if word in self.start:
+            return "start"
+        return None

@@ -1,0 +1,214 @@
+"""SMS through 46elks and Twilio: inbound webhooks (authenticated), delivery reports, and the
+sender the worker runs for the outbox. Replies are plain text with numbered menus, counted in
+segments (bot.sms_text); each person is answered through the provider they wrote through."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import BasicAuth, web
+from redis.asyncio import Redis
+
+from bot.http import bad_request, error
+from bot.jobs import GiveUp, RetryLater
+from bot.messages import IncomingMessage, Reply
+from bot.metrics import SMS_SEGMENTS
+from bot.optout import OptOuts
+from bot.ratelimit import SendLimiter
+from bot.sms_text import render, segments
+from connectors.inbox import ChannelInbox
+
+log = logging.getLogger("lotsen.sms")
+CHANNEL = "sms"
+MAX_INBOUND = 2000
+TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
+    """Twilio's X-Twilio-Signature: HMAC-SHA1 of the URL followed by the sorted POST params."""
+    signed = url + "".join(f"{key}{params[key]}" for key in sorted(params))
+    digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+class SmsKeys:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def provider(self, number: str) -> str:
+        return f"{self.prefix}:sms:provider:{number}"
+
+    def status(self, provider_id: str) -> str:
+        return f"{self.prefix}:sms:status:{provider_id}"
+
+
+class SmsConnector:
+    def __init__(self, inbox: ChannelInbox, redis: Redis, prefix: str, *, elks_secret: str,
+                 twilio_token: str, public_url: str, retention_seconds: int) -> None:
+        self.inbox = inbox
+        self.redis = redis
+        self.keys = SmsKeys(prefix)
+        self.elks_secret = elks_secret
+        self.twilio_token = twilio_token
+        self.public_url = public_url.rstrip("/")
+        self.retention = retention_seconds
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/sms/46elks", self.elks_inbound),
+                web.post("/sms/46elks/status", self.elks_status),
+                web.post("/sms/twilio", self.twilio_inbound),
+                web.post("/sms/twilio/status", self.twilio_status)]
+
+    # ------------------------------------------------------------------ 46elks
+    def _elks_refusal(self, request: web.Request) -> web.Response | None:
+        if not self.elks_secret:
+            return error(503, "46elks is not configured (LOTSEN_ELKS_WEBHOOK_SECRET).")
+        given = request.query.get("secret", "")
+        if not given and request.headers.get("Authorization", "").lower().startswith("basic "):
+            try:
+                given = BasicAuth.decode(request.headers["Authorization"]).password
+            except ValueError:
+                given = ""
+        if not hmac.compare_digest(given.encode(), self.elks_secret.encode()):
+            return error(403, "Wrong or missing webhook secret.")
+        return None
+
+    async def elks_inbound(self, request: web.Request) -> web.Response:
+        refused = self._elks_refusal(request)
+        if refused is not None:
+            return refused
+        form = await request.post()
+        sender, text, message_id = form.get("from"), form.get("message"), form.get("id")
+        if not (isinstance(sender, str) and isinstance(text, str) and isinstance(message_id, str)
+                and sender):
+            raise bad_request("46elks webhook needs the form fields from, to, message and id.")
+        await self._inbound("46elks", sender, text, message_id)
+        return web.Response(text="")  # an empty answer: 46elks sends no SMS back by itself
+
+    async def elks_status(self, request: web.Request) -> web.Response:
+        refused = self._elks_refusal(request)
+        if refused is not None:
+            return refused
+        form = await request.post()
+        await self._record_status(str(form.get("id", "")), str(form.get("status", "")))
+        return web.Response(text="")
+
+    # ------------------------------------------------------------------ Twilio
+    async def _twilio_refusal(self, request: web.Request) -> tuple[web.Response | None,
+                                                                    dict[str, str]]:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        if not self.twilio_token or not self.public_url:
+            return error(503, "Twilio is not configured (LOTSEN_TWILIO_AUTH_TOKEN and "
+                              "LOTSEN_PUBLIC_URL)."), form
+        expected = twilio_signature(self.twilio_token, self.public_url + request.path_qs, form)
+        given = request.headers.get("X-Twilio-Signature", "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return error(403, "Invalid X-Twilio-Signature."), form
+        return None, form
+
+    async def twilio_inbound(self, request: web.Request) -> web.Response:
+        refused, form = await self._twilio_refusal(request)
+        if refused is not None:
+            return refused
+        if not form.get("From") or "Body" not in form or not form.get("MessageSid"):
+            raise bad_request("Twilio webhook needs From, Body and MessageSid.")
+        await self._inbound("twilio", form["From"], form["Body"], form["MessageSid"])
+        return web.Response(text=TWIML_EMPTY, content_type="text/xml")
+
+    async def twilio_status(self, request: web.Request) -> web.Response:
+        refused, form = await self._twilio_refusal(request)
+        if refused is not None:
+            return refused
+        await self._record_status(form.get("MessageSid", ""), form.get("MessageStatus", ""))
+        return web.Response(text=TWIML_EMPTY, content_type="text/xml")
+
+    # ------------------------------------------------------------------ shared
+    async def _inbound(self, provider: str, number: str, text: str, message_id: str) -> None:
+        if await self.inbox.seen(provider, message_id):
+            return  # a retried delivery of a message already handled
+        await self.redis.set(self.keys.provider(number), provider, ex=self.retention)
+        await self.inbox.handle(IncomingMessage(CHANNEL, number, text=text[:MAX_INBOUND]))
+
+    async def _record_status(self, provider_id: str, status: str) -> None:
+        if provider_id and status:
+            key = self.keys.status(provider_id)
+            await self.redis.hset(key, mapping={"status": status, "at": str(time.time())})
+            await self.redis.expire(key, self.retention)
+
+
+class SmsSender:
+    """The worker's side: one outbox job = one SMS through the person's provider."""
+
+    def __init__(self, http: aiohttp.ClientSession, redis: Redis, prefix: str,
+                 limiter: SendLimiter, optouts: OptOuts, settings: Any) -> None:
+        self.http = http
+        self.redis = redis
+        self.keys = SmsKeys(prefix)
+        self.limiter = limiter
+        self.optouts = optouts
+        self.settings = settings
+
+    async def send(self, args: dict[str, Any]) -> None:
+        number = str(args["to"])
+        if not args.get("force") and await self.optouts.opted_out(f"{CHANNEL}:{number}"):
+            return  # opted out: nothing is sent, not even broadcasts
+        wait = await self.limiter.acquire(CHANNEL, self.settings.sms_rate_per_second)
+        if wait:
+            raise RetryLater(wait, reason="sms rate limit")
+        body = render(Reply.from_json(args["reply"]))
+        provider = await self.redis.get(self.keys.provider(number)) or self._default_provider()
+        if provider == "twilio":
+            provider_id = await self._twilio(number, body)
+        else:
+            provider_id = await self._elks(number, body)
+        counted = segments(body)
+        SMS_SEGMENTS.labels(encoding=counted.encoding).inc(counted.count)
+        if provider_id:
+            await self.redis.hset(self.keys.status(provider_id),
+                                  mapping={"status": "sent", "segments": counted.count,
+                                           "at": str(time.time())})
+            await self.redis.expire(self.keys.status(provider_id), 30 * 24 * 3600)
+
+    def _default_provider(self) -> str:
+        return "twilio" if self.settings.twilio_account_sid and not \
+            self.settings.elks_username else "46elks"
+
+    async def _post(self, url: str, form: dict[str, str], auth: BasicAuth) -> dict[str, Any]:
+        try:
+            async with self.http.post(url, data=form, auth=auth,
+                                      timeout=aiohttp.ClientTimeout(total=15)) as resp:
+                if resp.status == 429 or resp.status >= 500:
+                    retry_after = float(resp.headers.get("Retry-After", "0") or 0)
+                    raise RetryLater(retry_after or 5, failed=True,
+                                     reason=f"provider answered {resp.status}")
+                if resp.status >= 400:
+                    raise GiveUp(f"provider refused the SMS ({resp.status})")
+                return await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(5, failed=True, reason=type(exc).__name__) from exc
+
+    async def _elks(self, number: str, body: str) -> str:
+        s = self.settings
+        form = {"from": s.elks_from, "to": number, "message": body}
+        if s.public_url and s.elks_webhook_secret:
+            form["whendelivered"] = f"{s.public_url.rstrip('/')}/sms/46elks/status?secret=" \
+                                    f"{s.elks_webhook_secret}"
+        data = await self._post(f"{s.elks_api_url.rstrip('/')}/a1/sms", form,
+                                BasicAuth(s.elks_username, s.elks_password))
+        return str(data.get("id", ""))
+
+    async def _twilio(self, number: str, body: str) -> str:
+        s = self.settings
+        form = {"To": number, "From": s.twilio_from, "Body": body}
+        if s.public_url:
+            form["StatusCallback"] = f"{s.public_url.rstrip('/')}/sms/twilio/status"
+        url = f"{s.twilio_api_url.rstrip('/')}/2010-04-01/Accounts/{s.twilio_account_sid}/" \
+              "Messages.json"
+        data = await self._post(url, form, BasicAuth(s.twilio_account_sid, s.twilio_auth_token))
+        return str(data.get("sid", ""))

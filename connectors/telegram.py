@@ -1,0 +1,230 @@
+"""Telegram with python-telegram-bot v22: the webhook (secret-token header, constant-time
+compare), polling for local use, and the sender the worker runs for the outbox.
+
+Inline keyboards carry button payloads as callback data (at most 64 bytes; longer payloads are
+stored in Redis behind a short key). `/start <source>` records the campaign source (poster,
+school, open preschool); `/language`, `/help` and `/stop` work as in every channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import re
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from bot.http import bad_request, error, json_object
+from bot.jobs import GiveUp, JobQueue, RetryLater
+from bot.messages import IncomingMessage, Reply
+from bot.metrics import CAMPAIGN_STARTS
+from bot.optout import OptOuts
+from bot.ratelimit import SendLimiter
+from connectors.inbox import ChannelInbox
+
+log = logging.getLogger("lotsen.telegram")
+CHANNEL = "telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+CALLBACK_LIMIT = 64
+SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+COMMANDS = {"/language": "/change_language", "/help": "/help", "/menu": "/help"}
+ANSWER_CALLBACK_JOB = "telegram_answer_callback"
+
+
+def make_bot(token: str, api_url: str) -> Bot:
+    return Bot(token, base_url=f"{api_url.rstrip('/')}/bot")
+
+
+class CallbackData:
+    """Button payloads as Telegram callback data, within its 64-byte limit."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    async def encode(self, payload: str) -> str:
+        if len(payload.encode()) <= CALLBACK_LIMIT:
+            return payload
+        short = "#" + hashlib.sha1(payload.encode()).hexdigest()[:20]
+        await self.redis.set(f"{self.prefix}:tg:cb:{short}", payload, ex=30 * 24 * 3600)
+        return short
+
+    async def decode(self, data: str) -> str | None:
+        if not data.startswith("#"):
+            return data
+        return await self.redis.get(f"{self.prefix}:tg:cb:{data}")
+
+
+class TelegramConnector:
+    def __init__(self, inbox: ChannelInbox, bot: Bot | None, secret: str,
+                 callbacks: CallbackData, jobs: JobQueue) -> None:
+        self.inbox = inbox
+        self.bot = bot
+        self.secret = secret
+        self.callbacks = callbacks
+        self.jobs = jobs
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/telegram/webhook", self.webhook)]
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        if not self.secret or self.bot is None:
+            return error(503, "Telegram is not configured (LOTSEN_TELEGRAM_TOKEN and "
+                              "LOTSEN_TELEGRAM_WEBHOOK_SECRET).")
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return error(403, "Wrong or missing secret token.")
+        data = await json_object(request)
+        if not isinstance(data.get("update_id"), int):
+            raise bad_request("Not a Telegram update: no integer update_id.")
+        if await self.inbox.seen(CHANNEL, str(data["update_id"])):
+            return web.json_response({"ok": True, "duplicate": True})
+        await self.process(data)
+        return web.json_response({"ok": True})
+
+    async def process(self, data: dict[str, Any]) -> str:
+        """One update (from the webhook or from polling)."""
+        try:
+            update = Update.de_json(data, self.bot)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise bad_request(f"Malformed Telegram update: {type(exc).__name__}") from None
+        if update.callback_query is not None:
+            return await self._callback(update)
+        message = update.message
+        if message is None or message.chat is None:
+            return "ignored"
+        user = message.from_user
+        hint = user.language_code[:2] if user and user.language_code else None
+        incoming = IncomingMessage(CHANNEL, str(message.chat.id), language_hint=hint)
+        if not message.text:
+            await self.inbox.reply(incoming, "non_text")
+            return "non_text"
+        text = message.text.strip()
+        if text.startswith("/"):
+            command, _, argument = text.partition(" ")
+            command = command.split("@")[0].lower()
+            if command == "/start":
+                await self._record_source(incoming, argument.strip())
+                incoming = IncomingMessage(CHANNEL, incoming.user_id, payload="/greet",
+                                           language_hint=hint)
+            elif command == "/stop":
+                incoming = IncomingMessage(CHANNEL, incoming.user_id, text="stop",
+                                           language_hint=hint)
+            else:
+                incoming = IncomingMessage(CHANNEL, incoming.user_id,
+                                           payload=COMMANDS.get(command, "/help"),
+                                           language_hint=hint)
+            return await self.inbox.handle(incoming)
+        return await self.inbox.handle(IncomingMessage(CHANNEL, incoming.user_id, text=text,
+                                                       language_hint=hint))
+
+    async def _callback(self, update: Update) -> str:
+        query = update.callback_query
+        assert query is not None
+        await self.jobs.schedule(ANSWER_CALLBACK_JOB, {"id": query.id}, due=0)
+        if query.message is None or not query.data:
+            return "ignored"
+        payload = await self.callbacks.decode(query.data)
+        if payload is None:
+            payload = "/help"  # an old button whose long payload has expired
+        hint = query.from_user.language_code[:2] if query.from_user.language_code else None
+        return await self.inbox.handle(IncomingMessage(CHANNEL, str(query.message.chat.id),
+                                                       payload=payload, language_hint=hint))
+
+    async def _record_source(self, incoming: IncomingMessage, source: str) -> None:
+        if not SOURCE.match(source):
+            return
+        store = self.inbox.engine.store
+        state = await store.load(incoming.conversation_id)
+        if state.source is None:
+            state.source = source
+            await store.save(incoming.conversation_id, state)
+            CAMPAIGN_STARTS.labels(channel=CHANNEL, source=source[:32]).inc()
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long-poll getUpdates (local use, when there is no public webhook URL)."""
+        assert self.bot is not None
+        offset = 0
+        log.info("telegram_polling")
+        with contextlib.suppress(TelegramError):
+            await self.bot.delete_webhook()
+        while not stop.is_set():
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=20,
+                                                     allowed_updates=["message",
+                                                                      "callback_query"])
+            except TelegramError as exc:
+                log.warning("telegram_poll_failed", extra={"detail": type(exc).__name__})
+                await asyncio.sleep(3)
+                continue
+            for update in updates:
+                offset = update.update_id + 1
+                try:
+                    await self.process(update.to_dict())
+                except Exception:
+                    log.exception("telegram_update_failed")
+
+
+class TelegramSender:
+    """The worker's side: one outbox job = one sendMessage, within Telegram's limits."""
+
+    def __init__(self, bot: Bot, limiter: SendLimiter, optouts: OptOuts, callbacks: CallbackData,
+                 overall_per_second: float, chat_per_second: float) -> None:
+        self.bot = bot
+        self.limiter = limiter
+        self.optouts = optouts
+        self.callbacks = callbacks
+        self.overall = overall_per_second
+        self.per_chat = chat_per_second
+        self._ready = False
+
+    async def _bot(self) -> Bot:
+        if not self._ready:
+            await self.bot.initialize()
+            self._ready = True
+        return self.bot
+
+    async def send(self, args: dict[str, Any]) -> None:
+        chat = str(args["to"])
+        if not args.get("force") and await self.optouts.opted_out(f"{CHANNEL}:{chat}"):
+            return  # opted out: nothing is sent, not even broadcasts
+        for scope, rate in ((CHANNEL, self.overall), (f"{CHANNEL}:{chat}", self.per_chat)):
+            wait = await self.limiter.acquire(scope, rate)
+            if wait:
+                raise RetryLater(wait, reason=f"rate limit {scope}")
+        reply = Reply.from_json(args["reply"])
+        markup = None
+        if reply.buttons:
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+                b.title, callback_data=await self.callbacks.encode(b.payload))]
+                for b in reply.buttons])
+        bot = await self._bot()
+        try:
+            await bot.send_message(chat_id=int(chat), text=reply.text, reply_markup=markup)
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), reason="telegram retry_after") from exc
+        except Forbidden:
+            await self.optouts.opt_out(f"{CHANNEL}:{chat}")  # the person blocked the bot
+        except BadRequest as exc:
+            raise GiveUp(f"telegram refused the message: {exc.message}") from exc
+
+    async def answer_callback(self, args: dict[str, Any]) -> None:
+        bot = await self._bot()
+        try:
+            await bot.answer_callback_query(args["id"])
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after)) from exc
+        except BadRequest:
+            return  # too old to answer: nothing to do
+
+
+def _seconds(value: object) -> float:
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
