@@ -43,7 +43,7 @@ $(NLU_VENV)/.installed: nlu/requirements.txt nlu/constraints.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (Rasa 3.6 needs <= 3.10): install it (e.g. 'pyenv install 3.10') or set PYTHON310=/path/to/python3.10"; exit 1; }
 	@echo "install: Rasa venv ($(PYTHON310)); takes about 90 s the first time"
 	@test -x $(NLU_VENV)/bin/python || $(PYTHON310) -m venv $(NLU_VENV)
-	@$(NLU_VENV)/bin/python -m pip install -q --upgrade pip wheel 'setuptools<70' $(PIP_QUIET)
+	@$(NLU_VENV)/bin/python -m pip install -q --upgrade pip $(PIP_QUIET)
 	@$(NLU_VENV)/bin/python -m pip install -q -r nlu/requirements.txt -c nlu/constraints.txt $(PIP_QUIET)
 	@$(NLU_VENV)/bin/rasa telemetry disable >/dev/null 2>&1 || true
 	@touch $@

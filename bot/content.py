@@ -106,5 +106,11 @@ class Content:
         """The web chat page's own labels in `language`."""
         return {key: self.text(key, language) for key in self.ui_keys}
 
+    def compose(self, key: str, language: str, buttons: tuple[Button, ...] | list[Button] = (),
+                extra: tuple[str, ...] = (), **values: object) -> Reply:
+        """The text `key` with buttons made from data, then the fixed buttons `extra`."""
+        return Reply(self.text(key, language, **values),
+                     (*buttons, *self.buttons(extra, language)))
+
     def language_buttons(self) -> tuple[str, ...]:
         return tuple(f"{LANGUAGE_PAYLOAD}{code}" for code in self.languages.enabled)

@@ -33,9 +33,7 @@ class BookingFlow:
     # ------------------------------------------------------------------ helpers
     def _reply(self, turn: Turn, key: str, buttons: list[Button] | tuple[Button, ...] = (),
                extra: tuple[str, ...] = (), **values: object) -> Reply:
-        text = self.content.text(key, turn.language, **values)
-        fixed = self.content.buttons(extra, turn.language)
-        return Reply(text, (*buttons, *fixed))
+        return self.content.compose(key, turn.language, buttons, extra, **values)
 
     def _stop_button(self, turn: Turn) -> Button:
         return self.content.button("/book:stop", turn.language)

@@ -37,8 +37,7 @@ class HandoverFlow:
 
     def _reply(self, turn: Turn, key: str, buttons: list[Button] | tuple[Button, ...] = (),
                extra: tuple[str, ...] = (), **values: object) -> Reply:
-        text = self.content.text(key, turn.language, **values)
-        return Reply(text, (*buttons, *self.content.buttons(extra, turn.language)))
+        return self.content.compose(key, turn.language, buttons, extra, **values)
 
     def _end_flow(self, turn: Turn) -> None:
         turn.state.flow, turn.state.flow_data = None, {}
