@@ -27,9 +27,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class PrivacyFilter(logging.Filter):
+    """Drops log records that would carry a path with a session id or a phone number
+    (aiohttp's access log); our own request log names the route pattern instead."""
+
+    BLOCKED = ("aiohttp.access",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(self.BLOCKED)
+
+
 def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(PrivacyFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -154,3 +154,15 @@ async def test_reminder_is_sent_once_in_the_users_language_and_not_after_cancel(
     await queue.schedule("booking_reminder", {"code": other.code}, due=time.time() - 1)
     await queue.run_due(handlers)
     assert len(sent) == 1
+
+
+async def test_the_location_in_the_persons_district_comes_first(services) -> None:
+    from bot.store import ConversationState
+    from bot.turn import Intent, Turn
+
+    state = ConversationState()
+    turn = Turn(IncomingMessage("test", "d1", text="boka"), state, "sv")
+    await services.engine.booking.start(turn, Intent("book_dropin", district="Bagarmossen"))
+    replies = await services.engine.booking.on_payload(turn, "/book:svc:jobbtorg-unga")
+    assert next(b.payload for b in replies[0].buttons) == "/book:loc:jobbtorg-unga-globen"
+    assert "Jobbtorg unga Globen" in replies[0].text and "Bagarmossen" in replies[0].text
