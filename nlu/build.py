@@ -44,7 +44,7 @@ def train(rasa: str, force: bool = False) -> Path:
         return target
     MODELS_DIR.mkdir(exist_ok=True)
     print(f"nlu: training {target.name} from {len(INPUTS) - 2} data files "
-          "(about a minute on 2 cores)...", file=sys.stderr, flush=True)
+          "(2-3 minutes on 2 cores)...", file=sys.stderr, flush=True)
     started = time.monotonic()
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
