@@ -19,11 +19,13 @@ PIP_QUIET := 2>&1 | { grep -v -e 'is ignored: it is neither' -e '^$$' || true; }
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/lotsen.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: help install run test test-fast eval bench lint model catalogs i18n-update screenshot browser sms-segments clean
+.PHONY: help install run chat test test-fast test-calendar eval bench lint model catalogs i18n-update screenshot browser faketime sms-segments clean
 
 help:
 	@echo "make run      start Rasa, the gateway and the worker (web chat at http://127.0.0.1:$${LOTSEN_PORT:-8080}/)"
-	@echo "make test     install everything and run the whole suite (real Redis, real Rasa)"
+	@echo "make test     install everything and run the whole suite (real Redis, real Rasa),"
+	@echo "              then the unit tests again on two other dates (faketime)"
+	@echo "make chat     talk to the bot in this terminal (Rasa from LOTSEN_RASA_URL, or its menu)"
 	@echo "make eval     NLU accuracy per language and intent on ../shared/eval/nlu_dev.yml"
 	@echo "make bench    load test: web chat API vs Rasa alone vs a bare aiohttp endpoint"
 	@echo "make screenshot  the web chat in Arabic (RTL) by headless Chromium -> reports/webchat-ar.png"
@@ -59,6 +61,15 @@ browser:
 	      apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "chromium not found: install Debian's chromium package"; exit 1; fi; }
 
+# Debian's faketime, to run the unit tests on other dates (installed when missing and we are root).
+faketime:
+	@command -v faketime >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "install: faketime (Debian package, for tests on other dates)"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq faketime >/dev/null; \
+	  else echo "faketime not found: install Debian's faketime package"; exit 1; fi; }
+
 locales/%/LC_MESSAGES/lotsen.mo: locales/%/LC_MESSAGES/lotsen.po $(VENV)/.installed
 	@$(VENV)/bin/pybabel -q compile --statistics -D lotsen -i $< -o $@
 
@@ -75,11 +86,24 @@ model: $(NLU_VENV)/.installed
 run: install model
 	@$(PY) scripts/run.py
 
-test: install model browser
+test: install model browser faketime
 	@$(PY) -m pytest -q -rs --durations=8
+	@$(MAKE) --no-print-directory test-calendar
+
+# The unit tests on Christmas Eve and on the night Sweden moves to summer time: no test may
+# depend on today's date or the hour (tests inject a clock; see tests/clock.py).
+CALENDAR_DATES := '2026-12-24 18:00:00' '2027-03-28 01:30:00'
+test-calendar: install faketime
+	@for when in $(CALENDAR_DATES); do \
+	  echo "test-calendar: tests/unit at $$when (faketime)"; \
+	  faketime "$$when" $(PY) -m pytest -q -p no:cacheprovider tests/unit | tail -n 1; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done
 
 test-fast: install
 	@$(PY) -m pytest -q -m "not integration"
+
+chat: install model
+	@$(PY) scripts/chat.py
 
 eval: install model
 	@$(PY) scripts/eval.py

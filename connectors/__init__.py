@@ -1,1 +1,1 @@
-"""Channel connectors: each turns its channel's input into `bot.messages.IncomingMessage`."""
+"""Channel connectors: each turns its channel's input into `bot.core.messages.IncomingMessage`."""

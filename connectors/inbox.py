@@ -5,24 +5,27 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.content import Content
-from bot.dialogue import DialogueEngine
-from bot.messages import IncomingMessage
-from bot.optout import Keywords, OptOuts
-from bot.outbox import Outbox
+from bot.core.content import Content
+from bot.core.dialogue import DialogueEngine
+from bot.core.keys import Erasure, Keys, Owner, declare
+from bot.core.messages import IncomingMessage
+from connectors.optout import Keywords, OptOuts
+from connectors.outbox import Outbox
 
 DEDUPE_SECONDS = 2 * 24 * 3600
+INBOUND_SEEN = declare("inbound:{provider}:{message}", owner=Owner.SYSTEM, expiry="2 days",
+                       erasure=Erasure.EXPIRES, note="a provider's message id, to skip retries")
 
 
 class ChannelInbox:
     def __init__(self, engine: DialogueEngine, outbox: Outbox, optouts: OptOuts,
-                 keywords: Keywords, redis: Redis, prefix: str) -> None:
+                 keywords: Keywords, redis: Redis, keys: Keys) -> None:
         self.engine = engine
         self.outbox = outbox
         self.optouts = optouts
         self.keywords = keywords
         self.redis = redis
-        self.prefix = prefix
+        self.keys = keys
 
     @property
     def content(self) -> Content:
@@ -30,7 +33,7 @@ class ChannelInbox:
 
     async def seen(self, provider: str, message_id: str) -> bool:
         """True if this provider message was processed before (providers retry deliveries)."""
-        key = f"{self.prefix}:inbound:{provider}:{message_id[:100]}"
+        key = self.keys(INBOUND_SEEN, provider=provider, message=message_id[:100])
         return not await self.redis.set(key, "1", nx=True, ex=DEDUPE_SECONDS)
 
     async def language_of(self, message: IncomingMessage) -> str:
@@ -47,19 +50,19 @@ class ChannelInbox:
         if keyword == "stop":
             await self.optouts.opt_out(cid)
             language = await self.language_of(message)
-            await self.outbox.send(message.channel, message.user_id,
+            await self.outbox.send(message.user_id,
                                    [self.content.reply("optout_confirmed", language)], force=True)
             return "opted_out"
         if keyword == "start":
             await self.optouts.opt_in(cid)
             language = await self.language_of(message)
-            await self.outbox.send(message.channel, message.user_id,
+            await self.outbox.send(message.user_id,
                                    [self.content.reply("optin_confirmed", language)])
             return "opted_in"
         if await self.optouts.opted_out(cid):
             return "ignored_opted_out"  # nothing more is sent until START
         outcome = await self.engine.handle(message)
-        await self.outbox.send(message.channel, message.user_id, outcome.replies)
+        await self.outbox.send(message.user_id, outcome.replies)
         return outcome.intent or outcome.fallback or "answered"
 
     async def reply(self, message: IncomingMessage, key: str) -> None:
@@ -67,5 +70,4 @@ class ChannelInbox:
         if await self.optouts.opted_out(message.conversation_id):
             return
         language = await self.language_of(message)
-        await self.outbox.send(message.channel, message.user_id,
-                               [self.content.reply(key, language)])
+        await self.outbox.send(message.user_id, [self.content.reply(key, language)])

@@ -1,6 +1,6 @@
 """SMS through 46elks and Twilio: inbound webhooks (authenticated), delivery reports, and the
 sender the worker runs for the outbox. Replies are plain text with numbered menus, counted in
-segments (bot.sms_text); each person is answered through the provider they wrote through."""
+segments (connectors.sms_text); each person is answered through the provider they wrote through."""
 
 from __future__ import annotations
 
@@ -13,21 +13,30 @@ from typing import Any
 
 import aiohttp
 from aiohttp import BasicAuth, web
+from prometheus_client import Counter
 from redis.asyncio import Redis
 
+from bot.core.jobs import GiveUp, JobHandler, RetryLater
+from bot.core.keys import Erasure, Keys, Owner, declare
+from bot.core.messages import Capabilities, Reply
 from bot.http import bad_request, error
-from bot.jobs import GiveUp, RetryLater
-from bot.messages import IncomingMessage, Reply
-from bot.metrics import SMS_SEGMENTS
-from bot.optout import OptOuts
-from bot.ratelimit import SendLimiter
-from bot.sms_text import render, segments
-from connectors.inbox import ChannelInbox
+from connectors.base import ChannelContext
+from connectors.optout import OptOuts
+from connectors.outbox import send_job
+from connectors.push import PushChannel
+from connectors.send_limits import SendLimiter
+from connectors.sms_text import render, segments
 
 log = logging.getLogger("lotsen.sms")
 CHANNEL = "sms"
 MAX_INBOUND = 2000
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+SMS_SEGMENTS = Counter("lotsen_sms_segments_total", "SMS segments sent", ["encoding"])
+PROVIDER = declare("sms:provider:{number}", owner=Owner.CONVERSATION,
+                   expiry="the retention period", erasure=Erasure.EXPIRES,
+                   note="which provider a number wrote through, to answer the same way")
+STATUS = declare("sms:status:{message}", owner=Owner.SYSTEM, expiry="the retention period",
+                 erasure=Erasure.EXPIRES, note="a provider's delivery report")
 
 
 def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
@@ -38,26 +47,37 @@ def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
 
 
 class SmsKeys:
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
+    def __init__(self, keys: Keys) -> None:
+        self.keys = keys
 
     def provider(self, number: str) -> str:
-        return f"{self.prefix}:sms:provider:{number}"
+        return self.keys(PROVIDER, number=number)
 
     def status(self, provider_id: str) -> str:
-        return f"{self.prefix}:sms:status:{provider_id}"
+        return self.keys(STATUS, message=provider_id)
 
 
-class SmsConnector:
-    def __init__(self, inbox: ChannelInbox, redis: Redis, prefix: str, *, elks_secret: str,
-                 twilio_token: str, public_url: str, retention_seconds: int) -> None:
-        self.inbox = inbox
-        self.redis = redis
-        self.keys = SmsKeys(prefix)
-        self.elks_secret = elks_secret
-        self.twilio_token = twilio_token
-        self.public_url = public_url.rstrip("/")
-        self.retention = retention_seconds
+class SmsChannel(PushChannel):
+    name = CHANNEL
+    # A numbered menu instead of buttons; every segment is paid; the number itself is a way
+    # for a coach to reach the person.
+    capabilities = Capabilities(buttons=False, max_reply_chars=480, short_replies=True,
+                                address_is_phone=True)
+
+    def __init__(self, context: ChannelContext) -> None:
+        super().__init__(context)
+        settings = context.settings
+        self.redis = context.redis
+        self.keys = SmsKeys(context.keys)
+        self.elks_secret = settings.elks_webhook_secret
+        self.twilio_token = settings.twilio_auth_token
+        self.public_url = settings.public_url.rstrip("/")
+        self.retention = settings.retention_seconds
+
+    def jobs(self) -> dict[str, JobHandler]:
+        sender = SmsSender(self.context.http, self.redis, self.keys, self.limiter, self.optouts,
+                           self.context.settings)
+        return {send_job(CHANNEL): sender.send}
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/sms/46elks", self.elks_inbound),
@@ -133,7 +153,7 @@ class SmsConnector:
         if await self.inbox.seen(provider, message_id):
             return  # a retried delivery of a message already handled
         await self.redis.set(self.keys.provider(number), provider, ex=self.retention)
-        await self.inbox.handle(IncomingMessage(CHANNEL, number, text=text[:MAX_INBOUND]))
+        await self.inbox.handle(self.message(number, text=text[:MAX_INBOUND]))
 
     async def _record_status(self, provider_id: str, status: str) -> None:
         if provider_id and status:
@@ -145,11 +165,11 @@ class SmsConnector:
 class SmsSender:
     """The worker's side: one outbox job = one SMS through the person's provider."""
 
-    def __init__(self, http: aiohttp.ClientSession, redis: Redis, prefix: str,
+    def __init__(self, http: aiohttp.ClientSession, redis: Redis, keys: SmsKeys,
                  limiter: SendLimiter, optouts: OptOuts, settings: Any) -> None:
         self.http = http
         self.redis = redis
-        self.keys = SmsKeys(prefix)
+        self.keys = keys
         self.limiter = limiter
         self.optouts = optouts
         self.settings = settings

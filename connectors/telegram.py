@@ -21,13 +21,15 @@ from redis.asyncio import Redis
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.core.jobs import GiveUp, JobHandler, RetryLater
+from bot.core.keys import Erasure, Keys, Owner, declare
+from bot.core.messages import Capabilities, Reply
 from bot.http import bad_request, error, json_object
-from bot.jobs import GiveUp, JobQueue, RetryLater
-from bot.messages import IncomingMessage, Reply
-from bot.metrics import CAMPAIGN_STARTS
-from bot.optout import OptOuts
-from bot.ratelimit import SendLimiter
-from connectors.inbox import ChannelInbox
+from connectors.base import BackgroundTask, ChannelContext
+from connectors.optout import OptOuts
+from connectors.outbox import send_job
+from connectors.push import PushChannel
+from connectors.send_limits import SendLimiter
 
 log = logging.getLogger("lotsen.telegram")
 CHANNEL = "telegram"
@@ -36,6 +38,8 @@ CALLBACK_LIMIT = 64
 SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 COMMANDS = {"/language": "/change_language", "/help": "/help", "/menu": "/help"}
 ANSWER_CALLBACK_JOB = "telegram_answer_callback"
+CALLBACK = declare("tg:cb:{digest}", owner=Owner.SYSTEM, expiry="30 days",
+                   erasure=Erasure.EXPIRES, note="a long button payload behind short callback data")
 
 
 def make_bot(token: str, api_url: str) -> Bot:
@@ -45,34 +49,53 @@ def make_bot(token: str, api_url: str) -> Bot:
 class CallbackData:
     """Button payloads as Telegram callback data, within its 64-byte limit."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self.keys = keys
 
     async def encode(self, payload: str) -> str:
         if len(payload.encode()) <= CALLBACK_LIMIT:
             return payload
         short = "#" + hashlib.sha1(payload.encode()).hexdigest()[:20]
-        await self.redis.set(f"{self.prefix}:tg:cb:{short}", payload, ex=30 * 24 * 3600)
+        await self.redis.set(self.keys(CALLBACK, digest=short), payload, ex=30 * 24 * 3600)
         return short
 
     async def decode(self, data: str) -> str | None:
         if not data.startswith("#"):
             return data
-        return await self.redis.get(f"{self.prefix}:tg:cb:{data}")
+        return await self.redis.get(self.keys(CALLBACK, digest=data))
 
 
-class TelegramConnector:
-    def __init__(self, inbox: ChannelInbox, bot: Bot | None, secret: str,
-                 callbacks: CallbackData, jobs: JobQueue) -> None:
-        self.inbox = inbox
-        self.bot = bot
-        self.secret = secret
-        self.callbacks = callbacks
-        self.jobs = jobs
+class TelegramChannel(PushChannel):
+    name = CHANNEL
+    capabilities = Capabilities(buttons=True, max_reply_chars=4096)
+
+    def __init__(self, context: ChannelContext) -> None:
+        super().__init__(context)
+        settings = context.settings
+        self.bot = make_bot(settings.telegram_token, settings.telegram_api_url) \
+            if settings.telegram_token else None
+        self.secret = settings.telegram_webhook_secret
+        self.callbacks = CallbackData(context.redis, context.keys)
+        self.jobs_queue = context.jobs
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/telegram/webhook", self.webhook)]
+
+    def background(self) -> list[BackgroundTask]:
+        """Polling, when there is a token but no public URL for a webhook (local use)."""
+        if self.bot is None or self.context.settings.public_url:
+            return []
+        return [self.poll]
+
+    def jobs(self) -> dict[str, JobHandler]:
+        if self.bot is None:
+            return {}
+        settings = self.context.settings
+        sender = TelegramSender(self.bot, self.limiter, self.optouts, self.callbacks,
+                                settings.telegram_rate_per_second,
+                                settings.telegram_chat_rate_per_second)
+        return {send_job(CHANNEL): sender.send, ANSWER_CALLBACK_JOB: sender.answer_callback}
 
     async def webhook(self, request: web.Request) -> web.Response:
         if not self.secret or self.bot is None:
@@ -102,51 +125,37 @@ class TelegramConnector:
             return "ignored"
         user = message.from_user
         hint = user.language_code[:2] if user and user.language_code else None
-        incoming = IncomingMessage(CHANNEL, str(message.chat.id), language_hint=hint)
+        incoming = self.message(str(message.chat.id), language_hint=hint)
         if not message.text:
             await self.inbox.reply(incoming, "non_text")
             return "non_text"
         text = message.text.strip()
-        if text.startswith("/"):
-            command, _, argument = text.partition(" ")
-            command = command.split("@")[0].lower()
-            if command == "/start":
-                await self._record_source(incoming, argument.strip())
-                incoming = IncomingMessage(CHANNEL, incoming.user_id, payload="/greet",
-                                           language_hint=hint)
-            elif command == "/stop":
-                incoming = IncomingMessage(CHANNEL, incoming.user_id, text="stop",
-                                           language_hint=hint)
-            else:
-                incoming = IncomingMessage(CHANNEL, incoming.user_id,
-                                           payload=COMMANDS.get(command, "/help"),
-                                           language_hint=hint)
-            return await self.inbox.handle(incoming)
-        return await self.inbox.handle(IncomingMessage(CHANNEL, incoming.user_id, text=text,
-                                                       language_hint=hint))
+        if not text.startswith("/"):
+            return await self.inbox.handle(self.with_fields(incoming, text=text))
+        command, _, argument = text.partition(" ")
+        command = command.split("@")[0].lower()
+        if command == "/start":
+            source = argument.strip()
+            incoming = self.with_fields(incoming, payload="/greet",
+                                        source=source if SOURCE.match(source) else None)
+        elif command == "/stop":
+            incoming = self.with_fields(incoming, text="stop")
+        else:
+            incoming = self.with_fields(incoming, payload=COMMANDS.get(command, "/help"))
+        return await self.inbox.handle(incoming)
 
     async def _callback(self, update: Update) -> str:
         query = update.callback_query
         assert query is not None
-        await self.jobs.schedule(ANSWER_CALLBACK_JOB, {"id": query.id}, due=0)
+        await self.jobs_queue.schedule(ANSWER_CALLBACK_JOB, {"id": query.id}, due=0)
         if query.message is None or not query.data:
             return "ignored"
         payload = await self.callbacks.decode(query.data)
         if payload is None:
             payload = "/help"  # an old button whose long payload has expired
         hint = query.from_user.language_code[:2] if query.from_user.language_code else None
-        return await self.inbox.handle(IncomingMessage(CHANNEL, str(query.message.chat.id),
-                                                       payload=payload, language_hint=hint))
-
-    async def _record_source(self, incoming: IncomingMessage, source: str) -> None:
-        if not SOURCE.match(source):
-            return
-        store = self.inbox.engine.store
-        state = await store.load(incoming.conversation_id)
-        if state.source is None:
-            state.source = source
-            await store.save(incoming.conversation_id, state)
-            CAMPAIGN_STARTS.labels(channel=CHANNEL, source=source[:32]).inc()
+        return await self.inbox.handle(self.message(str(query.message.chat.id), payload=payload,
+                                                    language_hint=hint))
 
     async def poll(self, stop: asyncio.Event) -> None:
         """Long-poll getUpdates (local use, when there is no public webhook URL)."""

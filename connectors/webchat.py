@@ -17,34 +17,41 @@ from pathlib import Path
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bot.dialogue import DialogueEngine
+from bot.core.keys import Erasure, Keys, Owner, declare
+from bot.core.messages import Capabilities, Reply
 from bot.http import bad_request, error, json_object
-from bot.i18n import LanguageTable
-from bot.messages import IncomingMessage, Reply
+from connectors.base import Channel, ChannelContext
 
 CHANNEL = "webchat"
 STATIC_DIR = Path(__file__).resolve().parent / "webchat_static"
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 LOG_LIMIT = 500
+SESSION = declare("webchat:session:{session}", owner=Owner.CONVERSATION,
+                  expiry="the retention period, renewed on use", erasure=Erasure.EXPIRES,
+                  note="the session's opening language and creation time")
+LOG = declare("conv:{conversation}:log", owner=Owner.CONVERSATION, expiry="the retention period",
+              erasure=Erasure.WITH_CONVERSATION, note="what was sent to the session, numbered")
+SEQ = declare("conv:{conversation}:seq", owner=Owner.CONVERSATION, expiry="the retention period",
+              erasure=Erasure.WITH_CONVERSATION)
 
 
 class WebchatStore:
     """Sessions and their numbered message logs in Redis."""
 
-    def __init__(self, redis: Redis, prefix: str, retention_seconds: int) -> None:
+    def __init__(self, redis: Redis, keys: Keys, retention_seconds: int) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self.keys = keys
         self.retention = retention_seconds
 
     def _session_key(self, session: str) -> str:
-        return f"{self.prefix}:webchat:session:{session}"
+        return self.keys(SESSION, session=session)
 
     def _log_key(self, session: str) -> str:
         # Under the conversation's namespace, so erasing the conversation erases the log too.
-        return f"{self.prefix}:conv:{CHANNEL}:{session}:log"
+        return self.keys(LOG, conversation=f"{CHANNEL}:{session}")
 
     def _seq_key(self, session: str) -> str:
-        return f"{self.prefix}:conv:{CHANNEL}:{session}:seq"
+        return self.keys(SEQ, conversation=f"{CHANNEL}:{session}")
 
     async def create(self, language: str | None) -> str:
         session = secrets.token_urlsafe(24)
@@ -83,13 +90,17 @@ class WebchatStore:
         return [e for e in (json.loads(r) for r in raw) if int(e["seq"]) > after]
 
 
-class WebchatConnector:
-    def __init__(self, engine: DialogueEngine, store: WebchatStore,
-                 languages: LanguageTable) -> None:
-        self.engine = engine
-        self.store = store
-        self.languages = languages
-        self.content = engine.content
+class WebchatChannel(Channel):
+    name = CHANNEL
+    capabilities = Capabilities(buttons=True, max_reply_chars=4000)
+
+    def __init__(self, context: ChannelContext) -> None:
+        super().__init__(context)
+        self.engine = context.engine
+        self.store = WebchatStore(context.redis, context.keys,
+                                  context.settings.retention_seconds)
+        self.languages = context.engine.languages
+        self.content = context.engine.content
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -102,15 +113,8 @@ class WebchatConnector:
         ]
 
     async def deliver(self, session: str, replies: Sequence[Reply]) -> None:
-        """Delivery for messages sent outside a request (coach replies, reminders)."""
+        """Messages sent outside a request (coach replies, reminders) join the session's log."""
         await self.store.append(session, replies)
-
-    @staticmethod
-    def deliver_to(store: WebchatStore):  # type: ignore[no-untyped-def]
-        """Delivery without the HTTP side, for the worker process."""
-        async def deliver(session: str, replies: Sequence[Reply]) -> None:
-            await store.append(session, replies)
-        return deliver
 
     async def create_session(self, request: web.Request) -> web.Response:
         body = await json_object(request, allow_empty=True)
@@ -135,8 +139,8 @@ class WebchatConnector:
             raise bad_request('"text" and "payload" must be strings.')
         if payload is not None and len(payload) > 64:
             raise bad_request('"payload" is at most 64 characters.')
-        message = IncomingMessage(channel=CHANNEL, user_id=session, text=text or "",
-                                  payload=payload or None, language_hint=hint or None)
+        message = self.message(session, text=text or "", payload=payload or None,
+                               language_hint=hint or None)
         outcome = await self.engine.handle(message)
         if outcome.fallback not in ("too_long", "rate_limited"):
             await self.store.append(session, outcome.replies)

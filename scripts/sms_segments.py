@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
-from bot.content import Content  # noqa: E402
-from bot.i18n import Catalogs, LanguageTable  # noqa: E402
-from bot.sms_text import render, segments  # noqa: E402
+from bot.core.content import Content  # noqa: E402
+from bot.core.i18n import Catalogs, LanguageTable  # noqa: E402
+from connectors.sms_text import render, segments  # noqa: E402
 
 COMMON = ("greet", "help", "info_jobbtorg", "info_jobbtorg_unga", "info_sfi",
           "info_sfi_parents", "info_vuxenutbildning", "thanks", "out_of_scope", "clarify")

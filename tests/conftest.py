@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import create_app
 from bot.config import Settings
+from bot.runtime.gateway import create_app
 from scripts.stack import free_port, start_rasa, stop, wait_rasa
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

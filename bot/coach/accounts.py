@@ -11,7 +11,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
-from bot.handover.teams import Teams
+from bot.core.handover.teams import Teams
+from bot.core.keys import COACH, COACH_LOGIN_FAILURES, Keys
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 MIN_PASSWORD = 10
@@ -33,12 +34,12 @@ class Coach:
 class CoachAccounts:
     def __init__(self, redis: Redis, prefix: str, teams: Teams) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self.keys = Keys(prefix)
         self.teams = teams
         self.hasher = PasswordHasher()
 
     def _key(self, username: str) -> str:
-        return f"{self.prefix}:coach:{username}"
+        return self.keys(COACH, username=username)
 
     async def add(self, username: str, password: str, teams: list[str],
                   name: str | None = None) -> Coach:
@@ -95,4 +96,4 @@ class CoachAccounts:
         await self.redis.delete(self._fail_key("user", username))
 
     def _fail_key(self, kind: str, value: str) -> str:
-        return f"{self.prefix}:coach-login-failures:{kind}:{value[:64]}"
+        return self.keys(COACH_LOGIN_FAILURES, kind=kind, value=value[:64])

@@ -19,13 +19,13 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 
 from bot.coach.accounts import Coach, CoachAccounts
-from bot.content import Content
-from bot.delivery import Deliveries
-from bot.handover.leads import OUTCOMES, Lead, LeadStore
-from bot.handover.teams import Teams
+from bot.core.content import Content
+from bot.core.delivery import Deliveries
+from bot.core.handover.leads import OUTCOMES, Lead, LeadStore
+from bot.core.handover.teams import Teams
+from bot.core.messages import Reply
+from bot.core.metrics import LEAD_OUTCOMES, TIME_TO_CLAIM
 from bot.http import bad_request, error, json_object
-from bot.messages import Reply
-from bot.metrics import LEAD_OUTCOMES, TIME_TO_CLAIM
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_REPLY_CHARS = 2000

@@ -7,18 +7,16 @@ import asyncio
 import os
 import signal
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
-from bot.booking.service import reminder_job_id
+from bot.core.booking.service import reminder_job_id
 from scripts.stack import free_port, start_python, stop, wait_http
+from tests.clock import real_clock_day
 
 FIXTURE_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config"
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def process_env(prefix: str, port: int | None = None) -> dict[str, str]:
@@ -45,7 +43,7 @@ def two_gateways(prefix: str):
 
 async def test_50_concurrent_attempts_from_two_gateways_get_exactly_3_seats(two_gateways, redis,
                                                                             prefix) -> None:
-    day = (datetime.now(STOCKHOLM) + timedelta(days=1)).date().isoformat()
+    day = real_clock_day(1).isoformat()
     slot = f"unga-jarva:{day}T10:00"  # capacity 3 in the test schedule
     async with aiohttp.ClientSession() as http:
         sessions = []
@@ -72,7 +70,7 @@ async def test_50_concurrent_attempts_from_two_gateways_get_exactly_3_seats(two_
 async def test_reminder_survives_worker_restart_and_is_sent_once(two_gateways, redis,
                                                                  prefix) -> None:
     base = two_gateways[0]
-    day = (datetime.now(STOCKHOLM) + timedelta(days=4)).date().isoformat()
+    day = real_clock_day(4).isoformat()
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{base}/webchat/sessions", json={"language": "en"}) as resp:
             session = (await resp.json())["session"]

@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import SERVICES, create_app
+from bot.runtime.gateway import SERVICES, create_app
+from tests.clock import STOCKHOLM, FixedClock
 from tests.conftest import Conversation, make_settings
 
 FIXTURE_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config"
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+# The gateway runs on this clock (a Monday, 12:00 in Stockholm); every date below comes from it.
+CLOCK = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
 
 
 @pytest.fixture
 async def chat(aiohttp_client, rasa_server, prefix, redis):
     settings = make_settings(prefix, rasa_server, config_dir=FIXTURE_CONFIG)
-    return await aiohttp_client(create_app(settings))
+    return await aiohttp_client(create_app(settings, clock=CLOCK))
 
 
 def buttons(data: dict) -> list[dict]:
@@ -83,7 +84,7 @@ async def test_free_text_narrows_to_tomorrow_morning_and_cancel_word_leaves(chat
     data = await talk.send(payload="/book:svc:jobbtorg-unga")
     data = await talk.send(payload=payload_starting(data, "/book:loc:"))
     narrowed = await talk.send("imorgon förmiddag")
-    tomorrow = (datetime.now(STOCKHOLM) + timedelta(days=1)).date().isoformat()
+    tomorrow = CLOCK.day(1).isoformat()
     slots = [b["payload"] for b in buttons(narrowed) if b["payload"].startswith("/book:slot:")]
     assert slots and all(f":{tomorrow}T" in p for p in slots)
     assert all(int(p.rsplit("T", 1)[1][:2]) < 12 for p in slots)
@@ -93,8 +94,7 @@ async def test_free_text_narrows_to_tomorrow_morning_and_cancel_word_leaves(chat
 
 async def test_full_slot_is_refused_with_alternatives_over_http(chat) -> None:
     first, second = await Conversation.start(chat), await Conversation.start(chat)
-    day = (datetime.now(STOCKHOLM) + timedelta(days=2)).date().isoformat()
-    slot = f"unga-globen:{day}T10:00"  # capacity 1 in the test schedule
+    slot = CLOCK.slot("unga-globen", 2, "10:00")  # capacity 1 in the test schedule
     await first.send(payload=f"/book:ok:{slot}")
     refused = await second.send(payload=f"/book:ok:{slot}")
     alternatives = [b for b in buttons(refused) if b["payload"].startswith("/book:slot:")]
@@ -103,7 +103,7 @@ async def test_full_slot_is_refused_with_alternatives_over_http(chat) -> None:
 
 async def test_staff_view_and_csv_need_the_token(chat) -> None:
     talk = await Conversation.start(chat, language="so")
-    day = (datetime.now(STOCKHOLM) + timedelta(days=3)).date().isoformat()
+    day = CLOCK.day(3).isoformat()
     await talk.send(payload=f"/book:ok:unga-jarva:{day}T13:00")
     url = f"/staff/api/bookings?location=jobbtorg-unga-jarva&date={day}"
     assert (await chat.get(url)).status == 401

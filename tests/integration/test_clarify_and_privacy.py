@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.app import SERVICES, create_app
 from bot.logs import JsonFormatter, PrivacyFilter
+from bot.runtime.gateway import SERVICES, create_app
 from tests.conftest import Conversation, make_settings
 
 

@@ -10,9 +10,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from bot.app import SERVICES, create_app
 from bot.coach.accounts import CoachAccounts
 from bot.config import ROOT
+from bot.runtime.gateway import SERVICES, create_app
 from scripts.browser import chromium
 from tests.conftest import Conversation, make_settings
 from tests.integration.test_handover import FIXTURE_CONFIG, PASSWORD, request_coach

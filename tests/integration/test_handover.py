@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.app import SERVICES, create_app
 from bot.coach.accounts import CoachAccounts
 from bot.config import ROOT
-from bot.handover.personnummer import luhn_ok
-from bot.worker import release_expired_claims
+from bot.core.handover.personnummer import luhn_ok
+from bot.runtime.gateway import SERVICES, create_app
+from bot.runtime.worker import release_expired_claims
 from tests.conftest import Conversation, make_settings
 
 FIXTURE_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config"

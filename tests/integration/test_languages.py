@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import SERVICES
+from bot.runtime.gateway import SERVICES
 from tests.conftest import Conversation
 
 # Fresh phrasings (not from the evaluation set) asking how to learn Swedish.

@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot import worker
-from bot.app import SERVICES, create_app
-from bot.messages import Reply
+from bot.core.messages import Reply
+from bot.runtime import worker
+from bot.runtime.gateway import SERVICES, create_app
 from connectors.sms import twilio_signature
 from tests.conftest import make_settings
 from tests.fakes import (
@@ -172,7 +172,7 @@ async def test_sms_conversation_over_46elks_with_a_numbered_choice(gateway, prov
     assert first["to"] == PHONE and first["from"] == "Lotsen"
     assert "\n1 " in first["message"] and "\n2 " in first["message"]  # numbered menu
     assert "<" not in first["message"] and "*" not in first["message"]  # no markup
-    second = content.menus["sms_main"][1]  # SMS has its own, shorter main menu
+    second = content.menus["short_main"][1]  # SMS has its own, shorter main menu
     assert f"\n2 {content.button(second, 'sv').title}" in first["message"]
     await gateway.post(f"/sms/46elks?secret={ELKS_SECRET}", data=elks_form("2", "m2"))
     await until(lambda: len(providers.elks_sent) == 2)

@@ -16,7 +16,7 @@ from contextlib import suppress
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.app import create_app
+from bot.runtime.gateway import create_app
 from scripts.stack import free_port
 from tests.conftest import Conversation, make_settings
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from bot.delivery import Deliveries
-from bot.jobs import JobQueue
-from bot.worker import job_handlers
-from connectors.webchat import WebchatConnector, WebchatStore
+from bot.core.delivery import Deliveries
+from bot.core.jobs import JobQueue
+from bot.core.keys import Keys
+from bot.runtime.worker import job_handlers
+from connectors.webchat import WebchatStore
 from tests.conftest import Conversation
 
 
@@ -75,8 +76,7 @@ async def test_message_log_returns_later_messages_from_the_worker(chat, redis, p
                                            "replies": [{"text": "Påminnelse", "buttons": []}]},
                          due=time.time() - 1)
     deliveries = Deliveries()
-    deliveries.register("webchat", WebchatConnector.deliver_to(
-        WebchatStore(redis, prefix, 3600)))
+    deliveries.register("webchat", WebchatStore(redis, Keys(prefix), 3600).append)
     assert await queue.run_due(job_handlers(deliveries)) == 1
     later = await talk.messages(after=last)
     assert [m["text"] for m in later] == ["Påminnelse"]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from babel import Locale
 
-from bot.booking.schedule import Schedule, ScheduleError
-from bot.booking.when import WhenParser
 from bot.config import ROOT
-from bot.places import Places
+from bot.core.booking.schedule import Schedule, ScheduleError
+from bot.core.booking.when import WhenParser
+from bot.core.places import Places
 
 LOCATIONS = {loc.id for loc in Places.load(ROOT / "config" / "locations.yml").locations}
 SUNDAY_SCHEDULE = """

@@ -8,9 +8,9 @@ import yaml
 from babel.messages.pofile import read_po
 
 from bot.config import ROOT
-from bot.content import Content
-from bot.i18n import SOURCE_LANGUAGE, Catalogs, LanguageTable
-from bot.i18n_extract import extract_yaml
+from bot.core.content import Content
+from bot.core.i18n import SOURCE_LANGUAGE, Catalogs, LanguageTable
+from bot.core.i18n_extract import extract_yaml
 
 SPEC_INTENTS = {"greet", "goodbye", "thanks", "affirm", "deny", "help", "bot_challenge",
                 "out_of_scope", "info_jobbtorg", "info_jobbtorg_unga", "info_sfi",
@@ -61,7 +61,7 @@ def test_extractor_finds_every_text_and_title() -> None:
     expected: set[object] = {(e["text"], e["plural"]) if "plural" in e else e["text"]
                              for e in entries}
     expected |= {e["title"] for e in data["buttons"].values()}
-    expected |= {e["sms"] for e in entries if "sms" in e}
+    expected |= {e["short"] for e in entries if "short" in e}
     assert found == expected
     assert ("You have {count} booking:", "You have {count} bookings:") in found
 

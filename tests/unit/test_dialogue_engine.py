@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import build_services
-from bot.messages import IncomingMessage
+from bot.core.messages import IncomingMessage
+from bot.runtime.wiring import build_services
 from tests.conftest import make_settings
 
 
@@ -16,8 +16,7 @@ async def services(prefix: str, redis: Redis):
     services = await build_services(make_settings(prefix, max_message_chars=200,
                                                   rate_limit_per_minute=5))
     yield services
-    await services.http.close()
-    await services.redis.aclose()
+    await services.close()
 
 
 def msg(text: str = "", payload: str | None = None, user: str = "u1", hint: str | None = None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.jobs import JobQueue
+from bot.core.jobs import JobQueue
 
 
 async def test_due_job_runs_once_and_future_job_waits(redis, prefix) -> None:

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ROOT
-from bot.i18n import LanguageTable
-from bot.language import LanguageDetector, explicit_choice, script_of
+from bot.core.i18n import LanguageTable
+from bot.core.language import LanguageDetector, explicit_choice, script_of
 
 
 def all_enabled() -> LanguageTable:

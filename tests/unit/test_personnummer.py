@@ -1,6 +1,6 @@
 import pytest
 
-from bot.handover.personnummer import contains, find, looks_like_phone, luhn_ok, redact
+from bot.core.handover.personnummer import contains, find, looks_like_phone, luhn_ok, redact
 
 
 def with_check_digit(nine: str) -> str:

@@ -5,7 +5,7 @@ import pytest
 from babel import Locale
 
 from bot.config import ROOT
-from bot.places import OpeningRule, Places, PlacesError, format_hours
+from bot.core.places import OpeningRule, Places, PlacesError, format_hours
 
 
 def test_sample_locations_load_and_are_marked_sample() -> None:

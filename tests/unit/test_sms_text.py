@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.messages import Button, Reply
-from bot.sms_text import normalise, render, segments
+from bot.core.messages import Button, Reply
+from connectors.sms_text import normalise, render, segments
 from scripts.sms_segments import COMMON, load_content, measure
 
 

@@ -1,0 +1,174 @@
+"""Bookings in Redis. One Lua script decides a booking atomically, so capacity holds however
+many gateway processes book the last seat at once, a double click books once, and a person never
+holds two bookings in overlapping slots.
+
+Keys (under the prefix): `booking:<code>` (hash), `booking:slot:<slot>` (set of codes holding a
+seat), `booking:user:<conversation>` (hash code -> "start|end|slot"), `booking:day:<location>:
+<date>` (set of codes, for staff); declared in bot/core/keys.py. Everything expires `retention`
+seconds after the slot ends, counted from the caller's clock (`now`): Redis is told a duration,
+never an instant, so its own clock does not matter (bot/core/clock.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from bot.core.keys import BOOKING, BOOKING_DAY, BOOKING_REMINDED, BOOKING_SLOT, BOOKING_USER, Keys
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
+
+# KEYS: booking, slot set, user hash, day index
+# ARGV: code, capacity, start, end, conversation, slot, session, service, location, language,
+#       created, retention, day
+BOOK = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'retry', ''} end
+local start, finish = tonumber(ARGV[3]), tonumber(ARGV[4])
+local latest = finish
+local held = redis.call('HGETALL', KEYS[3])
+for i = 1, #held, 2 do
+  local s, e, slot = string.match(held[i + 1], '^(%d+)|(%d+)|(.*)$')
+  s, e = tonumber(s), tonumber(e)
+  if slot == ARGV[6] then return {'exists', held[i]} end
+  if s < finish and start < e then return {'overlap', held[i]} end
+  if e > latest then latest = e end
+end
+if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then return {'full', ''} end
+redis.call('HSET', KEYS[1], 'code', ARGV[1], 'conversation', ARGV[5], 'slot', ARGV[6],
+  'session', ARGV[7], 'service', ARGV[8], 'location', ARGV[9], 'start', ARGV[3],
+  'end', ARGV[4], 'language', ARGV[10], 'created', ARGV[11], 'status', 'booked',
+  'day', ARGV[13])
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3] .. '|' .. ARGV[4] .. '|' .. ARGV[6])
+redis.call('SADD', KEYS[4], ARGV[1])
+local retention, now = tonumber(ARGV[12]), tonumber(ARGV[11])
+local ttl = math.max(1, finish + retention - now)
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('EXPIRE', KEYS[4], ttl)
+redis.call('EXPIRE', KEYS[3], math.max(1, latest + retention - now))
+return {'booked', ARGV[1]}
+"""
+
+# KEYS: booking, slot set, user hash. ARGV: code, conversation, now
+CANCEL = """
+if redis.call('HGET', KEYS[1], 'conversation') ~= ARGV[2] then return 'not_found' end
+if redis.call('HGET', KEYS[1], 'status') ~= 'booked' then return 'not_active' end
+redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancelled', ARGV[3])
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return 'cancelled'
+"""
+
+
+@dataclass(frozen=True)
+class Booking:
+    code: str
+    conversation: str
+    slot: str
+    session: str
+    service: str
+    location: str
+    start: int
+    end: int
+    language: str
+    status: str
+    day: str
+
+    @classmethod
+    def from_hash(cls, data: dict[str, str]) -> Booking:
+        return cls(code=data["code"], conversation=data["conversation"], slot=data["slot"],
+                   session=data["session"], service=data["service"], location=data["location"],
+                   start=int(data["start"]), end=int(data["end"]), language=data["language"],
+                   status=data["status"], day=data["day"])
+
+
+@dataclass(frozen=True)
+class BookAttempt:
+    status: str  # booked | exists | overlap | full
+    code: str
+
+
+class BookingStore:
+    def __init__(self, redis: Redis, prefix: str, retention_seconds: int) -> None:
+        self.redis = redis
+        self.keys = Keys(prefix)
+        self.retention = retention_seconds
+        self._book = redis.register_script(BOOK)
+        self._cancel = redis.register_script(CANCEL)
+
+    def booking_key(self, code: str) -> str:
+        return self.keys(BOOKING, code=code)
+
+    def reminded_key(self, code: str) -> str:
+        return self.keys(BOOKING_REMINDED, code=code)
+
+    def slot_key(self, slot: str) -> str:
+        return self.keys(BOOKING_SLOT, slot=slot)
+
+    def user_key(self, conversation: str) -> str:
+        return self.keys(BOOKING_USER, conversation=conversation)
+
+    def day_key(self, location: str, day: str) -> str:
+        return self.keys(BOOKING_DAY, location=location, day=day)
+
+    async def book(self, *, conversation: str, slot: str, session: str, service: str,
+                   location: str, day: str, start: int, end: int, capacity: int,
+                   language: str, now: int) -> BookAttempt:
+        for _ in range(5):
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+            status, found = await self._book(
+                keys=[self.booking_key(code), self.slot_key(slot), self.user_key(conversation),
+                      self.day_key(location, day)],
+                args=[code, capacity, start, end, conversation, slot, session, service,
+                      location, language, now, self.retention, day])
+            if status != "retry":
+                return BookAttempt(status, found)
+        raise RuntimeError("could not find a free booking code")
+
+    async def seats_taken(self, slots: list[str]) -> list[int]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for slot in slots:
+                pipe.scard(self.slot_key(slot))
+            return [int(n) for n in await pipe.execute()]
+
+    async def get(self, code: str) -> Booking | None:
+        data = await self.redis.hgetall(self.booking_key(code.upper()))
+        return Booking.from_hash(data) if data else None
+
+    async def for_user(self, conversation: str) -> list[Booking]:
+        codes = await self.redis.hkeys(self.user_key(conversation))
+        bookings = [b for b in [await self.get(code) for code in codes] if b is not None]
+        return sorted((b for b in bookings if b.status == "booked"), key=lambda b: b.start)
+
+    async def cancel(self, conversation: str, code: str, now: int) -> str:
+        booking = await self.get(code)
+        if booking is None:
+            return "not_found"
+        return str(await self._cancel(
+            keys=[self.booking_key(booking.code), self.slot_key(booking.slot),
+                  self.user_key(conversation)],
+            args=[booking.code, conversation, now]))
+
+    async def for_day(self, location: str, day: str) -> list[Booking]:
+        codes = await self.redis.smembers(self.day_key(location, day))
+        bookings = [b for b in [await self.get(code) for code in codes] if b is not None]
+        return sorted(bookings, key=lambda b: (b.start, b.code))
+
+    async def erase_user(self, conversation: str, now: int) -> list[Booking]:
+        """Cancel and delete every booking of this person (their seats become free)."""
+        codes = await self.redis.hkeys(self.user_key(conversation))
+        erased = []
+        for code in codes:
+            booking = await self.get(code)
+            if booking is None:
+                continue
+            await self.cancel(conversation, code, now)
+            await self.redis.srem(self.day_key(booking.location, booking.day), code)
+            await self.redis.delete(self.booking_key(code), self.reminded_key(code))
+            erased.append(booking)
+        await self.redis.delete(self.user_key(conversation))
+        return erased
+

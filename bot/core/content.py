@@ -1,0 +1,116 @@
+"""Reply templates from `bot/content/replies.yml`, rendered in the user's language.
+
+Code names a reply by its key; the words live in YAML (English source) and the catalogs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.core.i18n import Catalogs, LanguageTable
+from bot.core.messages import Button, Reply
+from bot.core.payloads import LANGUAGE
+
+
+@dataclass(frozen=True)
+class Template:
+    text: str
+    buttons: tuple[str, ...] = ()
+    plural: str | None = None  # with `count`: gettext plural forms of the language
+    short: str | None = None   # a shorter text for channels where every character costs
+
+
+class ContentError(ValueError):
+    """The content YAML is inconsistent (a button without a title, an unknown menu)."""
+
+
+class Content:
+    def __init__(self, path: Path, catalogs: Catalogs, languages: LanguageTable) -> None:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        self.catalogs = catalogs
+        self.languages = languages
+        self.menus: dict[str, tuple[str, ...]] = {
+            name: tuple(items) for name, items in data["menus"].items()}
+        self.button_titles: dict[str, str] = {
+            payload: entry["title"] for payload, entry in data["buttons"].items()}
+        self.templates: dict[str, Template] = {}
+        self.ui_keys: tuple[str, ...] = tuple(data.get("ui", {}))
+        for section in ("intents", "system", "ui"):
+            for key, entry in data[section].items():
+                buttons = self._resolve_buttons(key, entry.get("buttons"))
+                plural = str(entry["plural"]) if "plural" in entry else None
+                short = str(entry["short"]) if "short" in entry else None
+                self.templates[key] = Template(text=str(entry["text"]), buttons=buttons,
+                                               plural=plural, short=short)
+
+    def _resolve_buttons(self, key: str, spec: object) -> tuple[str, ...]:
+        if spec is None:
+            return ()
+        if isinstance(spec, str):
+            if spec not in self.menus:
+                raise ContentError(f"reply {key!r} names unknown menu {spec!r}")
+            return self.menus[spec]
+        payloads = tuple(str(p) for p in spec)  # type: ignore[union-attr]
+        for payload in payloads:
+            if payload not in self.button_titles:
+                raise ContentError(f"reply {key!r} has button {payload!r} without a title")
+        return payloads
+
+    def has(self, key: str) -> bool:
+        return key in self.templates
+
+    def text(self, key: str, language: str, **values: object) -> str:
+        template = self.templates[key]
+        if template.plural is not None:
+            count = int(values["count"])  # type: ignore[call-overload]
+            translated = self.catalogs.ngettext(language, template.text, template.plural, count)
+        else:
+            translated = self.catalogs.gettext(language, template.text)
+        return translated.format(**values) if values else translated
+
+    def button(self, payload: str, language: str) -> Button:
+        if LANGUAGE.owns(payload):
+            code = payload.removeprefix(LANGUAGE.value)
+            return Button(self.languages.languages[code].native, payload)
+        return Button(self.catalogs.gettext(language, self.button_titles[payload]), payload)
+
+    def describe(self, payload: str, language: str) -> str:
+        """What a pressed button said, for transcripts: its title, or the payload's last part
+        (a district, a date) for buttons made from data."""
+        if payload in self.button_titles or LANGUAGE.owns(payload):
+            return self.button(payload, language).title
+        return payload.rsplit(":", 1)[-1].lstrip("/")
+
+    def buttons(self, payloads: tuple[str, ...] | list[str], language: str) -> tuple[Button, ...]:
+        return tuple(self.button(p, language) for p in payloads)
+
+    def reply(self, key: str, language: str, *, text: str | None = None,
+              buttons: tuple[str, ...] | list[str] | None = None, short: bool = False,
+              **values: object) -> Reply:
+        """The reply `key` in `language`; `text`/`buttons` replace the template's own.
+        `short` (a channel where every character costs) takes the template's short text and the
+        short main menu when it has them."""
+        template = self.templates[key]
+        if text is None and short and template.short:
+            text = self.catalogs.gettext(language, template.short).format(**values)
+        body = text if text is not None else self.text(key, language, **values)
+        payloads = template.buttons if buttons is None else buttons
+        if short and tuple(payloads) == self.menus["main"]:
+            payloads = self.menus["short_main"]
+        return Reply(body, self.buttons(payloads, language))
+
+    def ui_labels(self, language: str) -> dict[str, str]:
+        """The chat page's own labels in `language`."""
+        return {key: self.text(key, language) for key in self.ui_keys}
+
+    def compose(self, key: str, language: str, buttons: tuple[Button, ...] | list[Button] = (),
+                extra: tuple[str, ...] = (), **values: object) -> Reply:
+        """The text `key` with buttons made from data, then the fixed buttons `extra`."""
+        return Reply(self.text(key, language, **values),
+                     (*buttons, *self.buttons(extra, language)))
+
+    def language_buttons(self) -> tuple[str, ...]:
+        return tuple(LANGUAGE(code) for code in self.languages.enabled)

@@ -1,0 +1,222 @@
+"""Handover to a coach: consent first, then only what a coach needs (a name or nickname, how to
+reach the person, district, age group, topic), then a lead in the team's queue. While the lead
+is open, what the person writes goes to the coach instead of NLU; they can end it at any time."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+
+from bot.core.content import Content
+from bot.core.flows.base import Flow
+from bot.core.handover.leads import LeadStore
+from bot.core.handover.teams import AGE_GROUPS, Teams
+from bot.core.messages import Button, Reply
+from bot.core.payloads import HANDOVER
+from bot.core.places import fold
+from bot.core.store import ConversationStore
+from bot.core.turn import Intent, Turn
+
+CONSENT_VERSION = "2026-11-v1"
+TOPICS = ("work", "studies", "sfi", "other")
+TOPIC_OF_INTENT = {"info_jobbtorg": "work", "info_jobbtorg_unga": "work", "book_dropin": "work",
+                   "info_sfi": "sfi", "info_sfi_parents": "sfi",
+                   "info_vuxenutbildning": "studies"}
+PHONE = re.compile(r"^\+?[\d\s\-()]{7,20}$")
+MAX_NAME = 40
+YES, NO, END = HANDOVER("yes"), HANDOVER("no"), HANDOVER("end")
+CONTACT_CHAT, CONTACT_PHONE = HANDOVER("contact", "chat"), HANDOVER("contact", "phone")
+OTHER_DISTRICT = HANDOVER("district", "other")
+AGE = {age: HANDOVER("age", age) for age in AGE_GROUPS}
+TOPIC = {topic: HANDOVER("topic", topic) for topic in TOPICS}
+
+
+class HandoverFlow(Flow):
+    name = "handover"
+    prefix = HANDOVER
+    intents = ("request_coach",)
+    label = "request_coach"
+
+    def __init__(self, leads: LeadStore, teams: Teams, content: Content,
+                 conversations: ConversationStore) -> None:
+        self.leads = leads
+        self.teams = teams
+        self.content = content
+        self.conversations = conversations
+
+    def _reply(self, turn: Turn, key: str, buttons: list[Button] | tuple[Button, ...] = (),
+               extra: tuple[str, ...] = (), **values: object) -> Reply:
+        return self.content.compose(key, turn.language, buttons, extra, **values)
+
+    def fixed_payloads(self) -> tuple[str, ...]:
+        return (YES, NO, END, CONTACT_CHAT, CONTACT_PHONE, OTHER_DISTRICT, *AGE.values(),
+                *TOPIC.values())
+
+    def accepts(self, payload: str) -> bool:
+        kind, arg = self.prefix.split(payload)
+        return (payload in (YES, NO, END, CONTACT_CHAT, CONTACT_PHONE) or kind == "district"
+                or (kind == "age" and arg in AGE) or (kind == "topic" and arg in TOPIC))
+
+    def engaged(self, turn: Turn) -> bool:
+        return self.active(turn) or bool(turn.state.handover_lead)
+
+    async def on_intent(self, turn: Turn, intent: Intent) -> list[Reply]:
+        return await self.start(turn, intent)
+
+    async def on_cancel(self, turn: Turn) -> list[Reply]:
+        if turn.state.handover_lead:
+            return await self.end_by_user(turn)
+        self.end(turn)
+        return [self.content.reply("help", turn.language)]
+
+    async def intercept(self, turn: Turn, text: str) -> list[Reply] | None:
+        """While a lead is open, the person's messages go to the coach."""
+        return await self.relay(turn, text)
+
+    # ------------------------------------------------------------------ start and consent
+    async def start(self, turn: Turn, intent: Intent) -> list[Reply]:
+        lead = await self.leads.open_for(turn.conversation_id)
+        if lead is not None and not lead.fields.get("user_left"):
+            turn.state.handover_lead = lead.id
+            return [self._reply(turn, "handover_already_open", extra=(END,),
+                                team=self.teams.teams[lead.team].name)]
+        turn.state.flow = self.name
+        turn.state.flow_data = {"step": "consent"}
+        if intent.district:
+            turn.state.flow_data["district"] = intent.district
+        topic = TOPIC_OF_INTENT.get(turn.state.last_intent or "")
+        if topic:
+            turn.state.flow_data["topic"] = topic
+        days = self.leads.retention // 86400
+        return [self._reply(turn, "handover_consent", extra=(YES, NO),
+                            days=days)]
+
+    def _consent_record(self, turn: Turn) -> dict[str, str]:
+        days = self.leads.retention // 86400
+        shown = self.content.text("handover_consent", turn.language, days=days)
+        return {"consent_version": CONSENT_VERSION, "consent_at": str(time.time()),
+                "consent_channel": turn.message.channel, "consent_language": turn.language,
+                "consent_text_sha256": hashlib.sha256(shown.encode()).hexdigest()}
+
+    # ------------------------------------------------------------------ steps
+    async def on_payload(self, turn: Turn, payload: str) -> list[Reply]:
+        kind, arg = self.prefix.split(payload)
+        if kind == "end":
+            return await self.end_by_user(turn)
+        if not self.active(turn):
+            return await self.start(turn, Intent("request_coach", source="payload"))
+        data = turn.state.flow_data
+        if kind == "no":
+            self.end(turn)  # consent refused: nothing collected is kept
+            return [self.content.reply("handover_declined", turn.language)]
+        if kind == "yes" and data.get("step") == "consent":
+            data.update(self._consent_record(turn), step="name")
+            return [self._reply(turn, "handover_ask_name", extra=(NO,))]
+        if "consent_version" not in data:
+            return await self.start(turn, Intent("request_coach", source="payload"))
+        if kind == "contact" and arg in ("chat", "phone"):
+            data["contact"] = arg
+            if arg == "phone":
+                data["step"] = "phone"
+                return [self._reply(turn, "handover_ask_phone", extra=(NO,))]
+        elif kind == "district":
+            data["district"] = arg if arg in self.teams.districts() else "other"
+        elif kind == "age" and arg in AGE_GROUPS:
+            data["age_group"] = arg
+        elif kind == "topic" and arg in TOPICS:
+            data["topic"] = arg
+        return await self._next(turn)
+
+    async def on_text(self, turn: Turn, text: str) -> list[Reply] | None:
+        """Free-text answers to the steps that take text; None to let the engine decide."""
+        data = turn.state.flow_data
+        step = data.get("step")
+        if not self.active(turn) or step not in ("name", "phone", "district"):
+            return None
+        if step == "name":
+            name = " ".join(text.split())[:MAX_NAME]
+            if not name:
+                return [self._reply(turn, "handover_ask_name", extra=(NO,))]
+            data["name"] = name
+        elif step == "phone":
+            if not PHONE.match(text.strip()) or sum(c.isdigit() for c in text) < 7:
+                return [self._reply(turn, "handover_bad_phone", extra=(NO,))]
+            data["phone"] = text.strip()
+        elif step == "district":
+            wanted = fold(text.strip())
+            match = next((d for d in self.teams.districts() if fold(d) == wanted), None)
+            if match is None:
+                return None
+            data["district"] = match
+        return await self._next(turn)
+
+    async def _next(self, turn: Turn) -> list[Reply]:
+        data = turn.state.flow_data
+        if "name" not in data:
+            data["step"] = "name"
+            return [self._reply(turn, "handover_ask_name", extra=(NO,))]
+        if "contact" not in data:
+            data["step"] = "contact"
+            if turn.message.capabilities.address_is_phone:
+                data["contact"] = "chat"  # "here" is already a number the coach can use
+                return await self._next(turn)
+            return [self._reply(turn, "handover_ask_contact", extra=(CONTACT_CHAT, CONTACT_PHONE))]
+        if data["contact"] == "phone" and "phone" not in data:
+            data["step"] = "phone"
+            return [self._reply(turn, "handover_ask_phone", extra=(NO,))]
+        if "district" not in data:
+            data["step"] = "district"
+            buttons = [Button(d, HANDOVER("district", d)) for d in self.teams.districts()]
+            return [self._reply(turn, "handover_ask_district", buttons, extra=(OTHER_DISTRICT,))]
+        if "age_group" not in data:
+            data["step"] = "age"
+            return [self._reply(turn, "handover_ask_age", extra=tuple(AGE.values()))]
+        if "topic" not in data:
+            data["step"] = "topic"
+            return [self._reply(turn, "handover_ask_topic", extra=tuple(TOPIC.values()))]
+        return await self._create_lead(turn)
+
+    async def _create_lead(self, turn: Turn) -> list[Reply]:
+        data = turn.state.flow_data
+        district = data["district"] if data["district"] != "other" else None
+        team = self.teams.route(district, data["age_group"])
+        fields = {key: str(data[key]) for key in (
+            "name", "contact", "district", "age_group", "topic", "consent_version", "consent_at",
+            "consent_channel", "consent_language", "consent_text_sha256") if key in data}
+        fields.update(phone=str(data.get("phone", "")), language=turn.language,
+                      channel=turn.message.channel, user_left="")
+        _, lead_id = await self.leads.create(turn.conversation_id, team.id, fields)
+        for entry in await self.conversations.transcript(turn.conversation_id):
+            await self.leads.add_message(lead_id, entry["from"], entry["text"])
+        self.end(turn)
+        turn.state.handover_lead = lead_id
+        reply = self._reply(turn, "handover_done", extra=(END,), name=data["name"],
+                            team=team.name, count=self.teams.response_hours)
+        if self.teams.sample:
+            reply = Reply(f"{reply.text}\n{self.content.text('sample_notice', turn.language)}",
+                          reply.buttons)
+        return [reply]
+
+    # ------------------------------------------------------------------ relay
+    async def relay(self, turn: Turn, text: str) -> list[Reply] | None:
+        """While a lead is open, the person's messages go to the coach. None when it is not."""
+        lead_id = turn.state.handover_lead
+        if not lead_id:
+            return None
+        lead = await self.leads.get(lead_id)
+        if lead is None or lead.status not in ("waiting", "claimed") or lead.fields.get(
+                "user_left"):
+            turn.state.handover_lead = None
+            return None
+        await self.leads.add_message(lead.id, "user", text)
+        return [self._reply(turn, "handover_relayed", extra=(END,))]
+
+    async def end_by_user(self, turn: Turn) -> list[Reply]:
+        lead_id = turn.state.handover_lead
+        self.end(turn)
+        turn.state.handover_lead = None
+        if lead_id:
+            await self.leads.set_fields(lead_id, user_left=str(time.time()))
+            await self.leads.add_message(lead_id, "system", "user_left")
+        return [self.content.reply("handover_ended", turn.language)]

@@ -1,0 +1,226 @@
+"""Warm leads in Redis: a stream per team with one consumer group, and a hash per lead.
+
+A new lead is added to its team's stream and at once read into the group by the consumer
+`queue`, so every waiting lead is a pending entry. Claiming moves the entry to the coach's
+consumer (XCLAIM) inside a Lua script that also checks the lead's state: when several coaches
+claim at once exactly one wins. Closing acknowledges the entry (XACK). A claim that is not
+closed in time is handed back to `queue` by XAUTOCLAIM (the worker's SLA monitor), so a coach
+whose browser or process died does not lose the lead.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from bot.core.keys import CONV_LEADS, CONV_OPEN_LEAD, LEAD, LEAD_MESSAGES, LEAD_STREAM, Keys
+
+GROUP = "coaches"
+QUEUE_CONSUMER = "queue"
+OUTCOMES = ("contacted", "enrolled", "booked", "unreachable", "not_relevant")
+
+# KEYS: lead, stream, user's open lead, user's lead set. ARGV: id, fields (json), group
+CREATE = """
+local open = redis.call('GET', KEYS[3])
+if open then
+  local lead = string.gsub(KEYS[1], '[^:]+$', open)
+  local status = redis.call('HGET', lead, 'status')
+  if status == 'waiting' or status == 'claimed' then
+    local fields = cjson.decode(ARGV[2])
+    for k, v in pairs(fields) do redis.call('HSET', lead, k, v) end
+    return {'updated', open}
+  end
+end
+local fields = cjson.decode(ARGV[2])
+for k, v in pairs(fields) do redis.call('HSET', KEYS[1], k, v) end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'status', 'waiting')
+local sid = redis.call('XADD', KEYS[2], '*', 'lead', ARGV[1])
+redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[3], '0')
+redis.call('XREADGROUP', 'GROUP', ARGV[3], 'queue', 'COUNT', 1000, 'STREAMS', KEYS[2], '>')
+redis.call('HSET', KEYS[1], 'stream_id', sid)
+redis.call('SET', KEYS[3], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
+return {'created', ARGV[1]}
+"""
+
+# KEYS: lead, stream. ARGV: coach, now, claim timeout (s), group
+CLAIM = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if status == 'closed' then return 'closed' end
+if status == 'claimed' then
+  if redis.call('HGET', KEYS[1], 'coach') == ARGV[1] then return 'mine' end
+  local at = tonumber(redis.call('HGET', KEYS[1], 'claimed_at'))
+  if tonumber(ARGV[2]) - at < tonumber(ARGV[3]) then return 'taken' end
+end
+local sid = redis.call('HGET', KEYS[1], 'stream_id')
+redis.call('XCLAIM', KEYS[2], ARGV[4], ARGV[1], 0, sid, 'JUSTID')
+redis.call('HSET', KEYS[1], 'status', 'claimed', 'coach', ARGV[1], 'claimed_at', ARGV[2])
+if redis.call('HEXISTS', KEYS[1], 'first_claimed_at') == 0 then
+  redis.call('HSET', KEYS[1], 'first_claimed_at', ARGV[2])
+  return 'claimed_first'
+end
+return 'claimed'
+"""
+
+# KEYS: lead, stream, user's open lead. ARGV: coach, outcome, now, group
+CLOSE = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' then return 'not_claimed' end
+if redis.call('HGET', KEYS[1], 'coach') ~= ARGV[1] then return 'not_yours' end
+redis.call('XACK', KEYS[2], ARGV[4], redis.call('HGET', KEYS[1], 'stream_id'))
+redis.call('HSET', KEYS[1], 'status', 'closed', 'outcome', ARGV[2], 'closed_at', ARGV[3])
+if redis.call('GET', KEYS[3]) == redis.call('HGET', KEYS[1], 'id') then
+  redis.call('DEL', KEYS[3])
+end
+return 'closed'
+"""
+
+
+@dataclass(frozen=True)
+class Lead:
+    id: str
+    team: str
+    conversation: str
+    status: str
+    fields: dict[str, str]
+
+    @property
+    def created(self) -> float:
+        return float(self.fields.get("created", 0))
+
+    def waiting_seconds(self, now: float) -> int:
+        return max(0, int(now - self.created))
+
+
+class LeadStore:
+    def __init__(self, redis: Redis, prefix: str, retention_seconds: int) -> None:
+        self.redis = redis
+        self.keys = Keys(prefix)
+        self.retention = retention_seconds
+        self._create = redis.register_script(CREATE)
+        self._claim = redis.register_script(CLAIM)
+        self._close = redis.register_script(CLOSE)
+
+    def lead_key(self, lead_id: str) -> str:
+        return self.keys(LEAD, lead=lead_id)
+
+    def messages_key(self, lead_id: str) -> str:
+        return self.keys(LEAD_MESSAGES, lead=lead_id)
+
+    def stream_key(self, team: str) -> str:
+        return self.keys(LEAD_STREAM, team=team)
+
+    def open_key(self, conversation: str) -> str:
+        return self.keys(CONV_OPEN_LEAD, conversation=conversation)
+
+    def all_key(self, conversation: str) -> str:
+        return self.keys(CONV_LEADS, conversation=conversation)
+
+    async def create(self, conversation: str, team: str, fields: dict[str, str]) -> tuple[str, str]:
+        """('created' | 'updated', lead id). A person has at most one open lead."""
+        lead_id = secrets.token_hex(6)
+        payload = {**fields, "team": team, "conversation": conversation,
+                   "created": str(time.time())}
+        status, found = await self._create(
+            keys=[self.lead_key(lead_id), self.stream_key(team), self.open_key(conversation),
+                  self.all_key(conversation)],
+            args=[lead_id, json.dumps(payload), GROUP])
+        for key in (self.lead_key(found), self.open_key(conversation), self.all_key(conversation)):
+            await self.redis.expire(key, self.retention)
+        return str(status), str(found)
+
+    async def get(self, lead_id: str) -> Lead | None:
+        if not lead_id or not lead_id.isalnum():
+            return None
+        data = await self.redis.hgetall(self.lead_key(lead_id))
+        if not data or "team" not in data:
+            return None
+        return Lead(id=data["id"], team=data["team"], conversation=data["conversation"],
+                    status=data["status"], fields=data)
+
+    async def open_for(self, conversation: str) -> Lead | None:
+        lead_id = await self.redis.get(self.open_key(conversation))
+        lead = await self.get(lead_id) if lead_id else None
+        return lead if lead and lead.status in ("waiting", "claimed") else None
+
+    async def claim(self, lead: Lead, coach: str, claim_timeout: int) -> str:
+        return str(await self._claim(keys=[self.lead_key(lead.id), self.stream_key(lead.team)],
+                                     args=[coach, time.time(), claim_timeout, GROUP]))
+
+    async def close(self, lead: Lead, coach: str, outcome: str) -> str:
+        return str(await self._close(
+            keys=[self.lead_key(lead.id), self.stream_key(lead.team),
+                  self.open_key(lead.conversation)],
+            args=[coach, outcome, time.time(), GROUP]))
+
+    async def touch(self, lead: Lead, coach: str) -> None:
+        """A coach working on a lead keeps the claim alive (resets the entry's idle time)."""
+        await self.redis.hset(self.lead_key(lead.id), "claimed_at", str(time.time()))
+        await self.redis.xclaim(self.stream_key(lead.team), GROUP, coach, 0,
+                                [lead.fields["stream_id"]], justid=True)
+
+    async def add_message(self, lead_id: str, sender: str, text: str, name: str = "") -> None:
+        entry = json.dumps({"t": round(time.time(), 3), "from": sender, "name": name,
+                            "text": text}, ensure_ascii=False)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(self.messages_key(lead_id), entry)
+            pipe.expire(self.messages_key(lead_id), self.retention)
+            await pipe.execute()
+
+    async def messages(self, lead_id: str) -> list[dict[str, Any]]:
+        return [json.loads(m) for m in await self.redis.lrange(self.messages_key(lead_id), 0, -1)]
+
+    async def set_fields(self, lead_id: str, **fields: str) -> None:
+        await self.redis.hset(self.lead_key(lead_id), mapping=fields)
+
+    async def team_leads(self, team: str) -> list[Lead]:
+        """The team's open leads (waiting or claimed): the pending entries of its stream."""
+        stream = self.stream_key(team)
+        try:
+            pending = await self.redis.xpending_range(stream, GROUP, "-", "+", 500)
+        except ResponseError:  # no stream or group yet: no leads
+            return []
+        leads = []
+        for entry in pending:
+            found = await self.redis.xrange(stream, entry["message_id"], entry["message_id"])
+            if found:
+                lead = await self.get(found[0][1]["lead"])
+                if lead is not None and lead.status != "closed":
+                    leads.append(lead)
+        return sorted(leads, key=lambda lead: lead.created)
+
+    async def release_expired(self, team: str, claim_timeout: int) -> int:
+        """Hand claims older than `claim_timeout` back to the queue; returns how many."""
+        stream = self.stream_key(team)
+        try:
+            # With JUSTID, redis-py returns just the list of ids moved back to `queue`.
+            message_ids = await self.redis.xautoclaim(stream, GROUP, QUEUE_CONSUMER,
+                                                      claim_timeout * 1000, "0-0", count=200,
+                                                      justid=True)
+        except ResponseError:
+            return 0
+        released = 0
+        for message_id in message_ids:
+            found = await self.redis.xrange(stream, message_id, message_id)
+            lead = await self.get(found[0][1]["lead"]) if found else None
+            if lead and lead.status == "claimed":
+                await self.set_fields(lead.id, status="waiting", coach="")
+                released += 1
+        return released
+
+    async def erase_user(self, conversation: str) -> int:
+        """Delete every lead of this person; open ones are acknowledged so they leave queues."""
+        lead_ids = await self.redis.smembers(self.all_key(conversation))
+        for lead_id in lead_ids:
+            lead = await self.get(lead_id)
+            if lead is not None and lead.status != "closed":
+                await self.redis.xack(self.stream_key(lead.team), GROUP, lead.fields["stream_id"])
+            await self.redis.delete(self.lead_key(lead_id), self.messages_key(lead_id))
+        await self.redis.delete(self.open_key(conversation), self.all_key(conversation))
+        return len(lead_ids)

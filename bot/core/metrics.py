@@ -1,0 +1,24 @@
+"""Prometheus metrics (served at `GET /metrics`). Labels never carry personal data."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES = Counter("lotsen_messages_total", "Messages received", ["channel", "language"])
+FALLBACKS = Counter("lotsen_fallbacks_total", "Messages not answered from NLU", ["reason"])
+NLU_LATENCY = Histogram("lotsen_nlu_latency_seconds", "Time for one Rasa parse",
+                        buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+HTTP_ERRORS = Counter("lotsen_http_errors_total", "Requests answered with an error",
+                      ["route", "status"])
+BOOKINGS = Counter("lotsen_bookings_total", "Booking attempts and cancellations by result",
+                   ["result"])
+TIME_TO_CLAIM = Histogram("lotsen_lead_time_to_claim_seconds", "From lead to first claim",
+                          ["team"], buckets=(60, 300, 900, 1800, 3600, 7200, 14400, 28800,
+                                             86400))
+LEAD_OUTCOMES = Counter("lotsen_lead_outcomes_total", "Closed leads by outcome",
+                        ["team", "outcome"])
+LEADS_WAITING = Gauge("lotsen_leads_waiting", "Unclaimed leads now", ["team"])
+LEADS_OVER_SLA = Gauge("lotsen_leads_over_sla", "Unclaimed leads waiting longer than the SLA",
+                       ["team"])
+CAMPAIGN_STARTS = Counter("lotsen_campaign_starts_total", "Conversations started from a link",
+                          ["channel", "source"])

@@ -1,0 +1,39 @@
+"""The working data of one message as it passes through the dialogue engine and its flows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.messages import IncomingMessage
+from bot.core.store import ConversationState
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What the person means, however it was recognised."""
+
+    name: str
+    confidence: float = 1.0
+    district: str | None = None
+    text: str = ""
+    source: str = "nlu"  # nlu | payload | menu | keyword
+
+
+@dataclass
+class Turn:
+    """One message being answered; handlers read and change it."""
+
+    message: IncomingMessage
+    state: ConversationState
+    language: str
+    erased: bool = False
+    label: str | None = None  # a flow may name the intent to report instead of its own
+
+    @property
+    def conversation_id(self) -> str:
+        return self.message.conversation_id
+
+    @property
+    def short(self) -> bool:
+        """Every character costs on this channel, so replies take their short forms."""
+        return self.message.capabilities.short_replies

@@ -1,0 +1,1 @@
+"""The processes (gateway, worker, admin CLI) and the one place that wires core and channels."""

@@ -1,0 +1,168 @@
+"""The gateway process: the aiohttp application. Channels bring their own routes and background
+tasks (bot/runtime/channels.py); this module adds the service routes (health, readiness,
+metrics, NLU parse), the staff routes, and one error middleware for all of them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from aiohttp_session import setup as setup_sessions
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.coach.accounts import CoachAccounts
+from bot.coach.api import CoachApi
+from bot.coach.bookings import StaffRoutes
+from bot.coach.sessions import RedisSessionStorage
+from bot.config import Settings
+from bot.core.clock import Clock, system_clock
+from bot.core.keys import Keys
+from bot.core.metrics import HTTP_ERRORS, LEADS_OVER_SLA, LEADS_WAITING
+from bot.core.nlu import NLUUnavailable
+from bot.http import admin_refusal, bad_request, error, json_object
+from bot.runtime.wiring import Services, build_services, redis_client
+
+log = logging.getLogger("lotsen.http")
+MAX_BODY_BYTES = 1024 * 1024
+
+SERVICES = web.AppKey("services", Services)
+
+
+def create_app(settings: Settings, clock: Clock = system_clock) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES,
+                          middlewares=[error_middleware])
+    redis = redis_client(settings)
+    # Coach logins: cookie sessions in Redis under the key prefix, expiring with the cookie.
+    setup_sessions(app, RedisSessionStorage(
+        redis, Keys(settings.key_prefix), cookie_name="lotsen_coach",
+        max_age=settings.coach_session_hours * 3600, secure=settings.cookie_secure,
+        path="/coach"))
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        services = await build_services(settings, clock, redis)
+        app[SERVICES] = services
+        app.router.add_routes(services.channels.routes())
+        app.router.add_routes(StaffRoutes(services.bookings, services.booking_texts,
+                                          settings.admin_token).routes())
+        accounts = CoachAccounts(services.redis, settings.key_prefix, services.teams)
+        app.router.add_routes(CoachApi(accounts, services.leads, services.teams,
+                                       services.content, services.deliveries).routes())
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(task(stop)) for task in services.channels.background()]
+        yield
+        stop.set()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await services.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_post("/api/nlu/parse", nlu_parse)
+    return app
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes a JSON error with a clear message, never a stack trace."""
+    started = time.perf_counter()
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource \
+        else "unmatched"
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = _json_http_error(exc)
+    except (RedisConnectionError, RedisTimeoutError):
+        log.warning("redis_unavailable", extra={"route": route})
+        response = error(503, "The service is temporarily unavailable (storage is not "
+                              "reachable). Please try again in a moment.")
+    except Exception:
+        log.exception("unhandled_error", extra={"route": route})
+        response = error(500, "Something went wrong on our side. Please try again.")
+    if response.status >= 400:
+        HTTP_ERRORS.labels(route=route, status=str(response.status)).inc()
+    log.info("request", extra={"method": request.method, "route": route,
+                               "status": response.status,
+                               "ms": round((time.perf_counter() - started) * 1000, 1)})
+    return response
+
+
+def _json_http_error(exc: web.HTTPException) -> web.Response:
+    """aiohttp's own errors (404, 405, 413, ...) as JSON; ours are JSON already."""
+    if exc.content_type == "application/json" and exc.text:
+        return web.Response(status=exc.status, text=exc.text, content_type="application/json")
+    messages = {404: "Not found.", 405: "Method not allowed for this route.",
+                413: f"The request body is too large (at most {MAX_BODY_BYTES} bytes)."}
+    return error(exc.status, messages.get(exc.status, exc.reason))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    checks: dict[str, str] = {}
+    try:
+        await services.redis.ping()
+        checks["redis"] = "ok"
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        checks["redis"] = f"down: {type(exc).__name__}"
+    rasa_ok, detail = await services.rasa.status()
+    checks["rasa"] = "ok" if rasa_ok else f"down: {detail}"
+    ready = all(v == "ok" for v in checks.values())
+    down = [name for name, v in checks.items() if v != "ok"]
+    return web.json_response({"status": "ready" if ready else "not ready", "down": down,
+                              "checks": checks}, status=200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    now = time.time()
+    for team in services.teams.teams:
+        waiting = [lead for lead in await services.leads.team_leads(team)
+                   if lead.status == "waiting"]
+        LEADS_WAITING.labels(team=team).set(len(waiting))
+        LEADS_OVER_SLA.labels(team=team).set(sum(
+            1 for lead in waiting if lead.waiting_seconds(now) > services.teams.sla_seconds))
+    response = web.Response(body=generate_latest())
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return response
+
+
+async def nlu_parse(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    token = services.settings.admin_token
+    refused = admin_refusal(request, token)
+    if refused is not None:
+        return refused
+    body = await json_object(request)
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise bad_request('Send {"text": "..."} with a non-empty string.')
+    if len(text) > services.settings.max_message_chars:
+        raise bad_request(f"Text is longer than {services.settings.max_message_chars} characters.")
+    try:
+        parsed = await services.rasa.parse(text)
+    except NLUUnavailable as exc:
+        return error(503, f"NLU is unavailable: {exc}")
+    language = services.engine.detector.detect(text, min_words=1) or services.languages.default
+    return web.json_response({
+        "intent": {"name": parsed.intent, "confidence": round(parsed.confidence, 4)},
+        "language": language,
+        "entities": [e.to_json() for e in parsed.entities],
+    })

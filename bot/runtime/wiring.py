@@ -1,0 +1,131 @@
+"""The one place where the core and the channels are put together, for every process.
+
+`build_services` loads and validates content and configuration (a mistake stops the start with
+its file and name), makes the one Redis client, the engine with its flows, and every registered
+channel. The gateway, the worker and the terminal channel all start from here, so a channel or a
+flow is wired once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+from redis.asyncio import Redis
+
+from bot.config import Settings
+from bot.core.booking.flow import BookingFlow
+from bot.core.booking.schedule import Schedule
+from bot.core.booking.service import BookingService
+from bot.core.booking.store import BookingStore
+from bot.core.booking.texts import BookingTexts
+from bot.core.booking.when import WhenParser
+from bot.core.clock import Clock, system_clock
+from bot.core.content import Content
+from bot.core.delivery import Deliveries
+from bot.core.dialogue import DialogueEngine
+from bot.core.flows.erase import ErasureFlow
+from bot.core.handover.flow import HandoverFlow
+from bot.core.handover.leads import LeadStore
+from bot.core.handover.teams import Teams
+from bot.core.i18n import Catalogs, LanguageTable
+from bot.core.jobs import JobQueue
+from bot.core.keys import Keys
+from bot.core.language import LanguageDetector
+from bot.core.nlu import RasaClient
+from bot.core.places import Places
+from bot.core.store import ConversationStore
+from bot.runtime.channels import ChannelRegistry
+from connectors.base import ChannelContext
+
+
+def redis_client(settings: Settings) -> Redis:
+    """The Redis client configuration, for every process (strings in, strings out)."""
+    return Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=2.0,
+                          socket_connect_timeout=2.0, health_check_interval=15)
+
+
+@dataclass(frozen=True)
+class StaticContent:
+    """Everything loaded from files at start-up (validated: a mistake stops the start)."""
+
+    languages: LanguageTable
+    content: Content
+    places: Places
+    schedule: Schedule
+    teams: Teams
+
+
+def load_content(settings: Settings) -> StaticContent:
+    languages = LanguageTable.load(settings.content_dir / "languages.yml")
+    catalogs = Catalogs(settings.locales_dir, languages)
+    content = Content(settings.content_dir / "replies.yml", catalogs, languages)
+    places = Places.load(settings.config_dir / "locations.yml")
+    schedule = Schedule.load(settings.config_dir / "dropin.yml",
+                             {loc.id for loc in places.locations})
+    teams = Teams.load(settings.config_dir / "teams.yml")
+    return StaticContent(languages, content, places, schedule, teams)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    redis: Redis
+    http: aiohttp.ClientSession
+    keys: Keys
+    static: StaticContent
+    rasa: RasaClient
+    jobs: JobQueue
+    bookings: BookingService
+    booking_texts: BookingTexts
+    leads: LeadStore
+    engine: DialogueEngine
+    channels: ChannelRegistry
+    deliveries: Deliveries
+
+    @property
+    def languages(self) -> LanguageTable:
+        return self.static.languages
+
+    @property
+    def content(self) -> Content:
+        return self.static.content
+
+    @property
+    def teams(self) -> Teams:
+        return self.static.teams
+
+    async def close(self) -> None:
+        await self.http.close()
+        await self.redis.aclose()
+
+
+async def build_services(settings: Settings, clock: Clock = system_clock,
+                         redis: Redis | None = None) -> Services:
+    static = load_content(settings)
+    languages, content, places = static.languages, static.content, static.places
+    redis = redis if redis is not None else redis_client(settings)
+    http = aiohttp.ClientSession()
+    prefix, retention = settings.key_prefix, settings.retention_seconds
+    rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.nlu_timeout_seconds)
+    store = ConversationStore(redis, prefix, retention)
+    jobs = JobQueue(redis, prefix, clock=clock)
+    bookings = BookingService(static.schedule, BookingStore(redis, prefix, retention), jobs,
+                              clock=clock)
+    texts = BookingTexts(content, static.schedule, places)
+    when = WhenParser(settings.content_dir / "dates.yml",
+                      [languages.languages[c].babel_locale for c in languages.enabled])
+    leads = LeadStore(redis, prefix, retention)
+    flows = [BookingFlow(bookings, texts, content, places, when),
+             HandoverFlow(leads, static.teams, content, store),
+             ErasureFlow(content, store, erasers=[bookings.erase, leads.erase_user])]
+    engine = DialogueEngine(store=store, nlu=rasa, content=content, languages=languages,
+                            detector=LanguageDetector(languages), places=places,
+                            threshold=settings.nlu_threshold,
+                            max_message_chars=settings.max_message_chars,
+                            rate_limit_per_minute=settings.rate_limit_per_minute, flows=flows)
+    engine.check_payloads()
+    channels = ChannelRegistry(ChannelContext(settings, redis, http, engine, jobs))
+    return Services(settings, clock, redis, http, Keys(prefix), static, rasa, jobs, bookings,
+                    texts, leads, engine, channels, channels.deliveries())

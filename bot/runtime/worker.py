@@ -1,0 +1,88 @@
+"""The worker process: runs due jobs (the channels' senders, reminders, delayed messages), hands
+expired coach claims back to their queues, and writes a heartbeat.
+
+Job handlers come from two places: the core's own jobs (`job_handlers`) and every registered
+channel's senders (bot/runtime/channels.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.config import Settings
+from bot.core.booking.reminders import reminder_handler
+from bot.core.booking.service import REMINDER_JOB, BookingService
+from bot.core.booking.texts import BookingTexts
+from bot.core.delivery import SEND_MESSAGE_JOB, Deliveries
+from bot.core.handover.leads import LeadStore
+from bot.core.handover.teams import Teams
+from bot.core.jobs import JobHandler
+from bot.core.keys import WORKER_HEARTBEAT
+from bot.core.messages import Reply
+from bot.runtime.wiring import build_services
+
+log = logging.getLogger("lotsen.worker")
+HEARTBEAT_TTL = 30
+
+
+def job_handlers(deliveries: Deliveries, bookings: BookingService | None = None,
+                 texts: BookingTexts | None = None) -> dict[str, JobHandler]:
+    """The core's jobs: a delayed message to a conversation, and booking reminders."""
+    async def send_message(args: dict[str, Any]) -> None:
+        replies = [Reply.from_json(r) for r in args["replies"]]
+        await deliveries.send(args["conversation"], replies)
+
+    handlers: dict[str, JobHandler] = {SEND_MESSAGE_JOB: send_message}
+    if bookings is not None and texts is not None:
+        handlers[REMINDER_JOB] = reminder_handler(deliveries, bookings, texts)
+    return handlers
+
+
+async def release_expired_claims(leads: LeadStore, teams: Teams) -> int:
+    """The lead SLA monitor: claims not closed in time go back to the team's queue."""
+    return sum([await leads.release_expired(team, teams.claim_timeout_seconds)
+                for team in teams.teams])
+
+
+async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
+    services = await build_services(settings)
+    redis, queue = services.redis, services.jobs
+    handlers = {**job_handlers(services.deliveries, services.bookings, services.booking_texts),
+                **services.channels.jobs()}
+    log.info("worker_started")
+    try:
+        while not stop.is_set():
+            try:
+                await redis.set(services.keys(WORKER_HEARTBEAT), int(time.time()),
+                                ex=HEARTBEAT_TTL)
+                await queue.run_due(handlers)
+                await release_expired_claims(services.leads, services.teams)
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                log.warning("worker_redis_unavailable", extra={"detail": type(exc).__name__})
+            except Exception:  # keep running: one bad job must not stop the worker
+                log.exception("worker_error")
+            if stop.is_set():
+                break
+            with contextlib.suppress(TimeoutError, RedisConnectionError, RedisTimeoutError):
+                await asyncio.wait_for(queue.wait_for_work(poll_seconds), timeout=poll_seconds + 1)
+    finally:
+        await services.close()
+        log.info("worker_stopped")
+
+
+def main(settings: Settings) -> None:
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run(settings, stop)
+
+    asyncio.run(runner())

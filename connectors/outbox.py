@@ -1,0 +1,31 @@
+"""Everything a push channel (Telegram, SMS) sends goes through the outbox: one job per message
+in Redis, sent by the worker with rate limits and retries. Nothing is lost when a process
+restarts. The job's name is `send_job(channel)`; the channel's own module registers the sender
+under that name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.jobs import JobQueue
+from bot.core.messages import Reply
+
+
+def send_job(channel: str) -> str:
+    """The name of the job that sends one message on `channel`."""
+    return f"send_{channel}"
+
+
+class Outbox:
+    def __init__(self, jobs: JobQueue, channel: str) -> None:
+        self.jobs = jobs
+        self.channel = channel
+        self.job = send_job(channel)
+
+    async def send(self, user_id: str, replies: Sequence[Reply], *, force: bool = False,
+                   language: str | None = None) -> list[str]:
+        now = self.jobs.clock().timestamp()
+        return [await self.jobs.schedule(self.job, {"to": user_id, "reply": reply.to_json(),
+                                                    "force": force, "language": language},
+                                         due=now + index * 0.001)  # keep the order
+                for index, reply in enumerate(replies)]
