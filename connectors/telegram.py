@@ -24,6 +24,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from bot.core.jobs import GiveUp, JobHandler, RetryLater
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.messages import Capabilities, Reply
+from bot.core.payloads import HELP, intent
 from bot.http import bad_request, error, json_object
 from connectors.base import BackgroundTask, ChannelContext
 from connectors.optout import OptOuts
@@ -36,7 +37,8 @@ CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 CALLBACK_LIMIT = 64
 SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-COMMANDS = {"/language": "/change_language", "/help": "/help", "/menu": "/help"}
+# Telegram's own commands and the payloads they stand for.
+COMMANDS = {"/language": intent("change_language"), "/help": HELP, "/menu": HELP}
 ANSWER_CALLBACK_JOB = "telegram_answer_callback"
 CALLBACK = declare("tg:cb:{digest}", owner=Owner.SYSTEM, expiry="30 days",
                    erasure=Erasure.EXPIRES, note="a long button payload behind short callback data")
@@ -136,12 +138,12 @@ class TelegramChannel(PushChannel):
         command = command.split("@")[0].lower()
         if command == "/start":
             source = argument.strip()
-            incoming = self.with_fields(incoming, payload="/greet",
+            incoming = self.with_fields(incoming, payload=intent("greet"),
                                         source=source if SOURCE.match(source) else None)
         elif command == "/stop":
             incoming = self.with_fields(incoming, text="stop")
         else:
-            incoming = self.with_fields(incoming, payload=COMMANDS.get(command, "/help"))
+            incoming = self.with_fields(incoming, payload=COMMANDS.get(command, HELP))
         return await self.inbox.handle(incoming)
 
     async def _callback(self, update: Update) -> str:
@@ -152,7 +154,7 @@ class TelegramChannel(PushChannel):
             return "ignored"
         payload = await self.callbacks.decode(query.data)
         if payload is None:
-            payload = "/help"  # an old button whose long payload has expired
+            payload = HELP  # an old button whose long payload has expired
         hint = query.from_user.language_code[:2] if query.from_user.language_code else None
         return await self.inbox.handle(self.message(str(query.message.chat.id), payload=payload,
                                                     language_hint=hint))

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.runtime.gateway import create_app
 from scripts.stack import free_port, start_rasa, stop, wait_rasa
+from tests.fakes import Providers
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -33,6 +34,15 @@ def rasa_server() -> Iterator[RasaServer]:
         yield RasaServer(f"http://127.0.0.1:{port}", token, port)
     finally:
         stop(process)
+
+
+@pytest.fixture
+async def providers(aiohttp_server) -> Providers:
+    """Fake Telegram, 46elks and Twilio servers on loopback (tests/fakes.py)."""
+    fake = Providers()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
+    return fake
 
 
 @pytest.fixture

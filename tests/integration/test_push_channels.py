@@ -20,21 +20,12 @@ from tests.fakes import (
     TELEGRAM_TOKEN,
     TWILIO_SID,
     TWILIO_TOKEN,
-    Providers,
 )
 
 SECRET = "telegram-webhook-secret"
 ELKS_SECRET = "elks-webhook-secret"
 PUBLIC_URL = "https://lotsen.example.org"
 PHONE = "+46701234567"
-
-
-@pytest.fixture
-async def providers(aiohttp_server):
-    fake = Providers()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
-    return fake
 
 
 @pytest.fixture

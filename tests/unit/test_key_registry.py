@@ -21,7 +21,7 @@ from bot.runtime.gateway import SERVICES, create_app
 from connectors import inbox, optout, send_limits, sms, telegram, terminal, webchat
 from tests.clock import FixedClock
 from tests.conftest import Conversation, make_settings
-from tests.fakes import ELKS_PASSWORD, ELKS_USER, TELEGRAM_TOKEN, Providers
+from tests.fakes import ELKS_PASSWORD, ELKS_USER, TELEGRAM_TOKEN
 
 FIXTURE_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 CLOCK = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))  # a Monday, 12:00 in Stockholm
@@ -48,14 +48,6 @@ def test_a_pattern_cannot_be_declared_twice() -> None:
     with pytest.raises(ValueError, match="declared twice"):
         declare(core_keys.CONV_STATE.template, owner=Owner.SYSTEM, expiry="x",
                 erasure=Erasure.NOT_PERSONAL)
-
-
-@pytest.fixture
-async def providers(aiohttp_server):
-    fake = Providers()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
-    return fake
 
 
 @pytest.fixture
