@@ -33,7 +33,7 @@ def test_patterns_match_the_keys_they_build() -> None:
     keys = Keys("p")
     assert keys.match(keys(core_keys.CONV_STATE, conversation="sms:+46701234567")) \
         is core_keys.CONV_STATE
-    slot = keys(core_keys.BOOKING_SLOT, slot="unga-jarva:2026-11-24T08:00")
+    slot = keys(core_keys.BOOKING_SLOT, slot=CLOCK.slot("unga-jarva", 1, "08:00"))
     assert keys.match(slot) is core_keys.BOOKING_SLOT
     assert keys.match(keys(core_keys.BOOKING, code="ABC234")) is core_keys.BOOKING
     assert keys.match("p:conv:webchat:abc:nonsense") is None
