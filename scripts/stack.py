@@ -65,7 +65,9 @@ def start_rasa(port: int, token: str, model: Path | None = None,
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
     out = log_path.open("w") if log_path else subprocess.DEVNULL
     return subprocess.Popen(
-        [str(RASA), "run", "--enable-api", "--auth-token", token, "--port", str(port),
+        # `--auth-token=<token>`: a random token may begin with "-", which argparse would
+        # otherwise read as an option (Rasa then exits with code 2).
+        [str(RASA), "run", "--enable-api", f"--auth-token={token}", "--port", str(port),
          "--interface", "127.0.0.1", "-m", str(model), "--log-file",
          str(log_path or os.devnull)],
         stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
