@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,21 @@ class Settings:
     twilio_from: str = ""
     twilio_api_url: str = "https://api.twilio.com"
     sms_rate_per_second: float = 5.0
+    elks_status_secret: str = ""
+    elks_source_addresses: str = ""
+    redis_max_connections: int = 64
+    redis_pool_timeout_seconds: float = 5.0
+    trusted_proxies: str = ""
+    limit_exempt: str = ""
+    limit_sessions_per_minute: int = 20
+    limit_messages_per_minute: int = 60
+    limit_bookings_per_day: int = 3
+    limit_bookings_per_address_per_day: int = 10
+    limit_leads_per_address_per_day: int = 5
+    idle_session_minutes: int = 60
+    dead_letter_days: int = 7
+    redis_memory_warn_ratio: float = 0.8
+    embed_origins: str = ""
     log_level: str = "INFO"
     content_dir: Path = field(default=ROOT / "bot" / "content")
     config_dir: Path = field(default=ROOT / "config")
@@ -59,6 +75,11 @@ class Settings:
     @property
     def retention_seconds(self) -> int:
         return self.retention_days * 24 * 3600
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are `Secure` when asked for, and always when the public URL is https."""
+        return self.cookie_secure or self.public_url.lower().startswith("https://")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -84,6 +105,20 @@ class Settings:
             raise ConfigError("LOTSEN_KEY_PREFIX must be non-empty and contain no ':'")
         if self.max_message_chars < 1 or self.retention_days < 1:
             raise ConfigError("LOTSEN_MAX_MESSAGE_CHARS and LOTSEN_RETENTION_DAYS must be >= 1")
+        if self.redis_max_connections < 2 or self.redis_pool_timeout_seconds <= 0:
+            raise ConfigError("LOTSEN_REDIS_MAX_CONNECTIONS must be >= 2 and "
+                              "LOTSEN_REDIS_POOL_TIMEOUT_SECONDS > 0")
+        for name in ("trusted_proxies", "limit_exempt", "elks_source_addresses"):
+            try:
+                networks(getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"LOTSEN_{name.upper()}: {exc}") from None
+
+
+def networks(spec: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """A comma-separated list of addresses or networks ("10.0.0.0/8, ::1") as networks."""
+    return tuple(ip_network(part.strip(), strict=False) for part in spec.split(",")
+                 if part.strip())
 
 
 def _convert(name: str, raw: str, kind: object) -> object:

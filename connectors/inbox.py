@@ -1,20 +1,48 @@
-"""What every push channel (Telegram, SMS) does with one inbound message: skip duplicate
-deliveries, handle STOP/START before NLU, run the dialogue, and queue the replies in the outbox."""
+"""What every push channel (Telegram, SMS) does with one inbound message: take each provider
+delivery once, handle STOP/START before NLU, run the dialogue, and queue the replies in the
+outbox.
+
+Deduplication never drops a message. A delivery is first *claimed* with a short lease; it is
+marked *done* in the same Redis transaction that queues its replies (or, when nothing is to be
+sent, right after processing). A provider's retry while the first attempt is still running is
+told to come back later (503); a retry after a crash or a 5xx finds the claim released or its
+lease run out and is processed; a true duplicate of a finished delivery is acknowledged and
+skipped.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.core.content import Content
 from bot.core.dialogue import DialogueEngine
 from bot.core.keys import Erasure, Keys, Owner, declare
-from bot.core.messages import IncomingMessage
+from bot.core.messages import IncomingMessage, Reply
 from connectors.optout import Keywords, OptOuts
 from connectors.outbox import Outbox
 
-DEDUPE_SECONDS = 2 * 24 * 3600
+DONE_SECONDS = 2 * 24 * 3600
+LEASE_SECONDS = 30
+PROCESSING, DONE = "processing", "done"
 INBOUND_SEEN = declare("inbound:{provider}:{message}", owner=Owner.SYSTEM, expiry="2 days",
                        erasure=Erasure.EXPIRES, note="a provider's message id, to skip retries")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One provider delivery being processed (its claim key)."""
+
+    key: str
+
+    def mark_done(self, pipe: Pipeline) -> None:
+        pipe.set(self.key, DONE, ex=DONE_SECONDS)
+
+
+class Busy(Exception):
+    """The same delivery is being processed right now: the provider should retry later."""
 
 
 class ChannelInbox:
@@ -31,10 +59,24 @@ class ChannelInbox:
     def content(self) -> Content:
         return self.engine.content
 
-    async def seen(self, provider: str, message_id: str) -> bool:
-        """True if this provider message was processed before (providers retry deliveries)."""
+    async def claim(self, provider: str, message_id: str) -> Delivery | None:
+        """The delivery to process; None if it was processed before; `Busy` if it is being
+        processed now (a lease that a crash lets run out)."""
         key = self.keys(INBOUND_SEEN, provider=provider, message=message_id[:100])
-        return not await self.redis.set(key, "1", nx=True, ex=DEDUPE_SECONDS)
+        if await self.redis.set(key, PROCESSING, nx=True, ex=LEASE_SECONDS):
+            return Delivery(key)
+        if await self.redis.get(key) == DONE:
+            return None
+        raise Busy(provider)
+
+    async def finish(self, delivery: Delivery | None) -> None:
+        if delivery is not None:
+            await self.redis.set(delivery.key, DONE, ex=DONE_SECONDS)
+
+    async def release(self, delivery: Delivery | None) -> None:
+        """Processing failed: let the provider's retry process it again."""
+        if delivery is not None:
+            await self.redis.delete(delivery.key)
 
     async def language_of(self, message: IncomingMessage) -> str:
         state = await self.engine.store.load(message.conversation_id)
@@ -43,31 +85,37 @@ class ChannelInbox:
                 return code  # type: ignore[return-value]
         return self.engine.languages.default
 
-    async def handle(self, message: IncomingMessage) -> str:
+    async def _send(self, message: IncomingMessage, replies: list[Reply],
+                    delivery: Delivery | None, *, force: bool = False) -> None:
+        await self.outbox.send(message.user_id, replies, force=force,
+                               also=delivery.mark_done if delivery else None)
+
+    async def handle(self, message: IncomingMessage, delivery: Delivery | None = None) -> str:
         """Process one message; returns what happened (for logs and tests)."""
         cid = message.conversation_id
         keyword = self.keywords.classify(message.text) if message.text else None
         if keyword == "stop":
             await self.optouts.opt_out(cid)
             language = await self.language_of(message)
-            await self.outbox.send(message.user_id,
-                                   [self.content.reply("optout_confirmed", language)], force=True)
+            await self._send(message, [self.content.reply("optout_confirmed", language)],
+                             delivery, force=True)
             return "opted_out"
         if keyword == "start":
             await self.optouts.opt_in(cid)
             language = await self.language_of(message)
-            await self.outbox.send(message.user_id,
-                                   [self.content.reply("optin_confirmed", language)])
+            await self._send(message, [self.content.reply("optin_confirmed", language)],
+                             delivery)
             return "opted_in"
         if await self.optouts.opted_out(cid):
             return "ignored_opted_out"  # nothing more is sent until START
         outcome = await self.engine.handle(message)
-        await self.outbox.send(message.user_id, outcome.replies)
+        await self._send(message, outcome.replies, delivery)
         return outcome.intent or outcome.fallback or "answered"
 
-    async def reply(self, message: IncomingMessage, key: str) -> None:
+    async def reply(self, message: IncomingMessage, key: str,
+                    delivery: Delivery | None = None) -> None:
         """A fixed reply in the person's language, without the dialogue (e.g. a photo)."""
         if await self.optouts.opted_out(message.conversation_id):
             return
         language = await self.language_of(message)
-        await self.outbox.send(message.user_id, [self.content.reply(key, language)])
+        await self._send(message, [self.content.reply(key, language)], delivery)

@@ -1,13 +1,15 @@
 """Everything a push channel (Telegram, SMS) sends goes through the outbox: one job per message
 in Redis, sent by the worker with rate limits and retries. Nothing is lost when a process
 restarts. The job's name is `send_job(channel)`; the channel's own module registers the sender
-under that name."""
+under that name. Jobs are indexed by the person's conversation, so erasure removes them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from bot.core.jobs import JobQueue
+from redis.asyncio.client import Pipeline
+
+from bot.core.jobs import JobQueue, NewJob
 from bot.core.messages import Reply
 
 
@@ -23,9 +25,13 @@ class Outbox:
         self.job = send_job(channel)
 
     async def send(self, user_id: str, replies: Sequence[Reply], *, force: bool = False,
-                   language: str | None = None) -> list[str]:
+                   language: str | None = None,
+                   also: Callable[[Pipeline], None] | None = None) -> list[str]:
+        """Queue the replies in order, in one transaction (with `also`'s commands)."""
         now = self.jobs.clock().timestamp()
-        return [await self.jobs.schedule(self.job, {"to": user_id, "reply": reply.to_json(),
-                                                    "force": force, "language": language},
-                                         due=now + index * 0.001)  # keep the order
-                for index, reply in enumerate(replies)]
+        conversation = f"{self.channel}:{user_id}"
+        return await self.jobs.schedule_many(
+            [NewJob(self.job, {"to": user_id, "reply": reply.to_json(), "force": force,
+                               "language": language},
+                    due=now + index * 0.001, conversation=conversation)  # keep the order
+             for index, reply in enumerate(replies)], also=also)

@@ -3,14 +3,19 @@ sent by the worker; inbound messages go through the shared inbox (deduplication,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import web
 
 from bot.core.messages import Reply
 from connectors.base import Channel, ChannelContext
-from connectors.inbox import ChannelInbox
+from connectors.inbox import Busy, ChannelInbox, Delivery
 from connectors.optout import Keywords, OptOuts
 from connectors.outbox import Outbox
 from connectors.send_limits import SendLimiter
+
+RETRY_AFTER_SECONDS = 5
 
 
 class PushChannel(Channel):
@@ -25,3 +30,25 @@ class PushChannel(Channel):
 
     async def deliver(self, user_id: str, replies: Sequence[Reply]) -> None:
         await self.outbox.send(user_id, replies)
+
+    async def once(self, provider: str, message_id: str,
+                   process: Callable[[Delivery], Awaitable[object]]) -> bool:
+        """Process one provider delivery exactly once. False for a duplicate of a finished
+        one; a 503 (with Retry-After) while the same delivery is being processed; a failure
+        releases the claim, so the provider's retry is processed."""
+        try:
+            delivery = await self.inbox.claim(provider, message_id)
+        except Busy:
+            raise web.HTTPServiceUnavailable(
+                text=json.dumps({"error": "This delivery is being processed; retry later."}),
+                content_type="application/json",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
+        if delivery is None:
+            return False
+        try:
+            await process(delivery)
+        except BaseException:
+            await self.inbox.release(delivery)
+            raise
+        await self.inbox.finish(delivery)
+        return True

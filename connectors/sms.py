@@ -10,17 +10,20 @@ import hmac
 import logging
 import time
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import BasicAuth, web
 from prometheus_client import Counter
 from redis.asyncio import Redis
 
+from bot.config import networks
 from bot.core.jobs import GiveUp, JobHandler, RetryLater
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.messages import Capabilities, Reply
-from bot.http import bad_request, error
+from bot.http import ClientAddresses, bad_request, error, form_fields
 from connectors.base import ChannelContext
+from connectors.inbox import Delivery
 from connectors.optout import OptOuts
 from connectors.outbox import send_job
 from connectors.push import PushChannel
@@ -44,6 +47,16 @@ def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
     signed = url + "".join(f"{key}{params[key]}" for key in sorted(params))
     digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
+
+
+def status_callback_url(public_url: str, secret: str) -> str:
+    """The delivery-report URL for 46elks: the secret in the userinfo, which HTTP clients send
+    as an Authorization header, so it never appears in a request line or a proxy's log."""
+    parts = urlsplit(public_url.rstrip("/"))
+    netloc = f"lotsen:{quote(secret, safe='')}@{parts.hostname or ''}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, f"{parts.path}/sms/46elks/status", "", ""))
 
 
 class SmsKeys:
@@ -70,6 +83,9 @@ class SmsChannel(PushChannel):
         self.redis = context.redis
         self.keys = SmsKeys(context.keys)
         self.elks_secret = settings.elks_webhook_secret
+        self.elks_status_secret = settings.elks_status_secret
+        self.elks_sources = networks(settings.elks_source_addresses)
+        self.addresses = ClientAddresses(settings.trusted_proxies)
         self.twilio_token = settings.twilio_auth_token
         self.public_url = settings.public_url.rstrip("/")
         self.retention = settings.retention_seconds
@@ -86,43 +102,49 @@ class SmsChannel(PushChannel):
                 web.post("/sms/twilio/status", self.twilio_status)]
 
     # ------------------------------------------------------------------ 46elks
-    def _elks_refusal(self, request: web.Request) -> web.Response | None:
-        if not self.elks_secret:
-            return error(503, "46elks is not configured (LOTSEN_ELKS_WEBHOOK_SECRET).")
-        given = request.query.get("secret", "")
-        if not given and request.headers.get("Authorization", "").lower().startswith("basic "):
-            try:
-                given = BasicAuth.decode(request.headers["Authorization"]).password
-            except ValueError:
-                given = ""
-        if not hmac.compare_digest(given.encode(), self.elks_secret.encode()):
-            return error(403, "Wrong or missing webhook secret.")
+    def _elks_refusal(self, request: web.Request, secret: str, name: str) -> web.Response | None:
+        """46elks calls with HTTP basic auth (the userinfo of the URL it was given), never a
+        secret in the query string; optionally only from its own addresses."""
+        if not secret:
+            return error(503, f"46elks is not configured ({name}).")
+        if self.elks_sources:
+            address = self.addresses.of(request)
+            if address is None or not any(address in net for net in self.elks_sources):
+                return error(403, "This address may not call the 46elks webhook.")
+        try:
+            given = BasicAuth.decode(request.headers.get("Authorization", "")).password
+        except ValueError:
+            given = ""
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            refused = error(401, "Wrong or missing credentials (HTTP basic auth).")
+            refused.headers["WWW-Authenticate"] = 'Basic realm="lotsen"'
+            return refused
         return None
 
     async def elks_inbound(self, request: web.Request) -> web.Response:
-        refused = self._elks_refusal(request)
+        refused = self._elks_refusal(request, self.elks_secret, "LOTSEN_ELKS_WEBHOOK_SECRET")
         if refused is not None:
             return refused
-        form = await request.post()
+        form = await form_fields(request)
         sender, text, message_id = form.get("from"), form.get("message"), form.get("id")
-        if not (isinstance(sender, str) and isinstance(text, str) and isinstance(message_id, str)
-                and sender):
+        if not (sender and text is not None and message_id):
             raise bad_request("46elks webhook needs the form fields from, to, message and id.")
         await self._inbound("46elks", sender, text, message_id)
         return web.Response(text="")  # an empty answer: 46elks sends no SMS back by itself
 
     async def elks_status(self, request: web.Request) -> web.Response:
-        refused = self._elks_refusal(request)
+        refused = self._elks_refusal(request, self.elks_status_secret,
+                                     "LOTSEN_ELKS_STATUS_SECRET")
         if refused is not None:
             return refused
-        form = await request.post()
-        await self._record_status(str(form.get("id", "")), str(form.get("status", "")))
+        form = await form_fields(request)
+        await self._record_status(form.get("id", ""), form.get("status", ""))
         return web.Response(text="")
 
     # ------------------------------------------------------------------ Twilio
     async def _twilio_refusal(self, request: web.Request) -> tuple[web.Response | None,
                                                                     dict[str, str]]:
-        form = {k: str(v) for k, v in (await request.post()).items()}
+        form = await form_fields(request)
         if not self.twilio_token or not self.public_url:
             return error(503, "Twilio is not configured (LOTSEN_TWILIO_AUTH_TOKEN and "
                               "LOTSEN_PUBLIC_URL)."), form
@@ -150,10 +172,11 @@ class SmsChannel(PushChannel):
 
     # ------------------------------------------------------------------ shared
     async def _inbound(self, provider: str, number: str, text: str, message_id: str) -> None:
-        if await self.inbox.seen(provider, message_id):
-            return  # a retried delivery of a message already handled
-        await self.redis.set(self.keys.provider(number), provider, ex=self.retention)
-        await self.inbox.handle(self.message(number, text=text[:MAX_INBOUND]))
+        async def process(delivery: Delivery) -> None:
+            await self.redis.set(self.keys.provider(number), provider, ex=self.retention)
+            await self.inbox.handle(self.message(number, text=text[:MAX_INBOUND]), delivery)
+
+        await self.once(provider, message_id, process)
 
     async def _record_status(self, provider_id: str, status: str) -> None:
         if provider_id and status:
@@ -216,9 +239,8 @@ class SmsSender:
     async def _elks(self, number: str, body: str) -> str:
         s = self.settings
         form = {"from": s.elks_from, "to": number, "message": body}
-        if s.public_url and s.elks_webhook_secret:
-            form["whendelivered"] = f"{s.public_url.rstrip('/')}/sms/46elks/status?secret=" \
-                                    f"{s.elks_webhook_secret}"
+        if s.public_url and s.elks_status_secret:
+            form["whendelivered"] = status_callback_url(s.public_url, s.elks_status_secret)
         data = await self._post(f"{s.elks_api_url.rstrip('/')}/a1/sms", form,
                                 BasicAuth(s.elks_username, s.elks_password))
         return str(data.get("id", ""))

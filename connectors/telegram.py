@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import logging
 import re
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
@@ -21,12 +22,13 @@ from redis.asyncio import Redis
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.core.jobs import GiveUp, JobHandler, RetryLater
+from bot.core.jobs import GiveUp, JobHandler, NewJob, RetryLater
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.messages import Capabilities, Reply
 from bot.core.payloads import HELP, intent
-from bot.http import bad_request, error, json_object
+from bot.http import bad_request, check_text, error, json_object
 from connectors.base import BackgroundTask, ChannelContext
+from connectors.inbox import Delivery
 from connectors.optout import OptOuts
 from connectors.outbox import send_job
 from connectors.push import PushChannel
@@ -40,8 +42,55 @@ SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Telegram's own commands and the payloads they stand for.
 COMMANDS = {"/language": intent("change_language"), "/help": HELP, "/menu": HELP}
 ANSWER_CALLBACK_JOB = "telegram_answer_callback"
+LEAVE_GROUP_JOB = "telegram_leave_group"
 CALLBACK = declare("tg:cb:{digest}", owner=Owner.SYSTEM, expiry="30 days",
                    erasure=Erasure.EXPIRES, note="a long button payload behind short callback data")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_chat_message(message: object, where: str) -> None:
+    if not isinstance(message, dict):
+        raise bad_request(f"Malformed Telegram update: {where} must be an object.")
+    chat = message.get("chat")
+    if not isinstance(chat, dict) or not _is_int(chat.get("id")) or not isinstance(
+            chat.get("type"), str):
+        raise bad_request(f"Malformed Telegram update: {where}.chat needs an integer id "
+                          "and a type.")
+    for field in ("text", "caption"):
+        if field in message and not isinstance(message[field], str):
+            raise bad_request(f"Malformed Telegram update: {where}.{field} must be text.")
+        if isinstance(message.get(field), str):
+            check_text(message[field])
+    _check_user(message.get("from"), f"{where}.from", required=False)
+
+
+def _check_user(user: object, where: str, *, required: bool) -> None:
+    if user is None and not required:
+        return
+    if not isinstance(user, dict) or not _is_int(user.get("id")):
+        raise bad_request(f"Malformed Telegram update: {where} needs an integer id.")
+    if "language_code" in user and not isinstance(user["language_code"], str):
+        raise bad_request(f"Malformed Telegram update: {where}.language_code must be text.")
+
+
+def check_update(data: dict[str, Any]) -> None:
+    """Check the parts of an update Lotsen reads, before anything is stored or queued."""
+    if not _is_int(data.get("update_id")):
+        raise bad_request("Not a Telegram update: no integer update_id.")
+    if "message" in data:
+        _check_chat_message(data["message"], "message")
+    if "callback_query" in data:
+        query = data["callback_query"]
+        if not isinstance(query, dict) or not isinstance(query.get("id"), str):
+            raise bad_request("Malformed Telegram update: callback_query needs a text id.")
+        _check_user(query.get("from"), "callback_query.from", required=True)
+        if "data" in query and not isinstance(query["data"], str):
+            raise bad_request("Malformed Telegram update: callback_query.data must be text.")
+        if "message" in query:
+            _check_chat_message(query["message"], "callback_query.message")
 
 
 def make_bot(token: str, api_url: str) -> Bot:
@@ -97,7 +146,17 @@ class TelegramChannel(PushChannel):
         sender = TelegramSender(self.bot, self.limiter, self.optouts, self.callbacks,
                                 settings.telegram_rate_per_second,
                                 settings.telegram_chat_rate_per_second)
-        return {send_job(CHANNEL): sender.send, ANSWER_CALLBACK_JOB: sender.answer_callback}
+        content = self.context.engine.content
+
+        async def leave_group(args: dict[str, Any]) -> None:
+            bot = await sender.ready_bot()
+            link = f"https://t.me/{bot.username}" if bot.username else ""
+            text = content.text("group_refused", str(args["language"]), link=link)
+            await sender.call(bot.send_message(chat_id=int(args["chat"]), text=text))
+            await sender.call(bot.leave_chat(chat_id=int(args["chat"])))
+
+        return {send_job(CHANNEL): sender.send, ANSWER_CALLBACK_JOB: sender.answer_callback,
+                LEAVE_GROUP_JOB: leave_group}
 
     async def webhook(self, request: web.Request) -> web.Response:
         if not self.secret or self.bot is None:
@@ -107,33 +166,35 @@ class TelegramChannel(PushChannel):
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             return error(403, "Wrong or missing secret token.")
         data = await json_object(request)
-        if not isinstance(data.get("update_id"), int):
-            raise bad_request("Not a Telegram update: no integer update_id.")
-        if await self.inbox.seen(CHANNEL, str(data["update_id"])):
-            return web.json_response({"ok": True, "duplicate": True})
-        await self.process(data)
-        return web.json_response({"ok": True})
+        check_update(data)
+        processed = await self.once(CHANNEL, str(data["update_id"]),
+                                    lambda delivery: self.process(data, delivery))
+        return web.json_response({"ok": True} if processed else {"ok": True, "duplicate": True})
 
-    async def process(self, data: dict[str, Any]) -> str:
-        """One update (from the webhook or from polling)."""
+    async def process(self, data: dict[str, Any], delivery: Delivery | None = None) -> str:
+        """One checked update (from the webhook or from polling)."""
+        check_update(data)
         try:
             update = Update.de_json(data, self.bot)
-        except (KeyError, TypeError, ValueError) as exc:
+        except Exception as exc:  # python-telegram-bot's parsers raise many kinds
             raise bad_request(f"Malformed Telegram update: {type(exc).__name__}") from None
         if update.callback_query is not None:
-            return await self._callback(update)
+            return await self._callback(update, delivery)
         message = update.message
         if message is None or message.chat is None:
             return "ignored"
         user = message.from_user
         hint = user.language_code[:2] if user and user.language_code else None
+        if message.chat.type != "private":
+            await self._refuse_group(message.chat.id, hint, delivery)
+            return "group_refused"
         incoming = self.message(str(message.chat.id), language_hint=hint)
         if not message.text:
-            await self.inbox.reply(incoming, "non_text")
+            await self.inbox.reply(incoming, "non_text", delivery)
             return "non_text"
         text = message.text.strip()
         if not text.startswith("/"):
-            return await self.inbox.handle(self.with_fields(incoming, text=text))
+            return await self.inbox.handle(self.with_fields(incoming, text=text), delivery)
         command, _, argument = text.partition(" ")
         command = command.split("@")[0].lower()
         if command == "/start":
@@ -144,20 +205,32 @@ class TelegramChannel(PushChannel):
             incoming = self.with_fields(incoming, text="stop")
         else:
             incoming = self.with_fields(incoming, payload=COMMANDS.get(command, HELP))
-        return await self.inbox.handle(incoming)
+        return await self.inbox.handle(incoming, delivery)
 
-    async def _callback(self, update: Update) -> str:
+    async def _refuse_group(self, chat_id: int, hint: str | None,
+                            delivery: Delivery | None) -> None:
+        """Groups would mix several people in one conversation: say once, politely, that the
+        bot talks only in private chats, and leave. Nothing is stored for the group."""
+        language = hint if self.context.engine.languages.is_enabled(hint) else \
+            self.context.engine.languages.default
+        await self.jobs_queue.schedule_many(
+            [NewJob(LEAVE_GROUP_JOB, {"chat": chat_id, "language": language},
+                    due=self.jobs_queue.clock().timestamp())],
+            also=delivery.mark_done if delivery else None)
+
+    async def _callback(self, update: Update, delivery: Delivery | None) -> str:
         query = update.callback_query
         assert query is not None
         await self.jobs_queue.schedule(ANSWER_CALLBACK_JOB, {"id": query.id}, due=0)
-        if query.message is None or not query.data:
+        chat = query.message.chat if query.message is not None else None
+        if chat is None or chat.type != "private" or not query.data:
             return "ignored"
         payload = await self.callbacks.decode(query.data)
         if payload is None:
             payload = HELP  # an old button whose long payload has expired
         hint = query.from_user.language_code[:2] if query.from_user.language_code else None
-        return await self.inbox.handle(self.message(str(query.message.chat.id), payload=payload,
-                                                    language_hint=hint))
+        return await self.inbox.handle(self.message(str(chat.id), payload=payload,
+                                                    language_hint=hint), delivery)
 
     async def poll(self, stop: asyncio.Event) -> None:
         """Long-poll getUpdates (local use, when there is no public webhook URL)."""
@@ -196,11 +269,22 @@ class TelegramSender:
         self.per_chat = chat_per_second
         self._ready = False
 
-    async def _bot(self) -> Bot:
+    async def ready_bot(self) -> Bot:
         if not self._ready:
             await self.bot.initialize()
             self._ready = True
         return self.bot
+
+    async def call(self, request: Awaitable[object]) -> None:
+        """One Bot API call with Telegram's errors mapped to the job queue's."""
+        try:
+            await request
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), reason="telegram retry_after") from exc
+        except Forbidden:
+            return  # blocked, or no longer in the chat: nothing more to do
+        except BadRequest as exc:
+            raise GiveUp(f"telegram refused the call: {exc.message}") from exc
 
     async def send(self, args: dict[str, Any]) -> None:
         chat = str(args["to"])
@@ -216,7 +300,7 @@ class TelegramSender:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(
                 b.title, callback_data=await self.callbacks.encode(b.payload))]
                 for b in reply.buttons])
-        bot = await self._bot()
+        bot = await self.ready_bot()
         try:
             await bot.send_message(chat_id=int(chat), text=reply.text, reply_markup=markup)
         except RetryAfter as exc:
@@ -227,7 +311,7 @@ class TelegramSender:
             raise GiveUp(f"telegram refused the message: {exc.message}") from exc
 
     async def answer_callback(self, args: dict[str, Any]) -> None:
-        bot = await self._bot()
+        bot = await self.ready_bot()
         try:
             await bot.answer_callback_query(args["id"])
         except RetryAfter as exc:

@@ -19,6 +19,7 @@ TWILIO_SID, TWILIO_TOKEN = "AC0123456789abcdef", "twilio-auth-token"
 class Providers:
     telegram_sent: list[dict[str, Any]] = field(default_factory=list)
     telegram_answered: list[str] = field(default_factory=list)
+    telegram_left: list[int] = field(default_factory=list)
     telegram_429: int = 0          # answer this many next sendMessage calls with 429
     telegram_rejected: int = 0     # how many 429s were answered
     elks_sent: list[dict[str, str]] = field(default_factory=list)
@@ -59,6 +60,9 @@ class Providers:
         if method == "answerCallbackQuery":
             self.telegram_answered.append(str(params["callback_query_id"]))
             return _ok(True)
+        if method == "leaveChat":
+            self.telegram_left.append(int(params["chat_id"]))
+            return _ok(True)
         if method in ("deleteWebhook", "setWebhook"):
             return _ok(True)
         if method == "getUpdates":
@@ -90,6 +94,11 @@ class Providers:
         return web.json_response({"sid": f"SM{len(self.twilio_sent):032x}", "status": "queued",
                                   "to": form.get("To"), "from": form.get("From"),
                                   "body": form.get("Body")}, status=201)
+
+
+def elks_auth(secret: str) -> dict[str, str]:
+    """The Authorization header 46elks sends for a webhook URL with `lotsen:<secret>@`."""
+    return {"Authorization": BasicAuth("lotsen", secret).encode()}
 
 
 def _ok(result: Any) -> web.Response:

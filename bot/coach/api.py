@@ -76,6 +76,9 @@ class CoachApi:
         return web.FileResponse(STATIC_DIR / "index.html")
 
     async def login(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/json":
+            # A form cannot be posted here from another site without a CORS preflight.
+            return error(415, "Send the login as application/json.")
         body = await json_object(request)
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):

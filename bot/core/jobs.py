@@ -1,9 +1,14 @@
-"""Scheduled jobs in Redis, run by the worker (reminders, delayed sends).
+"""Scheduled jobs in Redis, run by the worker (reminders, delayed sends, the outbox).
 
-A job waits in a sorted set scored by its due time. A worker takes due jobs with one Lua script
-that moves them to a `running` set scored by a lease deadline, so two workers never take the
-same job; a job whose worker died before finishing goes back to `due` when its lease runs out.
-Nothing lives in process memory: jobs survive restarts of any process.
+A job waits in a sorted set scored by its due time; its body is a key of its own that expires
+`KEEP_AFTER_DUE` after the job was due, so nothing about a person outlives its use even if no
+worker ever runs. A worker takes due jobs with one Lua script that moves them to a `running`
+set scored by a lease deadline, so two workers never take the same job; a job whose worker died
+before finishing goes back to `due` when its lease runs out. A job that failed `max_attempts`
+times becomes a dead letter, kept `dead_letter_seconds` (7 days by default) for an operator
+(`python -m bot.admin dead-letters`), then gone. Jobs for a person are indexed by their
+conversation, so erasure finds them (`erase_for`). Nothing lives in process memory: jobs
+survive restarts of any process.
 """
 
 from __future__ import annotations
@@ -11,18 +16,30 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.core.clock import Clock, system_clock
-from bot.core.keys import JOBS_DATA, JOBS_DEAD, JOBS_DUE, JOBS_RUNNING, JOBS_WAKE, KeyPattern, Keys
+from bot.core.keys import (
+    JOB,
+    JOB_DEAD,
+    JOBS_DEAD,
+    JOBS_DUE,
+    JOBS_RUNNING,
+    JOBS_TO,
+    JOBS_WAKE,
+    Keys,
+)
 
 log = logging.getLogger("lotsen.jobs")
 
 JobHandler = Callable[[dict[str, Any]], Awaitable[None]]
+KEEP_AFTER_DUE = 2 * 24 * 3600  # a job not run within two days of its due time is dropped
+DEAD_LETTER_SECONDS = 7 * 24 * 3600
 
 
 class GiveUp(Exception):
@@ -37,6 +54,26 @@ class RetryLater(Exception):
         super().__init__(reason or f"retry in {delay:.1f} s")
         self.delay = delay
         self.failed = failed
+
+
+@dataclass(frozen=True)
+class NewJob:
+    name: str
+    args: dict[str, Any]
+    due: float
+    conversation: str | None = None  # the person it is for, so erasure can find it
+    job_id: str | None = None        # a given id makes scheduling idempotent
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    name: str
+    attempts: int
+    died: float
+    error: str
+    conversation: str | None
+
 
 # KEYS: due, running. ARGV: now, lease_until, limit. Moves up to `limit` due jobs to running.
 TAKE_DUE = """
@@ -58,61 +95,77 @@ return #ids
 """
 
 
-@dataclass(frozen=True)
 class JobKeys:
-    prefix: str
+    def __init__(self, prefix: str) -> None:
+        self._keys = Keys(prefix)
+        self.due = self._keys(JOBS_DUE)
+        self.running = self._keys(JOBS_RUNNING)
+        self.dead = self._keys(JOBS_DEAD)
+        self.wake = self._keys(JOBS_WAKE)
 
-    def _key(self, pattern: KeyPattern) -> str:
-        return Keys(self.prefix)(pattern)
+    def job(self, job_id: str) -> str:
+        return self._keys(JOB, id=job_id)
 
-    @property
-    def due(self) -> str:
-        return self._key(JOBS_DUE)
+    def dead_letter(self, job_id: str) -> str:
+        return self._keys(JOB_DEAD, id=job_id)
 
-    @property
-    def running(self) -> str:
-        return self._key(JOBS_RUNNING)
-
-    @property
-    def data(self) -> str:
-        return self._key(JOBS_DATA)
-
-    @property
-    def dead(self) -> str:
-        return self._key(JOBS_DEAD)
-
-    @property
-    def wake(self) -> str:
-        return self._key(JOBS_WAKE)
+    def to(self, conversation: str) -> str:
+        return self._keys(JOBS_TO, conversation=conversation)
 
 
 class JobQueue:
     def __init__(self, redis: Redis, prefix: str, lease_seconds: float = 60.0,
-                 max_attempts: int = 5, clock: Clock = system_clock) -> None:
+                 max_attempts: int = 5, clock: Clock = system_clock,
+                 dead_letter_seconds: int = DEAD_LETTER_SECONDS) -> None:
         self.redis = redis
         self.clock = clock
         self.keys = JobKeys(prefix)
         self.lease = lease_seconds
         self.max_attempts = max_attempts
+        self.dead_letter_seconds = dead_letter_seconds
         self._take = redis.register_script(TAKE_DUE)
         self._requeue = redis.register_script(REQUEUE_EXPIRED)
 
     def _now(self) -> float:
         return self.clock().timestamp()
 
+    def _ttl(self, due: float) -> int:
+        return max(1, int(due - self._now())) + KEEP_AFTER_DUE
+
     async def schedule(self, name: str, args: dict[str, Any], due: float,
-                       job_id: str | None = None) -> str:
+                       job_id: str | None = None, conversation: str | None = None) -> str:
         """Schedule `name(args)` at unix time `due`; a given `job_id` makes it idempotent."""
-        job_id = job_id or secrets.token_hex(8)
-        body = json.dumps({"name": name, "args": args, "attempts": 0}, ensure_ascii=False)
+        return (await self.schedule_many([NewJob(name, args, due, conversation, job_id)]))[0]
+
+    async def schedule_many(self, jobs: Sequence[NewJob],
+                            also: Callable[[Pipeline], None] | None = None) -> list[str]:
+        """Schedule several jobs in one transaction; `also` adds more commands to it (a marker
+        that must be written if and only if the jobs are)."""
+        ids = []
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.data, job_id, body)
-            pipe.zadd(self.keys.due, {job_id: due})
-            if due <= self._now():
+            wake = False
+            for job in jobs:
+                job_id = job.job_id or secrets.token_hex(8)
+                ids.append(job_id)
+                body = json.dumps({"name": job.name, "args": job.args, "attempts": 0,
+                                   "conversation": job.conversation}, ensure_ascii=False)
+                ttl = self._ttl(job.due)
+                pipe.set(self.keys.job(job_id), body, ex=ttl)
+                pipe.zadd(self.keys.due, {job_id: job.due})
+                if job.conversation:
+                    pipe.sadd(self.keys.to(job.conversation), job_id)
+                    pipe.expire(self.keys.to(job.conversation), ttl + self.dead_letter_seconds,
+                                gt=True)
+                    pipe.expire(self.keys.to(job.conversation), ttl + self.dead_letter_seconds,
+                                nx=True)
+                wake = wake or job.due <= self._now()
+            if wake:
                 pipe.lpush(self.keys.wake, "1")  # wake a waiting worker now
                 pipe.ltrim(self.keys.wake, 0, 9)
+            if also is not None:
+                also(pipe)
             await pipe.execute()
-        return job_id
+        return ids
 
     async def wait_for_work(self, timeout: float) -> None:
         """Sleep until a job due now is scheduled, or `timeout` seconds."""
@@ -121,7 +174,7 @@ class JobQueue:
     async def cancel(self, job_id: str) -> bool:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zrem(self.keys.due, job_id)
-            pipe.hdel(self.keys.data, job_id)
+            pipe.delete(self.keys.job(job_id))
             removed, _ = await pipe.execute()
         return bool(removed)
 
@@ -137,8 +190,8 @@ class JobQueue:
         return done
 
     async def _run_one(self, job_id: str, handlers: dict[str, JobHandler]) -> int:
-        raw = await self.redis.hget(self.keys.data, job_id)
-        if raw is None:  # cancelled while due
+        raw = await self.redis.get(self.keys.job(job_id))
+        if raw is None:  # cancelled, erased, or expired while due
             await self.redis.zrem(self.keys.running, job_id)
             return 0
         job = json.loads(raw)
@@ -155,21 +208,23 @@ class JobQueue:
             if later.failed:
                 await self._failed(job_id, job, later, delay=later.delay)
             else:
-                await self._reschedule(job_id, job, later.delay)
+                await self._reschedule(job_id, later.delay)
             return 0
         except Exception as exc:
             await self._failed(job_id, job, exc)
             return 0
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zrem(self.keys.running, job_id)
-            pipe.hdel(self.keys.data, job_id)
+            pipe.delete(self.keys.job(job_id))
             await pipe.execute()
         return 1
 
-    async def _reschedule(self, job_id: str, job: dict[str, Any], delay: float) -> None:
+    async def _reschedule(self, job_id: str, delay: float) -> None:
+        due = self._now() + delay
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zrem(self.keys.running, job_id)
-            pipe.zadd(self.keys.due, {job_id: self._now() + delay})
+            pipe.zadd(self.keys.due, {job_id: due})
+            pipe.expire(self.keys.job(job_id), self._ttl(due))
             await pipe.execute()
 
     async def _failed(self, job_id: str, job: dict[str, Any], exc: Exception,
@@ -177,17 +232,80 @@ class JobQueue:
         job["attempts"] += 1
         log.warning("job_failed", extra={"detail": f"{job['name']}: {type(exc).__name__}",
                                          "count": job["attempts"]})
+        now = self._now()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zrem(self.keys.running, job_id)
             if job["attempts"] >= self.max_attempts:
-                pipe.hdel(self.keys.data, job_id)
-                pipe.rpush(self.keys.dead, json.dumps({"id": job_id, **job}))
+                job["died"], job["error"] = now, type(exc).__name__
+                pipe.delete(self.keys.job(job_id))
+                pipe.set(self.keys.dead_letter(job_id), json.dumps(job, ensure_ascii=False),
+                         ex=self.dead_letter_seconds)
+                pipe.zadd(self.keys.dead, {job_id: now})
+                pipe.zremrangebyscore(self.keys.dead, "-inf", now - self.dead_letter_seconds)
             else:
-                pipe.hset(self.keys.data, job_id, json.dumps(job))
-                wait = delay if delay is not None else 2 ** job["attempts"]
-                pipe.zadd(self.keys.due, {job_id: self._now() + wait})
+                due = now + (delay if delay is not None else 2 ** job["attempts"])
+                pipe.set(self.keys.job(job_id), json.dumps(job, ensure_ascii=False),
+                         ex=self._ttl(due))
+                pipe.zadd(self.keys.due, {job_id: due})
             await pipe.execute()
 
     async def pending(self) -> int:
         return int(await self.redis.zcard(self.keys.due)) + int(
             await self.redis.zcard(self.keys.running))
+
+    # ------------------------------------------------------------------ dead letters
+    async def dead_letters(self) -> list[DeadLetter]:
+        """The dead letters still kept, oldest first (without their content)."""
+        await self.redis.zremrangebyscore(self.keys.dead, "-inf",
+                                          self._now() - self.dead_letter_seconds)
+        letters = []
+        for job_id in await self.redis.zrange(self.keys.dead, 0, -1):
+            raw = await self.redis.get(self.keys.dead_letter(job_id))
+            if raw is None:
+                await self.redis.zrem(self.keys.dead, job_id)
+                continue
+            job = json.loads(raw)
+            letters.append(DeadLetter(job_id, job["name"], job["attempts"], job.get("died", 0),
+                                      job.get("error", ""), job.get("conversation")))
+        return letters
+
+    async def retry_dead(self, job_id: str) -> bool:
+        """Put a dead letter back in the queue, due now, with its attempts reset."""
+        raw = await self.redis.get(self.keys.dead_letter(job_id))
+        if raw is None:
+            return False
+        job = json.loads(raw)
+        job["attempts"] = 0
+        now = self._now()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.job(job_id), json.dumps(job, ensure_ascii=False),
+                     ex=self._ttl(now))
+            pipe.zadd(self.keys.due, {job_id: now})
+            pipe.delete(self.keys.dead_letter(job_id))
+            pipe.zrem(self.keys.dead, job_id)
+            pipe.lpush(self.keys.wake, "1")
+            pipe.ltrim(self.keys.wake, 0, 9)
+            await pipe.execute()
+        return True
+
+    async def drop_dead(self, job_id: str) -> bool:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.dead_letter(job_id))
+            pipe.zrem(self.keys.dead, job_id)
+            deleted, _ = await pipe.execute()
+        return bool(deleted)
+
+    # ------------------------------------------------------------------ erasure
+    async def erase_for(self, conversation: str) -> int:
+        """Delete every job and dead letter for this person; returns how many."""
+        index = self.keys.to(conversation)
+        ids = await self.redis.smembers(index)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for job_id in ids:
+                pipe.zrem(self.keys.due, job_id)
+                pipe.zrem(self.keys.running, job_id)
+                pipe.zrem(self.keys.dead, job_id)
+                pipe.delete(self.keys.job(job_id), self.keys.dead_letter(job_id))
+            pipe.delete(index)
+            await pipe.execute()
+        return len(ids)

@@ -5,7 +5,7 @@ one is declared (tests/unit/test_key_registry.py).
 
 Core patterns are declared here; a connector declares its own patterns in its module with
 `declare`, so adding a channel stays one module. A template names its variable parts in braces;
-`conversation`, `slot`, `scope` and `value` may contain colons (`<channel>:<user>`,
+`conversation`, `slot`, `scope`, `id` and `value` may contain colons (`<channel>:<user>`,
 `unga-jarva:2026-11-24T08:00`, an IPv6 address), every other part may not.
 """
 
@@ -32,7 +32,8 @@ class Erasure(StrEnum):
     NOT_PERSONAL = "holds nothing about a person"
 
 
-PART = {"conversation": r"[^:]+:[^:]+", "slot": r".+", "value": r".+", "scope": r".+"}
+PART = {"conversation": r"[^:]+:[^:]+", "slot": r".+", "value": r".+", "scope": r".+",
+        "id": r".+"}
 DEFAULT_PART = r"[^:]+"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -143,13 +144,20 @@ LEAD_STREAM = declare("leads:{team}", owner=Owner.SYSTEM, expiry="none (entries 
                       erasure=Erasure.NOT_PERSONAL)
 
 # ------------------------------------------------------------------ jobs (bot/core/jobs.py)
-JOBS_DUE = declare("jobs:due", owner=Owner.SYSTEM, expiry="none", erasure=Erasure.NOT_PERSONAL)
-JOBS_RUNNING = declare("jobs:running", owner=Owner.SYSTEM, expiry="none",
+JOBS_DUE = declare("jobs:due", owner=Owner.SYSTEM, expiry="none (job ids)",
+                   erasure=Erasure.NOT_PERSONAL)
+JOBS_RUNNING = declare("jobs:running", owner=Owner.SYSTEM, expiry="none (job ids)",
                        erasure=Erasure.NOT_PERSONAL)
-JOBS_DATA = declare("jobs:data", owner=Owner.SYSTEM, expiry="each job until it has run",
-                    erasure=Erasure.BY_OWNER, note="reminder jobs are cancelled with bookings")
-JOBS_DEAD = declare("jobs:dead", owner=Owner.SYSTEM, expiry="none", erasure=Erasure.KEPT,
-                    note="dead letters, for an operator to inspect")
+JOB = declare("jobs:job:{id}", owner=Owner.CONVERSATION, expiry="2 days after it was due",
+              erasure=Erasure.BY_OWNER, note="found through jobs:to:<conversation>")
+JOBS_DEAD = declare("jobs:dead", owner=Owner.SYSTEM, expiry="entries pruned after the "
+                    "dead-letter period", erasure=Erasure.NOT_PERSONAL, note="dead letter ids")
+JOB_DEAD = declare("jobs:dead:{id}", owner=Owner.CONVERSATION,
+                   expiry="LOTSEN_DEAD_LETTER_DAYS (7)", erasure=Erasure.BY_OWNER,
+                   note="a job that failed five times, for an operator to retry or drop")
+JOBS_TO = declare("jobs:to:{conversation}", owner=Owner.CONVERSATION,
+                  expiry="its last job's expiry", erasure=Erasure.BY_OWNER,
+                  note="the person's job ids, for erasure")
 JOBS_WAKE = declare("jobs:wake", owner=Owner.SYSTEM, expiry="none (10 entries at most)",
                     erasure=Erasure.NOT_PERSONAL)
 WORKER_HEARTBEAT = declare("worker:heartbeat", owner=Owner.SYSTEM, expiry="30 seconds",

@@ -26,6 +26,7 @@ from bot.core.keys import Keys
 from bot.core.metrics import HTTP_ERRORS, LEADS_OVER_SLA, LEADS_WAITING
 from bot.core.nlu import NLUUnavailable
 from bot.http import admin_refusal, bad_request, error, json_object
+from bot.runtime.headers import security_headers
 from bot.runtime.wiring import Services, build_services, redis_client
 
 log = logging.getLogger("lotsen.http")
@@ -36,12 +37,12 @@ SERVICES = web.AppKey("services", Services)
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES,
-                          middlewares=[error_middleware])
+                          middlewares=[security_headers(settings), error_middleware])
     redis = redis_client(settings)
     # Coach logins: cookie sessions in Redis under the key prefix, expiring with the cookie.
     setup_sessions(app, RedisSessionStorage(
         redis, Keys(settings.key_prefix), cookie_name="lotsen_coach",
-        max_age=settings.coach_session_hours * 3600, secure=settings.cookie_secure,
+        max_age=settings.coach_session_hours * 3600, secure=settings.secure_cookies,
         path="/coach"))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -103,11 +104,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 def _json_http_error(exc: web.HTTPException) -> web.Response:
     """aiohttp's own errors (404, 405, 413, ...) as JSON; ours are JSON already."""
+    kept = {name: value for name, value in exc.headers.items()
+            if name in ("Retry-After", "WWW-Authenticate", "Allow")}
     if exc.content_type == "application/json" and exc.text:
-        return web.Response(status=exc.status, text=exc.text, content_type="application/json")
+        return web.Response(status=exc.status, text=exc.text, content_type="application/json",
+                            headers=kept)
     messages = {404: "Not found.", 405: "Method not allowed for this route.",
                 413: f"The request body is too large (at most {MAX_BODY_BYTES} bytes)."}
-    return error(exc.status, messages.get(exc.status, exc.reason))
+    response = error(exc.status, messages.get(exc.status, exc.reason))
+    response.headers.update(kept)
+    return response
 
 
 async def healthz(request: web.Request) -> web.Response:

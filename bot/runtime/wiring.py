@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aiohttp
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.config import Settings
 from bot.core.booking.flow import BookingFlow
@@ -40,9 +40,14 @@ from connectors.base import ChannelContext
 
 
 def redis_client(settings: Settings) -> Redis:
-    """The Redis client configuration, for every process (strings in, strings out)."""
-    return Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=2.0,
-                          socket_connect_timeout=2.0, health_check_interval=15)
+    """The Redis client configuration, for every process (strings in, strings out). A burst
+    waits for a free connection (up to LOTSEN_REDIS_POOL_TIMEOUT_SECONDS) instead of failing
+    when all LOTSEN_REDIS_MAX_CONNECTIONS are busy."""
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=settings.redis_max_connections,
+        timeout=settings.redis_pool_timeout_seconds, decode_responses=True, socket_timeout=2.0,
+        socket_connect_timeout=2.0, health_check_interval=15)
+    return Redis.from_pool(pool)
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,8 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
     prefix, retention = settings.key_prefix, settings.retention_seconds
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.nlu_timeout_seconds)
     store = ConversationStore(redis, prefix, retention)
-    jobs = JobQueue(redis, prefix, clock=clock)
+    jobs = JobQueue(redis, prefix, clock=clock,
+                    dead_letter_seconds=settings.dead_letter_days * 24 * 3600)
     bookings = BookingService(static.schedule, BookingStore(redis, prefix, retention), jobs,
                               clock=clock)
     texts = BookingTexts(content, static.schedule, places)

@@ -20,10 +20,12 @@ from tests.fakes import (
     TELEGRAM_TOKEN,
     TWILIO_SID,
     TWILIO_TOKEN,
+    elks_auth,
 )
 
 SECRET = "telegram-webhook-secret"
 ELKS_SECRET = "elks-webhook-secret"
+STATUS_SECRET = "elks-status-secret"
 PUBLIC_URL = "https://lotsen.example.org"
 PHONE = "+46701234567"
 
@@ -34,6 +36,7 @@ def settings(prefix, rasa_server, providers, redis):
         prefix, rasa_server, public_url=PUBLIC_URL, telegram_token=TELEGRAM_TOKEN,
         telegram_webhook_secret=SECRET, telegram_api_url=providers.url,
         elks_username=ELKS_USER, elks_password=ELKS_PASSWORD, elks_webhook_secret=ELKS_SECRET,
+        elks_status_secret=STATUS_SECRET,
         elks_api_url=providers.url, twilio_account_sid=TWILIO_SID,
         twilio_auth_token=TWILIO_TOKEN, twilio_from="+46766861234",
         twilio_api_url=providers.url)
@@ -150,13 +153,19 @@ async def test_telegram_429_is_retried_after_retry_after_and_delivered_once(
 
 def elks_form(message: str, message_id: str, sender: str = PHONE) -> dict[str, str]:
     return {"from": sender, "to": "+46766861234", "message": message, "id": message_id,
-            "direction": "incoming", "created": "2026-11-23T10:00:00"}
+            "direction": "incoming"}
+
+
+async def elks(gateway, form: dict[str, str], secret: str = ELKS_SECRET,
+               path: str = "/sms/46elks"):
+    """What 46elks sends for the webhook URL https://lotsen:<secret>@host/sms/46elks."""
+    return await gateway.post(path, data=form, headers=elks_auth(secret))
 
 
 async def test_sms_conversation_over_46elks_with_a_numbered_choice(gateway, providers,
                                                                    running_worker) -> None:
     content = gateway.server.app[SERVICES].content
-    resp = await gateway.post(f"/sms/46elks?secret={ELKS_SECRET}", data=elks_form("hej", "m1"))
+    resp = await elks(gateway, elks_form("hej", "m1"))
     assert resp.status == 200 and await resp.text() == ""
     await until(lambda: len(providers.elks_sent) == 1)
     first = providers.elks_sent[0]
@@ -165,21 +174,25 @@ async def test_sms_conversation_over_46elks_with_a_numbered_choice(gateway, prov
     assert "<" not in first["message"] and "*" not in first["message"]  # no markup
     second = content.menus["short_main"][1]  # SMS has its own, shorter main menu
     assert f"\n2 {content.button(second, 'sv').title}" in first["message"]
-    await gateway.post(f"/sms/46elks?secret={ELKS_SECRET}", data=elks_form("2", "m2"))
+    await elks(gateway, elks_form("2", "m2"))
     await until(lambda: len(providers.elks_sent) == 2)
     short = content.reply(second.lstrip("/"), "sv", short=True).text
     assert providers.elks_sent[1]["message"].startswith(short)  # the short SMS form
 
 
-async def test_46elks_wrong_secret_is_403_and_nothing_processed(gateway, providers, redis,
-                                                                prefix) -> None:
-    resp = await gateway.post("/sms/46elks?secret=nope", data=elks_form("hej", "x1"))
-    assert resp.status == 403
+async def test_46elks_wrong_or_missing_credentials_are_refused_and_nothing_processed(
+        gateway, providers, redis, prefix) -> None:
+    assert (await elks(gateway, elks_form("hej", "x1"), secret="nope")).status == 401
     resp = await gateway.post("/sms/46elks", data=elks_form("hej", "x2"))
-    assert resp.status == 403
+    assert resp.status == 401
+    # The secret in the query string (it would land in proxy and provider logs) is not accepted.
+    resp = await gateway.post(f"/sms/46elks?secret={ELKS_SECRET}", data=elks_form("hej", "x3"))
+    assert resp.status == 401
+    # Delivery reports have their own secret: the inbound one does not open them.
+    resp = await elks(gateway, {"id": "s1", "status": "delivered"}, path="/sms/46elks/status")
+    assert resp.status == 401
     assert await redis.zcard(f"{prefix}:jobs:due") == 0
-    resp = await gateway.post(f"/sms/46elks?secret={ELKS_SECRET}", data={"from": PHONE})
-    assert resp.status == 400
+    assert (await elks(gateway, {"from": PHONE})).status == 400
 
 
 async def test_twilio_signature_is_checked_against_the_public_url(gateway, providers,
@@ -198,24 +211,23 @@ async def test_twilio_signature_is_checked_against_the_public_url(gateway, provi
 
 
 async def test_stop_then_a_broadcast_sends_nothing_more(gateway, providers, running_worker) -> None:
-    await gateway.post(f"/sms/46elks?secret={ELKS_SECRET}", data=elks_form("STOP", "s1"))
+    await elks(gateway, elks_form("STOP", "s1"))
     await until(lambda: len(providers.elks_sent) == 1)  # the one confirmation
     content = gateway.server.app[SERVICES].content
     assert providers.elks_sent[0]["message"] == content.text("optout_confirmed", "sv")
-    await gateway.post(f"/sms/46elks?secret={ELKS_SECRET}", data=elks_form("hej igen", "s2"))
+    await elks(gateway, elks_form("hej igen", "s2"))
     deliveries = gateway.server.app[SERVICES].deliveries
     await deliveries.send(f"sms:{PHONE}", [Reply("Broadcast: drop-in i morgon!")])
     await asyncio.sleep(2.0)
     assert len(providers.elks_sent) == 1
-    await gateway.post(f"/sms/46elks?secret={ELKS_SECRET}", data=elks_form("START", "s3"))
+    await elks(gateway, elks_form("START", "s3"))
     await until(lambda: len(providers.elks_sent) == 2)
     assert providers.elks_sent[1]["message"] == content.text("optin_confirmed", "sv")
 
 
 async def test_duplicate_sms_delivery_is_processed_once(gateway, providers, running_worker) -> None:
     for _ in range(3):
-        resp = await gateway.post(f"/sms/46elks?secret={ELKS_SECRET}",
-                                  data=elks_form("vad är sfi", "dup1"))
+        resp = await elks(gateway, elks_form("vad är sfi", "dup1"))
         assert resp.status == 200
     await until(lambda: len(providers.elks_sent) == 1)
     await asyncio.sleep(1.0)
@@ -223,8 +235,8 @@ async def test_duplicate_sms_delivery_is_processed_once(gateway, providers, runn
 
 
 async def test_delivery_reports_are_recorded(gateway, redis, prefix) -> None:
-    resp = await gateway.post(f"/sms/46elks/status?secret={ELKS_SECRET}",
-                              data={"id": "s123", "status": "delivered"})
+    resp = await elks(gateway, {"id": "s123", "status": "delivered"}, secret=STATUS_SECRET,
+                      path="/sms/46elks/status")
     assert resp.status == 200
     assert (await redis.hgetall(f"{prefix}:sms:status:s123"))["status"] == "delivered"
     form = {"MessageSid": "SM9", "MessageStatus": "delivered"}

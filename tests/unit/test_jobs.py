@@ -67,7 +67,59 @@ async def test_failing_job_retries_then_goes_to_dead_letters(redis, prefix) -> N
     await redis.zadd(queue.keys.due, {(await redis.zrange(queue.keys.due, 0, 0))[0]: 0})
     await queue.run_due({"boom": boom})
     assert await queue.pending() == 0
-    assert await redis.llen(queue.keys.dead) == 1
+    [letter] = await queue.dead_letters()
+    assert (letter.name, letter.attempts, letter.error) == ("boom", 2, "RuntimeError")
+
+
+async def test_dead_letters_expire_and_can_be_retried_or_dropped(redis, prefix) -> None:
+    queue = JobQueue(redis, prefix, max_attempts=1, dead_letter_seconds=3600)
+
+    async def boom(args: dict) -> None:
+        raise RuntimeError("provider down")
+
+    first = await queue.schedule("boom", {"n": 1}, due=time.time() - 1)
+    second = await queue.schedule("boom", {"n": 2}, due=time.time() - 1)
+    await queue.run_due({"boom": boom})
+    assert {d.id for d in await queue.dead_letters()} == {first, second}
+    ttl = await redis.ttl(queue.keys.dead_letter(first))
+    assert 3500 < ttl <= 3600  # a dead letter is kept for the dead-letter period, then gone
+    assert await queue.drop_dead(first) and not await queue.drop_dead(first)
+    assert await queue.retry_dead(second)
+    ran: list[dict] = []
+
+    async def record(args: dict) -> None:
+        ran.append(args)
+
+    assert await queue.run_due({"boom": record}) == 1
+    assert ran == [{"n": 2}] and await queue.dead_letters() == []
+
+
+async def test_every_job_body_expires_after_its_due_time(redis, prefix) -> None:
+    queue = JobQueue(redis, prefix)
+    job_id = await queue.schedule("later", {}, due=time.time() + 3600)
+    ttl = await redis.ttl(queue.keys.job(job_id))
+    assert 3600 < ttl <= 3600 + 2 * 24 * 3600 + 1
+
+
+async def test_erasure_removes_a_persons_jobs_and_dead_letters(redis, prefix) -> None:
+    queue = JobQueue(redis, prefix, max_attempts=1)
+
+    async def boom(args: dict) -> None:
+        raise RuntimeError("down")
+
+    mine = await queue.schedule("later", {"to": "555"}, due=time.time() + 60,
+                                conversation="telegram:555")
+    failed = await queue.schedule("boom", {"to": "555"}, due=time.time() - 1,
+                                  conversation="telegram:555")
+    other = await queue.schedule("later", {"to": "777"}, due=time.time() + 60,
+                                 conversation="telegram:777")
+    await queue.run_due({"boom": boom})
+    assert [d.id for d in await queue.dead_letters()] == [failed]
+    assert await queue.erase_for("telegram:555") == 2
+    assert await queue.dead_letters() == []
+    assert await redis.exists(queue.keys.job(mine), queue.keys.dead_letter(failed)) == 0
+    assert await redis.zrange(queue.keys.due, 0, -1) == [other]
+    assert await redis.exists(queue.keys.to("telegram:555")) == 0
 
 
 async def test_cancelled_job_does_not_run(redis, prefix) -> None:

@@ -21,11 +21,12 @@ from bot.runtime.gateway import SERVICES, create_app
 from connectors import inbox, optout, send_limits, sms, telegram, terminal, webchat
 from tests.clock import FixedClock
 from tests.conftest import Conversation, make_settings
-from tests.fakes import ELKS_PASSWORD, ELKS_USER, TELEGRAM_TOKEN
+from tests.fakes import ELKS_PASSWORD, ELKS_USER, TELEGRAM_TOKEN, elks_auth
 
 FIXTURE_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 CLOCK = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))  # a Monday, 12:00 in Stockholm
 SECRET, ELKS_SECRET, PHONE = "tg-secret", "elks-secret", "+46701234567"
+STATUS_SECRET = "elks-status-secret"
 PASSWORD = "correct horse battery"
 
 
@@ -53,10 +54,11 @@ def test_a_pattern_cannot_be_declared_twice() -> None:
 @pytest.fixture
 def settings(prefix, providers, redis):
     return make_settings(
-        prefix, config_dir=FIXTURE_CONFIG, public_url="https://lotsen.example.org",
+        prefix, config_dir=FIXTURE_CONFIG, public_url="http://lotsen.test",
         telegram_token=TELEGRAM_TOKEN, telegram_webhook_secret=SECRET,
         telegram_api_url=providers.url, elks_username=ELKS_USER, elks_password=ELKS_PASSWORD,
-        elks_webhook_secret=ELKS_SECRET, elks_api_url=providers.url)
+        elks_webhook_secret=ELKS_SECRET, elks_status_secret=STATUS_SECRET,
+        elks_api_url=providers.url)
 
 
 async def web_journey(client) -> Conversation:
@@ -117,9 +119,9 @@ async def telegram_journey(client) -> None:
 async def sms_journey(client) -> None:
     for number, text in enumerate(("/greet", "1", "STOP"), start=1):
         form = {"from": PHONE, "to": "+46766861234", "message": text, "id": f"m{number}"}
-        resp = await client.post(f"/sms/46elks?secret={ELKS_SECRET}", data=form)
+        resp = await client.post("/sms/46elks", data=form, headers=elks_auth(ELKS_SECRET))
         assert resp.status == 200, await resp.text()
-    await client.post(f"/sms/46elks/status?secret={ELKS_SECRET}",
+    await client.post("/sms/46elks/status", headers=elks_auth(STATUS_SECRET),
                       data={"id": "s00000000000000000000000000000001", "status": "delivered"})
 
 
@@ -147,7 +149,7 @@ async def test_every_key_a_full_journey_creates_is_declared(aiohttp_client, sett
     during = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=500)]
 
     form = {"from": PHONE, "to": "+46766861234", "message": "START", "id": "m4"}
-    await client.post(f"/sms/46elks?secret={ELKS_SECRET}", data=form)
+    await client.post("/sms/46elks", data=form, headers=elks_auth(ELKS_SECRET))
     await talk.send(payload="/handover:end")
     await talk.send(payload="/delete_my_data")
     await talk.send(payload="/erase:yes")

@@ -118,7 +118,8 @@ class BookingService:
         if due <= self.now().timestamp():
             return  # booked less than the reminder time ahead: the confirmation is enough
         await self.jobs.schedule(REMINDER_JOB, {"code": booking.code}, due=due,
-                                 job_id=reminder_job_id(booking.code))
+                                 job_id=reminder_job_id(booking.code),
+                                 conversation=booking.conversation)
 
     def local(self, instant: int) -> datetime:
         return datetime.fromtimestamp(instant, UTC).astimezone(self.schedule.timezone)
