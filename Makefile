@@ -19,7 +19,19 @@ PIP_QUIET := 2>&1 | { grep -v -e 'is ignored: it is neither' -e '^$$' || true; }
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/lotsen.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: help install run chat test test-fast test-calendar eval bench lint model catalogs i18n-update screenshot browser faketime sms-segments clean
+# pip-tools (make lock) and pip-audit (make audit) live in a venv of their own (Python 3.11), so that
+# neither adds packages to the environments it pins or audits. It ignores itself in git.
+TOOLS_VENV := .venv-tools
+PIP_TOOLS := pip-tools>=7.4,<8
+PIP_AUDIT := pip-audit>=2.7,<3
+# $(call tool,COMMAND,VARIABLE): install the requirement in VARIABLE into $(TOOLS_VENV) if COMMAND is missing.
+tool = test -x $(TOOLS_VENV)/bin/$(1) || { \
+  test -n "$(PYTHON311)" || { echo "Python 3.11 not found: set PYTHON311=/path/to/python3.11"; exit 1; }; \
+  echo "install: $($(2)) into $(TOOLS_VENV)"; \
+  test -x $(TOOLS_VENV)/bin/python || { $(PYTHON311) -m venv $(TOOLS_VENV) && echo '*' >$(TOOLS_VENV)/.gitignore; }; \
+  $(TOOLS_VENV)/bin/python -m pip install -q '$($(2))' $(PIP_QUIET); }
+
+.PHONY: help install run chat test test-fast test-calendar eval bench lint model catalogs i18n-update screenshot browser faketime sms-segments clean lock audit
 
 help:
 	@echo "make run      start Rasa, the gateway and the worker (web chat at http://127.0.0.1:$${LOTSEN_PORT:-8080}/)"
@@ -31,14 +43,19 @@ help:
 	@echo "make screenshot  the web chat in Arabic (RTL) by headless Chromium -> reports/webchat-ar.png"
 	@echo "make sms-segments  SMS segments of the ten most common replies (sv, ar, so), before/after shortening"
 	@echo "make lint     ruff"
+	@echo "make lock     pin the gateway's packages with their hashes: pyproject.toml -> requirements.lock"
+	@echo "make audit    pip-audit over the gateway venv (.venv) and the Rasa venv (.venv-nlu)"
 	@echo "make i18n-update  re-extract messages into locales/lotsen.pot and update every .po"
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found: install it (e.g. 'pyenv install 3.11') or set PYTHON311=/path/to/python3.11"; exit 1; }
-	@echo "install: gateway venv ($(PYTHON311))"
+	@echo "install: gateway venv ($(PYTHON311)) from requirements.lock"
 	@test -x $(PY) || $(PYTHON311) -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip $(PIP_QUIET)
-	@$(PY) -m pip install -q -e '.[dev]' $(PIP_QUIET)
+	@$(PY) -m pip install -q --upgrade pip setuptools $(PIP_QUIET)
+	@$(PY) -m pip install -q --require-hashes -r requirements.lock $(PIP_QUIET)
+	@$(PY) -m pip install -q --no-deps -e . $(PIP_QUIET)
+	@$(PY) -m pip check >/dev/null || { $(PY) -m pip check || true; \
+	  echo "requirements.lock does not fit pyproject.toml: run 'make lock'"; exit 1; }
 	@touch $@
 
 $(NLU_VENV)/.installed: nlu/requirements.txt nlu/constraints.txt
@@ -78,7 +95,7 @@ catalogs: $(MO_FILES)
 i18n-update: $(VENV)/.installed
 	$(VENV)/bin/pybabel -q extract -F locales/babel.cfg --no-location --sort-output \
 	  --project=Lotsen --copyright-holder="City of Stockholm" -o locales/lotsen.pot .
-	$(VENV)/bin/pybabel -q update -D lotsen -i locales/lotsen.pot -d locales --no-fuzzy-matching --init-missing
+	$(VENV)/bin/pybabel -q update -D lotsen -i locales/lotsen.pot -d locales --no-fuzzy-matching
 
 model: $(NLU_VENV)/.installed
 	@$(NLU_VENV)/bin/python nlu/build.py >/dev/null
@@ -120,5 +137,55 @@ screenshot: install model browser
 lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff check .
 
+# requirements.lock: every package of the gateway venv (dependencies and the dev extra) pinned with
+# the hashes of all its files on PyPI. Pins that still fit pyproject.toml are kept: to move them,
+# make lock LOCK_FLAGS=--upgrade (all) or LOCK_FLAGS='--upgrade-package aiohttp' (one).
+LOCK_FLAGS ?=
+lock:
+	@$(call tool,pip-compile,PIP_TOOLS)
+	@echo "lock: pyproject.toml -> requirements.lock (pip-compile for Python 3.11, with hashes; minutes the first time)"
+	@CUSTOM_COMPILE_COMMAND="make lock" $(TOOLS_VENV)/bin/pip-compile -q --generate-hashes --extra dev \
+	  --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_FLAGS) \
+	  -o requirements.lock pyproject.toml $(PIP_QUIET)
+	@echo "lock: $$(grep -c '^[a-z]' requirements.lock) packages pinned; 'make install' installs these pins"
+
+# Known vulnerabilities in the gateway venv and the Rasa venv as installed (pip-audit, from its own
+# venv). Fails on a vulnerability, and also when the service could not be asked about a package:
+# pip-audit alone then says "No known vulnerabilities found". AUDIT_SERVICE=osv asks OSV, not PyPI;
+# AUDIT_FLAGS passes more, e.g. '--ignore-vuln ID' or '--osv-url URL' (a mirror of OSV's API).
+AUDIT_SERVICE ?= pypi
+AUDIT_FLAGS ?=
+define AUDIT_SUMMARY
+import json, sys
+venv, report, errors = sys.argv[1:4]
+try:
+    deps = json.load(open(report))["dependencies"]
+except (OSError, ValueError, KeyError):
+    lines = open(errors).read().strip().splitlines() or ["no output"]
+    sys.exit(f"audit: {venv}: pip-audit failed: {lines[-1]}")
+found = [(d, v) for d in deps for v in d.get("vulns", [])]
+for d, v in found:
+    ids = ", ".join([v["id"], *v.get("aliases", [])])
+    print(f"  {d['name']} {d['version']}: {ids}; fixed in {', '.join(v['fix_versions']) or 'no release yet'}")
+audited = [d for d in deps if "skip_reason" not in d]
+names = {d["name"] for d, _ in found}
+print(f"audit: {venv}: {len(found)} known vulnerabilities in {len(names)} of {len(audited)} packages audited")
+skipped = [d for d in deps if "skip_reason" in d and "editable" not in d["skip_reason"]]
+if skipped:
+    print(f"audit: {venv}: {len(skipped)} packages NOT audited (the service had no answer for them), e.g. {skipped[0]['skip_reason']}")
+sys.exit(1 if found or skipped else 0)
+endef
+export AUDIT_SUMMARY
+audit: $(VENV)/.installed $(NLU_VENV)/.installed
+	@$(call tool,pip-audit,PIP_AUDIT)
+	@status=0; for venv in $(VENV) $(NLU_VENV); do \
+	  site=$$($$venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))'); \
+	  echo "audit: $$venv ($$($$venv/bin/python -V)) against $(AUDIT_SERVICE)"; \
+	  $(TOOLS_VENV)/bin/pip-audit -s $(AUDIT_SERVICE) -f json --progress-spinner off --skip-editable \
+	    $(AUDIT_FLAGS) --path "$$site" >$(TOOLS_VENV)/audit.json 2>$(TOOLS_VENV)/audit.err || true; \
+	  $(TOOLS_VENV)/bin/python -c "$$AUDIT_SUMMARY" $$venv $(TOOLS_VENV)/audit.json $(TOOLS_VENV)/audit.err \
+	    || status=1; \
+	done; exit $$status
+
 clean:
-	rm -rf $(VENV) $(NLU_VENV) nlu/models .pytest_cache reports
+	rm -rf $(VENV) $(NLU_VENV) .venv-tools nlu/models .pytest_cache reports

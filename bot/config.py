@@ -54,7 +54,7 @@ class Settings:
     sms_rate_per_second: float = 5.0
     elks_status_secret: str = ""
     elks_source_addresses: str = ""
-    redis_max_connections: int = 64
+    redis_max_connections: int = 16
     redis_pool_timeout_seconds: float = 5.0
     trusted_proxies: str = ""
     limit_exempt: str = ""
@@ -67,6 +67,7 @@ class Settings:
     dead_letter_days: int = 7
     redis_memory_warn_ratio: float = 0.8
     embed_origins: str = ""
+    hash_secret: str = ""
     log_level: str = "INFO"
     content_dir: Path = field(default=ROOT / "bot" / "content")
     config_dir: Path = field(default=ROOT / "config")

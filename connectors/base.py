@@ -64,6 +64,11 @@ class Channel(ABC):
     async def deliver(self, user_id: str, replies: Sequence[Reply]) -> None:
         """Send replies to a person outside the request that caused them."""
 
+    async def erase(self, user_id: str) -> None:
+        """Delete what this channel keeps about a person outside the conversation's own keys
+        (a session record, a provider record); part of "delete my data"."""
+        return None
+
     def routes(self) -> list[web.RouteDef]:
         """The gateway's HTTP routes of this channel (webhooks, pages)."""
         return []

@@ -86,8 +86,9 @@ class ChannelInbox:
         return self.engine.languages.default
 
     async def _send(self, message: IncomingMessage, replies: list[Reply],
-                    delivery: Delivery | None, *, force: bool = False) -> None:
-        await self.outbox.send(message.user_id, replies, force=force,
+                    delivery: Delivery | None, *, force: bool = False,
+                    erased: bool = False) -> None:
+        await self.outbox.send(message.user_id, replies, force=force, indexed=not erased,
                                also=delivery.mark_done if delivery else None)
 
     async def handle(self, message: IncomingMessage, delivery: Delivery | None = None) -> str:
@@ -109,7 +110,7 @@ class ChannelInbox:
         if await self.optouts.opted_out(cid):
             return "ignored_opted_out"  # nothing more is sent until START
         outcome = await self.engine.handle(message)
-        await self._send(message, outcome.replies, delivery)
+        await self._send(message, outcome.replies, delivery, erased=outcome.erased)
         return outcome.intent or outcome.fallback or "answered"
 
     async def reply(self, message: IncomingMessage, key: str,

@@ -1,12 +1,21 @@
-"""Opt-out (STOP, SLUTA, AVSLUTA, /stop) and opt-in (START), kept per conversation.
+"""Opt-out (STOP, SLUTA, AVSLUTA, /stop) and opt-in (START).
 
 An opted-out conversation gets nothing more: not replies, not reminders, not broadcasts. The
 one exception is the confirmation of the opt-out itself, sent with `force`. The keywords are
 handled before NLU, in every push channel.
+
+The opt-out record is the one thing about a person kept after "delete my data", because it is
+what honours their objection to being messaged (the legal basis: the person's own objection,
+GDPR art. 21). It is kept only as a keyed hash of the conversation (HMAC-SHA256 with
+LOTSEN_HASH_SECRET, or a secret generated once and kept in Redis): it can answer "did this
+number say STOP?" for a number one already has, and names nobody by itself.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from pathlib import Path
 
 import yaml
@@ -14,26 +23,36 @@ from redis.asyncio import Redis
 
 from bot.core.keys import Erasure, Keys, Owner, declare
 
-OPTOUT = declare("optout:{conversation}", owner=Owner.CONVERSATION, expiry="none",
-                 erasure=Erasure.KEPT, note="honours STOP: nothing is sent until START")
+OPTOUT = declare("optout:{digest}", owner=Owner.CONVERSATION, expiry="none",
+                 erasure=Erasure.KEPT,
+                 note="a keyed hash of the conversation that said STOP: honours the "
+                      "objection until START, also after erasure")
+HASH_SECRET = declare("system:hash-secret", owner=Owner.SYSTEM, expiry="none",
+                      erasure=Erasure.NOT_PERSONAL,
+                      note="the generated key of the opt-out hashes (when not configured)")
 
 
 class OptOuts:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, secret: str = "") -> None:
         self.redis = redis
         self.keys = keys
+        self._secret = secret.encode() if secret else b""
 
-    def _key(self, conversation: str) -> str:
-        return self.keys(OPTOUT, conversation=conversation)
+    async def _key(self, conversation: str) -> str:
+        if not self._secret:
+            await self.redis.set(self.keys(HASH_SECRET), secrets.token_hex(32), nx=True)
+            self._secret = str(await self.redis.get(self.keys(HASH_SECRET))).encode()
+        digest = hmac.new(self._secret, conversation.encode(), hashlib.sha256).hexdigest()
+        return self.keys(OPTOUT, digest=digest[:40])
 
     async def opted_out(self, conversation: str) -> bool:
-        return bool(await self.redis.exists(self._key(conversation)))
+        return bool(await self.redis.exists(await self._key(conversation)))
 
     async def opt_out(self, conversation: str) -> None:
-        await self.redis.set(self._key(conversation), "1")
+        await self.redis.set(await self._key(conversation), "1")
 
     async def opt_in(self, conversation: str) -> None:
-        await self.redis.delete(self._key(conversation))
+        await self.redis.delete(await self._key(conversation))
 
 
 class Keywords:

@@ -25,11 +25,12 @@ class Outbox:
         self.job = send_job(channel)
 
     async def send(self, user_id: str, replies: Sequence[Reply], *, force: bool = False,
-                   language: str | None = None,
+                   language: str | None = None, indexed: bool = True,
                    also: Callable[[Pipeline], None] | None = None) -> list[str]:
-        """Queue the replies in order, in one transaction (with `also`'s commands)."""
+        """Queue the replies in order, in one transaction (with `also`'s commands). `indexed`
+        False: not filed under the person (the confirmation that their data was erased)."""
         now = self.jobs.clock().timestamp()
-        conversation = f"{self.channel}:{user_id}"
+        conversation = f"{self.channel}:{user_id}" if indexed else None
         return await self.jobs.schedule_many(
             [NewJob(self.job, {"to": user_id, "reply": reply.to_json(), "force": force,
                                "language": language},

@@ -90,6 +90,9 @@ class SmsChannel(PushChannel):
         self.public_url = settings.public_url.rstrip("/")
         self.retention = settings.retention_seconds
 
+    async def erase(self, number: str) -> None:
+        await self.redis.delete(self.keys.provider(number))
+
     def jobs(self) -> dict[str, JobHandler]:
         sender = SmsSender(self.context.http, self.redis, self.keys, self.limiter, self.optouts,
                            self.context.settings)

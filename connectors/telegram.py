@@ -44,7 +44,9 @@ COMMANDS = {"/language": intent("change_language"), "/help": HELP, "/menu": HELP
 ANSWER_CALLBACK_JOB = "telegram_answer_callback"
 LEAVE_GROUP_JOB = "telegram_leave_group"
 CALLBACK = declare("tg:cb:{digest}", owner=Owner.SYSTEM, expiry="30 days",
-                   erasure=Erasure.EXPIRES, note="a long button payload behind short callback data")
+                   erasure=Erasure.NOT_PERSONAL,
+                   note="a button payload over 64 bytes behind short callback data: slot ids and "
+                        "the like, the same for everyone (codes and choices fit in 64 bytes)")
 
 
 def _is_int(value: object) -> bool:
@@ -290,10 +292,12 @@ class TelegramSender:
         chat = str(args["to"])
         if not args.get("force") and await self.optouts.opted_out(f"{CHANNEL}:{chat}"):
             return  # opted out: nothing is sent, not even broadcasts
-        for scope, rate in ((CHANNEL, self.overall), (f"{CHANNEL}:{chat}", self.per_chat)):
+        # The per-chat window's key names a digest of the chat, never the chat id itself.
+        per_chat = f"{CHANNEL}:chat:{hashlib.sha256(chat.encode()).hexdigest()[:16]}"
+        for scope, rate in ((CHANNEL, self.overall), (per_chat, self.per_chat)):
             wait = await self.limiter.acquire(scope, rate)
             if wait:
-                raise RetryLater(wait, reason=f"rate limit {scope}")
+                raise RetryLater(wait, reason="telegram rate limit")
         reply = Reply.from_json(args["reply"])
         markup = None
         if reply.buttons:

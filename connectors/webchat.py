@@ -85,6 +85,10 @@ class WebchatStore:
                 await pipe.execute()
         return entries
 
+    async def erase(self, session: str) -> None:
+        await self.redis.delete(self._session_key(session), self._log_key(session),
+                                self._seq_key(session))
+
     async def since(self, session: str, after: int) -> list[dict[str, object]]:
         raw = await self.redis.lrange(self._log_key(session), 0, -1)
         return [e for e in (json.loads(r) for r in raw) if int(e["seq"]) > after]
@@ -111,6 +115,9 @@ class WebchatChannel(Channel):
             web.get("/", self.page),
             web.static("/static", STATIC_DIR),
         ]
+
+    async def erase(self, session: str) -> None:
+        await self.store.erase(session)
 
     async def deliver(self, session: str, replies: Sequence[Reply]) -> None:
         """Messages sent outside a request (coach replies, reminders) join the session's log."""
@@ -142,7 +149,7 @@ class WebchatChannel(Channel):
         message = self.message(session, text=text or "", payload=payload or None,
                                language_hint=hint or None)
         outcome = await self.engine.handle(message)
-        if outcome.fallback not in ("too_long", "rate_limited"):
+        if outcome.fallback not in ("too_long", "rate_limited") and not outcome.erased:
             await self.store.append(session, outcome.replies)
         direction = self.languages.languages[outcome.language].direction
         return web.json_response({"replies": [r.to_json() for r in outcome.replies],

@@ -2,6 +2,10 @@
 
 Honours the LOTSEN_* variables (LOTSEN_PORT, LOTSEN_REDIS_URL, LOTSEN_KEY_PREFIX, ...). Without
 LOTSEN_RASA_URL it starts its own Rasa server on port 5005 (LOTSEN_NLU_PORT) with a fresh token.
+
+A child that exits unexpectedly is restarted with backoff while the others keep running
+(scripts/supervisor.py); a restarted Rasa comes back on the same port with the same token, so
+the gateway (which answers with its numbered menu meanwhile) recovers by itself.
 """
 
 from __future__ import annotations
@@ -11,16 +15,51 @@ import secrets
 import signal
 import sys
 import time
-from urllib.parse import urlparse
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from scripts.stack import start_python, start_rasa, stop, wait_http, wait_rasa
+from scripts.stack import answers, model_path, rasa_status_url, start_python, start_rasa
+from scripts.supervisor import Supervisor, announce
+
+GATEWAY_START_SECONDS = 30
+RASA_START_SECONDS = 120
+
+
+def add_rasa(supervisor: Supervisor, env: dict[str, str]) -> str:
+    """Rasa as a supervised child; returns its status URL. Port, token and model are chosen
+    once, so a restarted Rasa is the same server to the gateway."""
+    token = os.environ.get("LOTSEN_RASA_TOKEN") or secrets.token_urlsafe(16)
+    rasa_port = int(os.environ.get("LOTSEN_NLU_PORT", "5005"))
+    model = model_path()
+    env.update(LOTSEN_RASA_URL=f"http://127.0.0.1:{rasa_port}", LOTSEN_RASA_TOKEN=token)
+    announce(f"starting Rasa NLU on 127.0.0.1:{rasa_port} (about 20 s)...")
+    supervisor.add("rasa", lambda: start_rasa(rasa_port, token, model))
+    return rasa_status_url(rasa_port, token)
+
+
+def wait_ready(supervisor: Supervisor, checks: dict[str, tuple[str, float]],
+               stopping: Callable[[], bool]) -> bool:
+    """Wait until every check's URL answers within its time limit; False if asked to stop
+    meanwhile. A child exiting now is a start-up failure, not something to restart."""
+    started, pending = time.monotonic(), dict(checks)
+    while pending:
+        if stopping():
+            return False
+        supervisor.check_started()
+        for name, (url, limit) in list(pending.items()):
+            if answers(url):
+                del pending[name]
+            elif time.monotonic() - started > limit:
+                # Without the query string: Rasa's token stays out of the terminal.
+                raise TimeoutError(f"{name} did not answer {url.split('?')[0]} "
+                                   f"within {limit:.0f} s")
+        time.sleep(0.3)
+    return True
 
 
 def main() -> None:
     env: dict[str, str] = {}
-    processes = []
     stopping = False
 
     def on_signal(signum: int, frame: object) -> None:
@@ -30,37 +69,24 @@ def main() -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     port = int(os.environ.get("LOTSEN_PORT", "8080"))
+    supervisor = Supervisor()
+    checks = {"gateway": (f"http://127.0.0.1:{port}/healthz", GATEWAY_START_SECONDS)}
     try:
         if not os.environ.get("LOTSEN_RASA_URL"):
-            token = os.environ.get("LOTSEN_RASA_TOKEN") or secrets.token_urlsafe(16)
-            rasa_port = int(os.environ.get("LOTSEN_NLU_PORT", "5005"))
-            env.update(LOTSEN_RASA_URL=f"http://127.0.0.1:{rasa_port}", LOTSEN_RASA_TOKEN=token)
-            print(f"run: starting Rasa NLU on 127.0.0.1:{rasa_port} (about 20 s)...", flush=True)
-            rasa = start_rasa(rasa_port, token)
-            processes.append(("rasa", rasa))
-        print(f"run: starting gateway on http://127.0.0.1:{port}/ and the worker", flush=True)
-        gateway = start_python(["bot", "serve"], env)
-        processes.append(("gateway", gateway))
-        processes.append(("worker", start_python(["bot", "worker"], env)))
-        wait_http(f"http://127.0.0.1:{port}/healthz", 30, gateway, "gateway")
-        if "LOTSEN_RASA_TOKEN" in env:
-            rasa_port = urlparse(env["LOTSEN_RASA_URL"]).port or 5005
-            wait_rasa(rasa_port, env["LOTSEN_RASA_TOKEN"], processes[0][1])
-        print(f"run: ready. Open http://127.0.0.1:{port}/ (Ctrl-C stops everything)", flush=True)
-        while not stopping:
-            for name, process in processes:
-                if process.poll() is not None:
-                    print(f"run: {name} exited with code {process.returncode}; stopping",
-                          flush=True)
-                    stopping = True
-            time.sleep(0.5)
+            checks["Rasa"] = (add_rasa(supervisor, env), RASA_START_SECONDS)
+        announce(f"starting gateway on http://127.0.0.1:{port}/ and the worker")
+        supervisor.add("gateway", lambda: start_python(["bot", "serve"], env))
+        supervisor.add("worker", lambda: start_python(["bot", "worker"], env))
+        supervisor.start_all()
+        if wait_ready(supervisor, checks, lambda: stopping):
+            announce(f"ready. Open http://127.0.0.1:{port}/ (Ctrl-C stops everything)")
+            supervisor.run(lambda: stopping)
     except (RuntimeError, TimeoutError) as exc:
         print(f"run: {exc}", file=sys.stderr)
         sys.exit(1)
     finally:
-        for _, process in reversed(processes):
-            stop(process)
-        print("run: stopped", flush=True)
+        supervisor.stop_all()
+        announce("stopped")
 
 
 if __name__ == "__main__":

@@ -42,18 +42,27 @@ def model_path() -> Path:
     return path
 
 
+def answers(url: str, timeout: float = 2) -> bool:
+    """One attempt: does `url` answer with anything but a server error?"""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status < 500
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def rasa_status_url(port: int, token: str) -> str:
+    return f"http://127.0.0.1:{port}/status?token={token}"
+
+
 def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None,
               name: str = "service") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"{name} exited with code {process.returncode} while starting")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status < 500:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+        if answers(url):
+            return
         time.sleep(0.3)
     raise TimeoutError(f"{name} did not answer {url} within {timeout:.0f} s")
 
@@ -75,7 +84,7 @@ def start_rasa(port: int, token: str, model: Path | None = None,
 
 def wait_rasa(port: int, token: str, process: subprocess.Popen | None,
               timeout: float = 120) -> None:
-    wait_http(f"http://127.0.0.1:{port}/status?token={token}", timeout, process, "Rasa")
+    wait_http(rasa_status_url(port, token), timeout, process, "Rasa")
 
 
 def start_python(module_args: list[str], env: dict[str, str],

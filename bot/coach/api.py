@@ -25,7 +25,7 @@ from bot.core.handover.leads import OUTCOMES, Lead, LeadStore
 from bot.core.handover.teams import Teams
 from bot.core.messages import Reply
 from bot.core.metrics import LEAD_OUTCOMES, TIME_TO_CLAIM
-from bot.http import bad_request, error, json_object
+from bot.http import ClientAddresses, bad_request, error, json_object
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_REPLY_CHARS = 2000
@@ -34,8 +34,10 @@ Handler = Callable[[web.Request, Coach], Awaitable[web.StreamResponse]]
 
 class CoachApi:
     def __init__(self, accounts: CoachAccounts, leads: LeadStore, teams: Teams,
-                 content: Content, deliveries: Deliveries) -> None:
+                 content: Content, deliveries: Deliveries,
+                 addresses: ClientAddresses | None = None) -> None:
         self.accounts = accounts
+        self.addresses = addresses or ClientAddresses()
         self.leads = leads
         self.teams = teams
         self.content = content
@@ -61,7 +63,8 @@ class CoachApi:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             session = await get_session(request)
             coach = await self.accounts.get(session.get("username", ""))
-            if coach is None:
+            if coach is None or session.get("generation") != coach.generation:
+                session.invalidate()  # removed, or the password changed: log in again
                 return error(401, "Log in first (POST /coach/api/login).")
             if csrf and not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""),
                                                 str(session.get("csrf", ""))):
@@ -83,16 +86,22 @@ class CoachApi:
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise bad_request('Send {"username": "...", "password": "..."}.')
-        address = request.remote or "unknown"
-        if await self.accounts.login_blocked(username, address):
-            return error(429, "Too many failed logins. Wait 15 minutes and try again.")
+        client = self.addresses.of(request)
+        address = str(client) if client is not None else "unknown"
+        attempt = await self.accounts.attempt(username, address,
+                                              count_address=not self.addresses.exempt(client))
+        if not attempt.allowed:
+            refused = error(429, f"Too many login attempts. Try again in "
+                                 f"{attempt.wait_seconds} seconds.")
+            refused.headers["Retry-After"] = str(attempt.wait_seconds)
+            return refused
         coach = await self.accounts.verify(username, password)
         if coach is None:
-            await self.accounts.record_failure(username, address)
             return error(401, "Wrong username or password.")
-        await self.accounts.clear_failures(username)
+        await self.accounts.succeeded(username, address)
         session = await new_session(request)
         session["username"] = coach.username
+        session["generation"] = coach.generation
         session["csrf"] = secrets.token_urlsafe(24)
         return web.json_response(self._me(coach, session["csrf"]))
 

@@ -8,7 +8,8 @@ decisions for one message:
 1. guards: too long, empty, rate limit (nothing stored for a refused message);
 2. the reply language (bot.core.language);
 3. what the person means: a button payload (a flow's prefix, a language, or `/<intent>`) >
-   a flow that takes every message (a coach chat) > a cancel word (to the engaged flow) >
+   a cancel word (to the engaged flow) > a flow that holds the chat (a coach chat takes every
+   message, except an intent answered in any state, such as deleting one's data) >
    a number picking from the last menu > the active flow's free text > NLU (below the
    threshold: a clarifying menu; after two misunderstandings in a row: the offer of a coach;
    Rasa down: a numbered topic menu) > the active flow's reading of what NLU understood;
@@ -38,6 +39,9 @@ from bot.core.turn import Intent, Turn
 log = logging.getLogger("lotsen.dialogue")
 
 MISUNDERSTANDINGS_BEFORE_COACH = 2
+# Intents answered in any state, even while a flow holds the chat (a coach chat): a person can
+# always have their data deleted.
+ALWAYS_ANSWERED = ("delete_my_data",)
 
 
 Handler = Callable[[Turn, Intent], Awaitable[list[Reply]]]
@@ -130,6 +134,7 @@ class DialogueEngine:
         outcome = await self._respond(turn, text)
         MESSAGES.labels(channel=message.channel, language=turn.language).inc()
         if turn.erased:
+            outcome.erased = True
             return outcome
         state.language = turn.language
         state.menu = [b.payload for b in outcome.replies[-1].buttons] if outcome.replies else []
@@ -180,10 +185,14 @@ class DialogueEngine:
         engaged = next((f for f in self.flows if f.engaged(turn)), None)
         if engaged is not None and text.lower() in self.languages.cancel_words:
             return self._flow_outcome(turn, engaged, await engaged.on_cancel(turn), "cancel_flow")
-        for flow in self.flows:
-            taken = await flow.intercept(turn, text)
+        holding = next((f for f in self.flows if f.holds(turn)), None)
+        if holding is not None:
+            overriding = await self._always_answered(text)
+            if overriding is not None:
+                return await self._act(turn, overriding)
+            taken = await holding.intercept(turn, text)
             if taken is not None:
-                return self._flow_outcome(turn, flow, taken)
+                return self._flow_outcome(turn, holding, taken)
         picked = self._from_menu(turn.state, text)
         if picked is not None:
             return await self._act_payload(turn, picked)
@@ -207,6 +216,16 @@ class DialogueEngine:
         if parsed.confidence < self.threshold:
             return self._clarify(turn, parsed)
         return await self._act(turn, intent)
+
+    async def _always_answered(self, text: str) -> Intent | None:
+        """The intent of `text` if it is one answered in any state (NLU down: None)."""
+        try:
+            parsed = await self._parse(text)
+        except NLUUnavailable:
+            return None
+        if parsed.intent in ALWAYS_ANSWERED and parsed.confidence >= self.threshold:
+            return Intent(parsed.intent, parsed.confidence, text=text)
+        return None
 
     def _flow_outcome(self, turn: Turn, flow: Flow, replies: list[Reply],
                       label: str | None = None) -> Outcome:

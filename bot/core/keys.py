@@ -132,6 +132,9 @@ BOOKING_SLOT = declare("booking:slot:{slot}", owner=Owner.SYSTEM, expiry="slot e
                        erasure=Erasure.BY_OWNER, note="booking codes holding seats in one slot")
 BOOKING_USER = declare("booking:user:{conversation}", owner=Owner.CONVERSATION,
                        expiry="last slot end + retention", erasure=Erasure.BY_OWNER)
+BOOKING_HELD = declare("booking:held:{conversation}", owner=Owner.CONVERSATION,
+                       expiry="last slot end + retention", erasure=Erasure.BY_OWNER,
+                       note="every code the person held, cancelled ones too, for erasure")
 BOOKING_DAY = declare("booking:day:{location}:{day}", owner=Owner.SYSTEM,
                       expiry="slot end + retention", erasure=Erasure.BY_OWNER,
                       note="booking codes of a location and day, for staff")
@@ -140,8 +143,9 @@ BOOKING_DAY = declare("booking:day:{location}:{day}", owner=Owner.SYSTEM,
 LEAD = declare("lead:{lead}", owner=Owner.LEAD, expiry=RETENTION, erasure=Erasure.BY_OWNER)
 LEAD_MESSAGES = declare("lead:{lead}:messages", owner=Owner.LEAD, expiry=RETENTION,
                         erasure=Erasure.BY_OWNER)
-LEAD_STREAM = declare("leads:{team}", owner=Owner.SYSTEM, expiry="none (entries name lead ids)",
-                      erasure=Erasure.NOT_PERSONAL)
+LEAD_STREAM = declare("leads:{team}", owner=Owner.SYSTEM,
+                      expiry="entries trimmed after the retention period (MINID)",
+                      erasure=Erasure.BY_OWNER, note="entries name lead ids; erasure XDELs")
 
 # ------------------------------------------------------------------ jobs (bot/core/jobs.py)
 JOBS_DUE = declare("jobs:due", owner=Owner.SYSTEM, expiry="none (job ids)",

@@ -74,3 +74,4 @@ class Outcome:
     intent: str | None = None
     confidence: float | None = None
     fallback: str | None = None
+    erased: bool = False  # the person's data was just erased: keep nothing of this answer

@@ -2,7 +2,12 @@
 
   python -m bot.admin teams                                   team ids, one a line
   python -m bot.admin add-coach USERNAME --team ID [--team ID] [--name "Full Name"]
-      (the password is read from standard input: one line, or asked twice on a terminal)
+  python -m bot.admin reset-password USERNAME                 (ends the coach's sessions)
+  python -m bot.admin remove-coach USERNAME                   (ends the coach's sessions)
+      (passwords are read from standard input: one line, or asked twice on a terminal)
+  python -m bot.admin dead-letters [list | retry ID | drop ID | retry-all | drop-all]
+      outbox and reminder jobs that failed five times: listed without their content, kept
+      LOTSEN_DEAD_LETTER_DAYS days
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ import argparse
 import asyncio
 import getpass
 import sys
+import time
 
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.coach.accounts import AccountError, CoachAccounts
 from bot.config import ConfigError, Settings
 from bot.core.handover.teams import Teams
+from bot.core.jobs import JobQueue
 
 
 def read_password() -> str:
@@ -28,39 +36,88 @@ def read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-async def add_coach(settings: Settings, teams: Teams, args: argparse.Namespace) -> None:
-    from bot.runtime.wiring import redis_client
+async def coach_command(settings: Settings, teams: Teams, redis: Redis,
+                        args: argparse.Namespace) -> None:
+    accounts = CoachAccounts(redis, settings.key_prefix, teams)
+    if args.command == "add-coach":
+        coach = await accounts.add(args.username, read_password(), args.team, args.name)
+        print(f"coach {coach.username} saved for team(s) {', '.join(coach.teams)}")
+    elif args.command == "reset-password":
+        coach = await accounts.set_password(args.username, read_password())
+        print(f"password of {coach.username} changed; their sessions have ended")
+    elif not await accounts.remove(args.username):
+        sys.exit(f"error: no coach {args.username!r}")
+    else:
+        print(f"coach {args.username} removed; their sessions have ended")
 
-    redis = redis_client(settings)
-    try:
-        coach = await CoachAccounts(redis, settings.key_prefix, teams).add(
-            args.username, read_password(), args.team, args.name)
-    finally:
-        await redis.aclose()
-    print(f"coach {coach.username} saved for team(s) {', '.join(coach.teams)}")
+
+async def dead_letters(settings: Settings, redis: Redis, args: argparse.Namespace) -> None:
+    queue = JobQueue(redis, settings.key_prefix,
+                     dead_letter_seconds=settings.dead_letter_days * 24 * 3600)
+    action = args.action
+    letters = await queue.dead_letters()
+    if action == "list":
+        if not letters:
+            print("no dead letters")
+        for letter in letters:
+            died = time.strftime("%Y-%m-%d %H:%M", time.gmtime(letter.died))
+            print(f"{letter.id}\t{letter.name}\t{letter.attempts} attempts\t{letter.error}\t"
+                  f"died {died} UTC")
+        return
+    ids = [letter.id for letter in letters] if action.endswith("-all") else [args.id]
+    if not action.endswith("-all") and not args.id:
+        sys.exit(f"error: dead-letters {action} needs the job id (see dead-letters list)")
+    handle = queue.retry_dead if action.startswith("retry") else queue.drop_dead
+    done = [job_id for job_id in ids if await handle(job_id)]
+    verb = "queued again" if action.startswith("retry") else "dropped"
+    print(f"{len(done)} dead letter(s) {verb}")
+    if not action.endswith("-all") and not done:
+        sys.exit(f"error: no dead letter {args.id!r}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.admin", description=__doc__)
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot.admin", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("teams", help="print the team ids, one a line")
     add = commands.add_parser("add-coach", help="create or update a coach account")
     add.add_argument("username")
     add.add_argument("--team", action="append", required=True, help="team id (repeatable)")
     add.add_argument("--name", help="the name shown to people (default: the username)")
-    args = parser.parse_args(argv)
+    reset = commands.add_parser("reset-password", help="set a new password (ends sessions)")
+    reset.add_argument("username")
+    remove = commands.add_parser("remove-coach", help="delete an account (ends sessions)")
+    remove.add_argument("username")
+    dead = commands.add_parser("dead-letters", help="list, retry or drop failed jobs")
+    dead.add_argument("action", nargs="?", default="list",
+                      choices=["list", "retry", "drop", "retry-all", "drop-all"])
+    dead.add_argument("id", nargs="?", help="the job id, for retry and drop")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    from bot.runtime.wiring import redis_client
+
+    args = parser().parse_args(argv)
     try:
         settings = Settings.from_env()
         teams = Teams.load(settings.config_dir / "teams.yml")
         if args.command == "teams":
             print("\n".join(teams.teams))
-        else:
-            asyncio.run(add_coach(settings, teams, args))
+            return
+
+        async def run() -> None:
+            redis = redis_client(settings)
+            try:
+                if args.command == "dead-letters":
+                    await dead_letters(settings, redis, args)
+                else:
+                    await coach_command(settings, teams, redis, args)
+            finally:
+                await redis.aclose()
+
+        asyncio.run(run())
     except (ConfigError, AccountError) as exc:
         sys.exit(f"error: {exc}")
     except RedisConnectionError as exc:
         sys.exit(f"error: cannot reach Redis at {settings.redis_url} ({exc})")
-
-
-if __name__ == "__main__":
-    main()

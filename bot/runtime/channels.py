@@ -54,6 +54,12 @@ class ChannelRegistry:
                 handlers[name] = handler
         return handlers
 
+    async def erase(self, conversation_id: str) -> None:
+        """The channel's part of erasing a conversation (`<channel>:<user>`)."""
+        name, _, user_id = conversation_id.partition(":")
+        if name in self.channels:
+            await self.channels[name].erase(user_id)
+
     def commands(self) -> dict[str, CommandChannel]:
         return {c.command: c for c in self.channels.values() if isinstance(c, CommandChannel)}
 

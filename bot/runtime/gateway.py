@@ -25,7 +25,7 @@ from bot.core.clock import Clock, system_clock
 from bot.core.keys import Keys
 from bot.core.metrics import HTTP_ERRORS, LEADS_OVER_SLA, LEADS_WAITING
 from bot.core.nlu import NLUUnavailable
-from bot.http import admin_refusal, bad_request, error, json_object
+from bot.http import ClientAddresses, admin_refusal, bad_request, error, json_object
 from bot.runtime.headers import security_headers
 from bot.runtime.wiring import Services, build_services, redis_client
 
@@ -52,8 +52,10 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
         app.router.add_routes(StaffRoutes(services.bookings, services.booking_texts,
                                           settings.admin_token).routes())
         accounts = CoachAccounts(services.redis, settings.key_prefix, services.teams)
+        addresses = ClientAddresses(settings.trusted_proxies, settings.limit_exempt)
         app.router.add_routes(CoachApi(accounts, services.leads, services.teams,
-                                       services.content, services.deliveries).routes())
+                                       services.content, services.deliveries,
+                                       addresses).routes())
         stop = asyncio.Event()
         tasks = [asyncio.create_task(task(stop)) for task in services.channels.background()]
         yield

@@ -123,9 +123,10 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
     when = WhenParser(settings.content_dir / "dates.yml",
                       [languages.languages[c].babel_locale for c in languages.enabled])
     leads = LeadStore(redis, prefix, retention)
+    erasure = ErasureFlow(content, store, erasers=[bookings.erase, leads.erase_user,
+                                                   jobs.erase_for])
     flows = [BookingFlow(bookings, texts, content, places, when),
-             HandoverFlow(leads, static.teams, content, store),
-             ErasureFlow(content, store, erasers=[bookings.erase, leads.erase_user])]
+             HandoverFlow(leads, static.teams, content, store), erasure]
     engine = DialogueEngine(store=store, nlu=rasa, content=content, languages=languages,
                             detector=LanguageDetector(languages), places=places,
                             threshold=settings.nlu_threshold,
@@ -133,5 +134,6 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
                             rate_limit_per_minute=settings.rate_limit_per_minute, flows=flows)
     engine.check_payloads()
     channels = ChannelRegistry(ChannelContext(settings, redis, http, engine, jobs))
+    erasure.erasers.append(channels.erase)
     return Services(settings, clock, redis, http, Keys(prefix), static, rasa, jobs, bookings,
                     texts, leads, engine, channels, channels.deliveries())

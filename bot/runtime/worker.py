@@ -30,6 +30,7 @@ from bot.runtime.wiring import build_services
 
 log = logging.getLogger("lotsen.worker")
 HEARTBEAT_TTL = 30
+PRUNE_EVERY_SECONDS = 60
 
 
 def job_handlers(deliveries: Deliveries, bookings: BookingService | None = None,
@@ -51,21 +52,46 @@ async def release_expired_claims(leads: LeadStore, teams: Teams) -> int:
                 for team in teams.teams])
 
 
+async def prune_lead_streams(leads: LeadStore, teams: Teams) -> int:
+    """Lead streams trimmed by age, and entries whose lead expired acknowledged and deleted."""
+    now = time.time()
+    return sum([await leads.prune(team, now) for team in teams.teams])
+
+
 async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
+    """Run jobs until `stop`. During a Redis outage: one warning when it starts, one info line
+    when it ends, and a doubling pause between attempts (so an outage costs neither CPU nor a
+    flood of log lines)."""
     services = await build_services(settings)
     redis, queue = services.redis, services.jobs
     handlers = {**job_handlers(services.deliveries, services.bookings, services.booking_texts),
                 **services.channels.jobs()}
+    first_delay, max_delay = 0.5, 10.0  # seconds between attempts while Redis is down
+    delay, outage = first_delay, False
+    next_prune = 0.0
     log.info("worker_started")
     try:
         while not stop.is_set():
             try:
                 await redis.set(services.keys(WORKER_HEARTBEAT), int(time.time()),
                                 ex=HEARTBEAT_TTL)
+                if outage:
+                    log.info("worker_redis_back")
+                    delay, outage = first_delay, False
                 await queue.run_due(handlers)
                 await release_expired_claims(services.leads, services.teams)
+                if time.monotonic() >= next_prune:
+                    await prune_lead_streams(services.leads, services.teams)
+                    next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
             except (RedisConnectionError, RedisTimeoutError) as exc:
-                log.warning("worker_redis_unavailable", extra={"detail": type(exc).__name__})
+                if not outage:
+                    log.warning("worker_redis_unavailable", extra={"detail": type(exc).__name__})
+                    outage = True
+                # Wait out the pause, but wake at once on `stop`.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                delay = min(delay * 2, max_delay)
+                continue
             except Exception:  # keep running: one bad job must not stop the worker
                 log.exception("worker_error")
             if stop.is_set():

@@ -28,6 +28,15 @@ def process_env(prefix: str, port: int | None = None) -> dict[str, str]:
     return env
 
 
+async def until_worker_runs(redis, prefix: str, worker, timeout: float = 30) -> None:
+    """Wait for the worker's first heartbeat: it has started and handles signals."""
+    deadline = time.monotonic() + timeout
+    while not await redis.exists(f"{prefix}:worker:heartbeat"):
+        assert worker.poll() is None, "the worker exited while starting"
+        assert time.monotonic() < deadline, "the worker did not start"
+        await asyncio.sleep(0.1)
+
+
 @pytest.fixture
 def two_gateways(prefix: str):
     ports = [free_port(), free_port()]
@@ -78,10 +87,8 @@ async def test_reminder_survives_worker_restart_and_is_sent_once(two_gateways, r
                              json={"payload": f"/book:ok:unga-jarva:{day}T15:00"}) as resp:
             confirmation = (await resp.json())["replies"][0]["text"]
         code = confirmation.split("booking code is ")[1][:6]
-        # The reminder was scheduled 24 h before; move it to a few seconds from now.
         job = reminder_job_id(code)
         assert await redis.zscore(f"{prefix}:jobs:due", job) is not None
-        await redis.zadd(f"{prefix}:jobs:due", {job: time.time() + 4})
 
         async def reminders() -> list[str]:
             async with http.get(f"{base}/webchat/sessions/{session}/messages") as resp:
@@ -89,8 +96,11 @@ async def test_reminder_survives_worker_restart_and_is_sent_once(two_gateways, r
             return [m["text"] for m in messages if m["text"].startswith("Reminder")]
 
         worker = start_python(["bot", "worker"], process_env(prefix))
-        await asyncio.sleep(1.5)
-        os.killpg(worker.pid, signal.SIGTERM)  # restart before the reminder is due
+        await until_worker_runs(redis, prefix, worker)
+        # The reminder was scheduled 24 h before; move it to a few seconds from now, then
+        # restart the worker before it is due.
+        await redis.zadd(f"{prefix}:jobs:due", {job: time.time() + 4})
+        os.killpg(worker.pid, signal.SIGTERM)
         assert worker.wait(10) == 0
         assert await reminders() == []
 

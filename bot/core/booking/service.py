@@ -6,6 +6,7 @@ is injectable so tests can book on the day daylight-saving time changes.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -129,4 +130,6 @@ class BookingService:
 
 
 def reminder_job_id(code: str) -> str:
-    return f"reminder:{code}"
+    """The reminder's job id: the same for the same booking (scheduling it twice is one job),
+    without the code itself, because the queue's index of ids keeps no expiry."""
+    return f"reminder:{hashlib.sha256(code.encode()).hexdigest()[:20]}"

@@ -16,11 +16,19 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from bot.core.keys import BOOKING, BOOKING_DAY, BOOKING_REMINDED, BOOKING_SLOT, BOOKING_USER, Keys
+from bot.core.keys import (
+    BOOKING,
+    BOOKING_DAY,
+    BOOKING_HELD,
+    BOOKING_REMINDED,
+    BOOKING_SLOT,
+    BOOKING_USER,
+    Keys,
+)
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
 
-# KEYS: booking, slot set, user hash, day index
+# KEYS: booking, slot set, user hash, day index, every code the person held
 # ARGV: code, capacity, start, end, conversation, slot, session, service, location, language,
 #       created, retention, day
 BOOK = """
@@ -43,12 +51,15 @@ redis.call('HSET', KEYS[1], 'code', ARGV[1], 'conversation', ARGV[5], 'slot', AR
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[3] .. '|' .. ARGV[4] .. '|' .. ARGV[6])
 redis.call('SADD', KEYS[4], ARGV[1])
+redis.call('SADD', KEYS[5], ARGV[1])
 local retention, now = tonumber(ARGV[12]), tonumber(ARGV[11])
 local ttl = math.max(1, finish + retention - now)
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('EXPIRE', KEYS[2], ttl)
 redis.call('EXPIRE', KEYS[4], ttl)
 redis.call('EXPIRE', KEYS[3], math.max(1, latest + retention - now))
+redis.call('EXPIRE', KEYS[5], ttl, 'GT')
+redis.call('EXPIRE', KEYS[5], ttl, 'NX')
 return {'booked', ARGV[1]}
 """
 
@@ -114,6 +125,9 @@ class BookingStore:
     def day_key(self, location: str, day: str) -> str:
         return self.keys(BOOKING_DAY, location=location, day=day)
 
+    def held_key(self, conversation: str) -> str:
+        return self.keys(BOOKING_HELD, conversation=conversation)
+
     async def book(self, *, conversation: str, slot: str, session: str, service: str,
                    location: str, day: str, start: int, end: int, capacity: int,
                    language: str, now: int) -> BookAttempt:
@@ -121,7 +135,7 @@ class BookingStore:
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
             status, found = await self._book(
                 keys=[self.booking_key(code), self.slot_key(slot), self.user_key(conversation),
-                      self.day_key(location, day)],
+                      self.day_key(location, day), self.held_key(conversation)],
                 args=[code, capacity, start, end, conversation, slot, session, service,
                       location, language, now, self.retention, day])
             if status != "retry":
@@ -158,17 +172,21 @@ class BookingStore:
         return sorted(bookings, key=lambda b: (b.start, b.code))
 
     async def erase_user(self, conversation: str, now: int) -> list[Booking]:
-        """Cancel and delete every booking of this person (their seats become free)."""
-        codes = await self.redis.hkeys(self.user_key(conversation))
-        erased = []
+        """Delete every booking this person ever held, in every status; the seats of active
+        ones become free. Returns the bookings that were active."""
+        codes = await self.redis.smembers(self.held_key(conversation))
+        codes |= set(await self.redis.hkeys(self.user_key(conversation)))
+        active = []
         for code in codes:
             booking = await self.get(code)
             if booking is None:
                 continue
-            await self.cancel(conversation, code, now)
-            await self.redis.srem(self.day_key(booking.location, booking.day), code)
-            await self.redis.delete(self.booking_key(code), self.reminded_key(code))
-            erased.append(booking)
-        await self.redis.delete(self.user_key(conversation))
-        return erased
-
+            if booking.status == "booked":
+                active.append(booking)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.srem(self.slot_key(booking.slot), code)
+                pipe.srem(self.day_key(booking.location, booking.day), code)
+                pipe.delete(self.booking_key(code), self.reminded_key(code))
+                await pipe.execute()
+        await self.redis.delete(self.user_key(conversation), self.held_key(conversation))
+        return active

@@ -2,9 +2,10 @@
 
 A flow owns a payload prefix (its buttons), a name (its value in `ConversationState.flow` while
 it is active), and the intents that start or answer it. The engine calls, in this order for a
-text message: `intercept` (every flow, e.g. a coach chat that takes every message), a cancel
-word -> `on_cancel` of the engaged flow, a menu number, `on_text` of the active flow, NLU,
-`on_understood` of the active flow, and finally `on_intent` of the flow that owns the intent.
+text message: a cancel word -> `on_cancel` of the engaged flow, `intercept` of a flow that
+`holds` the chat (a coach chat takes every message), a menu number, `on_text` of the active
+flow, NLU, `on_understood` of the active flow, and finally `on_intent` of the flow that owns the
+intent.
 A button goes to `on_payload` of the flow that owns its prefix.
 """
 
@@ -54,8 +55,13 @@ class Flow(ABC):
     async def on_cancel(self, turn: Turn) -> list[Reply]:
         """A cancel word ("avbryt") while this flow is engaged."""
 
+    def holds(self, turn: Turn) -> bool:
+        """Whether this flow takes every text message now (a coach chat), before menus and NLU
+        (intents the engine always answers, such as deleting one's data, still get through)."""
+        return False
+
     async def intercept(self, turn: Turn, text: str) -> list[Reply] | None:
-        """Every text message, before menus and NLU; None lets it through."""
+        """A text message while `holds`; None lets it through after all."""
         return None
 
     async def on_text(self, turn: Turn, text: str) -> list[Reply] | None:

@@ -70,8 +70,11 @@ class HandoverFlow(Flow):
         self.end(turn)
         return [self.content.reply("help", turn.language)]
 
+    def holds(self, turn: Turn) -> bool:
+        """While a lead is open (and no other flow is answering), messages go to the coach."""
+        return bool(turn.state.handover_lead) and turn.state.flow is None
+
     async def intercept(self, turn: Turn, text: str) -> list[Reply] | None:
-        """While a lead is open, the person's messages go to the coach."""
         return await self.relay(turn, text)
 
     # ------------------------------------------------------------------ start and consent

@@ -24,6 +24,7 @@ from bot.core.keys import CONV_LEADS, CONV_OPEN_LEAD, LEAD, LEAD_MESSAGES, LEAD_
 GROUP = "coaches"
 QUEUE_CONSUMER = "queue"
 OUTCOMES = ("contacted", "enrolled", "booked", "unreachable", "not_relevant")
+TOMBSTONE_SECONDS = 24 * 3600
 
 # KEYS: lead, stream, user's open lead, user's lead set. ARGV: id, fields (json), group
 CREATE = """
@@ -53,7 +54,7 @@ return {'created', ARGV[1]}
 CLAIM = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
-if status == 'closed' then return 'closed' end
+if status == 'closed' or status == 'erased' then return 'closed' end
 if status == 'claimed' then
   if redis.call('HGET', KEYS[1], 'coach') == ARGV[1] then return 'mine' end
   local at = tonumber(redis.call('HGET', KEYS[1], 'claimed_at'))
@@ -215,12 +216,50 @@ class LeadStore:
         return released
 
     async def erase_user(self, conversation: str) -> int:
-        """Delete every lead of this person; open ones are acknowledged so they leave queues."""
+        """Delete every lead of this person with its messages and stream entry (XDEL). An open
+        lead leaves a tombstone without personal data for a day, so the coach who has it sees
+        that the person left and erased their data."""
         lead_ids = await self.redis.smembers(self.all_key(conversation))
+        now = str(time.time())
         for lead_id in lead_ids:
             lead = await self.get(lead_id)
-            if lead is not None and lead.status != "closed":
-                await self.redis.xack(self.stream_key(lead.team), GROUP, lead.fields["stream_id"])
-            await self.redis.delete(self.lead_key(lead_id), self.messages_key(lead_id))
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(self.lead_key(lead_id), self.messages_key(lead_id))
+                if lead is not None and lead.fields.get("stream_id"):
+                    stream = self.stream_key(lead.team)
+                    pipe.xack(stream, GROUP, lead.fields["stream_id"])
+                    pipe.xdel(stream, lead.fields["stream_id"])
+                if lead is not None and lead.status in ("waiting", "claimed"):
+                    pipe.hset(self.lead_key(lead_id), mapping={
+                        "id": lead_id, "team": lead.team, "conversation": "",
+                        "status": "erased", "created": lead.fields.get("created", now),
+                        "coach": lead.fields.get("coach", ""), "user_left": now,
+                        "erased": now})
+                    pipe.expire(self.lead_key(lead_id), TOMBSTONE_SECONDS)
+                await pipe.execute()
         await self.redis.delete(self.open_key(conversation), self.all_key(conversation))
         return len(lead_ids)
+
+    async def prune(self, team: str, now: float) -> int:
+        """Keep the team's stream short and true: entries older than the retention period go
+        (MINID), and a pending entry whose lead has expired is acknowledged and deleted, so old
+        junk never hides new leads. Returns how many entries were removed."""
+        stream = self.stream_key(team)
+        oldest = f"{int((now - self.retention) * 1000)}-0"
+        try:
+            removed = int(await self.redis.xtrim(stream, minid=oldest, approximate=False))
+            pending = await self.redis.xpending_range(stream, GROUP, "-", "+", 1000)
+        except ResponseError:  # no stream or group yet
+            return 0
+        gone = []
+        for entry in pending:
+            found = await self.redis.xrange(stream, entry["message_id"], entry["message_id"])
+            lead_id = found[0][1].get("lead") if found else None
+            if not lead_id or not await self.redis.exists(self.lead_key(lead_id)):
+                gone.append(entry["message_id"])
+        if gone:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.xack(stream, GROUP, *gone)
+                pipe.xdel(stream, *gone)
+                await pipe.execute()
+        return removed + len(gone)
