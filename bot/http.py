@@ -18,6 +18,13 @@ def error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def too_many(message: str, retry_after: int) -> web.HTTPTooManyRequests:
+    """A 429 that says what to do, with Retry-After."""
+    return web.HTTPTooManyRequests(text=json.dumps({"error": message}, ensure_ascii=False),
+                                   content_type="application/json",
+                                   headers={"Retry-After": str(retry_after)})
+
+
 def bad_request(message: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
 

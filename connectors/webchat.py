@@ -18,8 +18,9 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.core.keys import Erasure, Keys, Owner, declare
+from bot.core.limits import Limits
 from bot.core.messages import Capabilities, Reply
-from bot.http import bad_request, error, json_object
+from bot.http import ClientAddresses, bad_request, error, json_object, too_many, whole_number
 from connectors.base import Channel, ChannelContext
 
 CHANNEL = "webchat"
@@ -53,12 +54,19 @@ class WebchatStore:
     def _seq_key(self, session: str) -> str:
         return self.keys(SEQ, conversation=f"{CHANNEL}:{session}")
 
-    async def create(self, language: str | None) -> str:
+    async def create(self, language: str | None, idle_seconds: int) -> str:
+        """A new session; it expires after `idle_seconds` unless a message is sent in it."""
         session = secrets.token_urlsafe(24)
-        await self.redis.hset(self._session_key(session),
-                              mapping={"created": int(time.time()), "language": language or ""})
-        await self.redis.expire(self._session_key(session), self.retention)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._session_key(session),
+                      mapping={"created": int(time.time()), "language": language or ""})
+            pipe.expire(self._session_key(session), idle_seconds)
+            await pipe.execute()
         return session
+
+    async def keep(self, session: str) -> None:
+        """The session was used: it now lasts the retention period."""
+        await self.redis.expire(self._session_key(session), self.retention)
 
     async def language(self, session: str) -> str | None:
         """The language the session was opened with; None if the session does not exist."""
@@ -67,7 +75,6 @@ class WebchatStore:
         values = await self.redis.hgetall(self._session_key(session))
         if not values:
             return None
-        await self.redis.expire(self._session_key(session), self.retention)
         return values.get("language") or ""
 
     async def append(self, session: str, replies: Sequence[Reply]) -> list[dict[str, object]]:
@@ -105,6 +112,21 @@ class WebchatChannel(Channel):
                                   context.settings.retention_seconds)
         self.languages = context.engine.languages
         self.content = context.engine.content
+        settings = context.settings
+        self.settings = settings
+        self.limits = Limits(context.redis, settings.key_prefix)
+        self.addresses = ClientAddresses(settings.trusted_proxies, settings.limit_exempt)
+
+    async def _limited(self, request: web.Request, name: str, limit: int) -> str | None:
+        """The client's address for per-address limits (None when exempt); a 429 over one."""
+        address = self.addresses.of(request)
+        if address is None or self.addresses.exempt(address):
+            return None
+        verdict = await self.limits.hit(name, str(address), limit, 60)
+        if verdict.over:
+            raise too_many(f"Too many {name} from your address; try again in "
+                           f"{verdict.retry_after} seconds.", verdict.retry_after)
+        return str(address)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -129,7 +151,8 @@ class WebchatChannel(Channel):
         if language is not None and not self.languages.is_enabled(language):
             raise bad_request(f"Unsupported language {language!r}; "
                               f"use one of {', '.join(self.languages.enabled)}.")
-        session = await self.store.create(language)
+        await self._limited(request, "sessions", self.settings.limit_sessions_per_minute)
+        session = await self.store.create(language, self.settings.idle_session_minutes * 60)
         return web.json_response({"session": session}, status=201)
 
     async def post_message(self, request: web.Request) -> web.Response:
@@ -146,10 +169,17 @@ class WebchatChannel(Channel):
             raise bad_request('"text" and "payload" must be strings.')
         if payload is not None and len(payload) > 64:
             raise bad_request('"payload" is at most 64 characters.')
+        address = await self._limited(request, "messages",
+                                      self.settings.limit_messages_per_minute)
         message = self.message(session, text=text or "", payload=payload or None,
-                               language_hint=hint or None)
+                               language_hint=hint or None, client_address=address)
         outcome = await self.engine.handle(message)
-        if outcome.fallback not in ("too_long", "rate_limited") and not outcome.erased:
+        if outcome.fallback == "rate_limited":
+            said = outcome.replies[0].text if outcome.replies else \
+                "Too many messages; wait a minute and try again."
+            raise too_many(said, 60)
+        if outcome.fallback != "too_long" and not outcome.erased:
+            await self.store.keep(session)
             await self.store.append(session, outcome.replies)
         direction = self.languages.languages[outcome.language].direction
         return web.json_response({"replies": [r.to_json() for r in outcome.replies],
@@ -159,10 +189,8 @@ class WebchatChannel(Channel):
         session = request.match_info["session"]
         if await self.store.language(session) is None:
             return error(404, "Unknown chat session. Start a new one with POST /webchat/sessions.")
-        raw_after = request.query.get("after", "0")
-        if not raw_after.isdigit():
-            raise bad_request('"after" must be a whole number (the last seq you have).')
-        messages = await self.store.since(session, int(raw_after))
+        after = whole_number(request.query.get("after", "0"), "after")
+        messages = await self.store.since(session, after)
         return web.json_response({"messages": messages})
 
     async def list_languages(self, request: web.Request) -> web.Response:

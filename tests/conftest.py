@@ -60,8 +60,11 @@ async def redis(prefix: str) -> AsyncIterator[Redis]:
 
 
 def make_settings(prefix: str, rasa: RasaServer | None = None, **overrides: object) -> Settings:
+    # Every test client is one loopback address: exempt from the per-address limits, as a load
+    # test would be (tests of those limits override it).
     values: dict[str, object] = {"redis_url": REDIS_URL, "key_prefix": prefix,
-                                 "rasa_url": "http://127.0.0.1:9", "admin_token": "test-admin"}
+                                 "rasa_url": "http://127.0.0.1:9", "admin_token": "test-admin",
+                                 "limit_exempt": "127.0.0.1,::1"}
     if rasa is not None:
         values.update(rasa_url=rasa.url, rasa_token=rasa.token)
     values.update(overrides)

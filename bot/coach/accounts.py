@@ -3,9 +3,9 @@
 Limits that a stranger cannot turn against a coach:
 - every attempt is counted *before* the password is checked, atomically (one Lua script), per
   account and per client address, so a burst of parallel guesses is refused, not verified;
-- an account does not lock: after FREE_ATTEMPTS failures each further attempt must wait
-  2, 4, 8, ... seconds (at most BACKOFF_CAP), and a success resets it, so the real coach gets in
-  once the backoff has passed;
+- an account does not lock: from the FREE_ATTEMPTS-th attempt on, each further attempt must
+  wait 2, 4, 8, ... seconds (at most BACKOFF_CAP), and a success resets it, so the real coach
+  gets in once the backoff has passed;
 - an address gets ADDRESS_ATTEMPTS failures per window (addresses in LOTSEN_LIMIT_EXEMPT do not
   count; behind a proxy the address comes from X-Forwarded-For only if the proxy is trusted).
 
@@ -54,9 +54,9 @@ if ARGV[6] == '1' then
 end
 local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
 local next_at = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
-if n >= tonumber(ARGV[2]) then
+if n + 1 >= tonumber(ARGV[2]) then
   if now < next_at then return {0, math.ceil(next_at - now)} end
-  local wait = math.min(2 ^ (n - tonumber(ARGV[2]) + 1), tonumber(ARGV[3]))
+  local wait = math.min(2 ^ (n + 2 - tonumber(ARGV[2])), tonumber(ARGV[3]))
   redis.call('HSET', KEYS[1], 'next', now + wait)
 end
 redis.call('HINCRBY', KEYS[1], 'n', 1)

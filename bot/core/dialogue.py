@@ -119,12 +119,15 @@ class DialogueEngine:
             return Outcome([self.content.reply("too_long", language, length=len(text),
                                                limit=self.max_chars)], language,
                            fallback="too_long")
-        if await self.store.hit_rate_limit(cid, self.rate_limit):
+        sent = await self.store.count_message(cid)
+        if sent > self.rate_limit:
             state = await self.store.load(cid)
             language = self._language_for(message, state, detect=False)
             FALLBACKS.labels(reason="rate_limited").inc()
-            return Outcome([self.content.reply("rate_limited", language)], language,
-                           fallback="rate_limited")
+            # One polite answer per window; after it, silence (on SMS every answer is paid).
+            replies = [self.content.reply("rate_limited", language)] \
+                if sent == self.rate_limit + 1 else []
+            return Outcome(replies, language, fallback="rate_limited")
 
         state = await self.store.load(cid)
         if message.source and state.source is None:

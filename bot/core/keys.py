@@ -164,6 +164,9 @@ JOBS_TO = declare("jobs:to:{conversation}", owner=Owner.CONVERSATION,
                   note="the person's job ids, for erasure")
 JOBS_WAKE = declare("jobs:wake", owner=Owner.SYSTEM, expiry="none (10 entries at most)",
                     erasure=Erasure.NOT_PERSONAL)
+LIMIT = declare("limit:{name}:{subject}:{window}", owner=Owner.SYSTEM,
+                expiry="its window (a minute or a day)", erasure=Erasure.EXPIRES,
+                note="an abuse-limit counter; the subject is a digest, never an id or address")
 WORKER_HEARTBEAT = declare("worker:heartbeat", owner=Owner.SYSTEM, expiry="30 seconds",
                            erasure=Erasure.NOT_PERSONAL)
 

@@ -58,6 +58,7 @@ class IncomingMessage:
     language_hint: str | None = None
     capabilities: Capabilities = Capabilities()
     source: str | None = None  # where the person came from (a campaign link), if known
+    client_address: str | None = None  # for per-address limits (web); None: not limited
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property

@@ -22,3 +22,5 @@ LEADS_OVER_SLA = Gauge("lotsen_leads_over_sla", "Unclaimed leads waiting longer 
                        ["team"])
 CAMPAIGN_STARTS = Counter("lotsen_campaign_starts_total", "Conversations started from a link",
                           ["channel", "source"])
+REDIS_MEMORY = Gauge("lotsen_redis_memory_ratio",
+                     "Redis used memory / maxmemory (0: no limit set); warn from 0.8")

@@ -72,15 +72,15 @@ class ConversationStore:
         raw = await self.redis.lrange(key, 0, -1)
         return [json.loads(item) for item in raw]
 
-    async def hit_rate_limit(self, conversation_id: str, limit_per_minute: int) -> bool:
-        """Count this message in a fixed one-minute window; True when over the limit."""
+    async def count_message(self, conversation_id: str) -> int:
+        """Count this message in a fixed one-minute window; returns the count so far."""
         window = int(time.time() // 60)
         key = self.keys(CONV_RATE, conversation=conversation_id, window=window)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
             pipe.expire(key, 120)
             count, _ = await pipe.execute()
-        return int(count) > limit_per_minute
+        return int(count)
 
     async def erase(self, conversation_id: str) -> int:
         """Delete every key the registry says is erased with the conversation; returns how many.

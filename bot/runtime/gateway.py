@@ -23,7 +23,7 @@ from bot.coach.sessions import RedisSessionStorage
 from bot.config import Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.keys import Keys
-from bot.core.metrics import HTTP_ERRORS, LEADS_OVER_SLA, LEADS_WAITING
+from bot.core.metrics import HTTP_ERRORS, LEADS_OVER_SLA, LEADS_WAITING, REDIS_MEMORY
 from bot.core.nlu import NLUUnavailable
 from bot.http import ClientAddresses, admin_refusal, bad_request, error, json_object
 from bot.runtime.headers import security_headers
@@ -125,9 +125,14 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     checks: dict[str, str] = {}
+    warnings: list[str] = []
     try:
         await services.redis.ping()
         checks["redis"] = "ok"
+        ratio = await redis_memory_ratio(services)
+        if ratio is not None and ratio >= services.settings.redis_memory_warn_ratio:
+            warnings.append(f"redis memory at {ratio:.0%} of maxmemory: writes will be "
+                            "refused when it is full")
     except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
         checks["redis"] = f"down: {type(exc).__name__}"
     rasa_ok, detail = await services.rasa.status()
@@ -135,11 +140,25 @@ async def readyz(request: web.Request) -> web.Response:
     ready = all(v == "ok" for v in checks.values())
     down = [name for name, v in checks.items() if v != "ok"]
     return web.json_response({"status": "ready" if ready else "not ready", "down": down,
-                              "checks": checks}, status=200 if ready else 503)
+                              "checks": checks, "warnings": warnings},
+                             status=200 if ready else 503)
+
+
+async def redis_memory_ratio(services: Services) -> float | None:
+    """Used memory as a share of Redis's maxmemory (None when no limit is set); also a gauge."""
+    info = await services.redis.info("memory")
+    limit = int(info.get("maxmemory", 0) or 0)
+    if not limit:
+        REDIS_MEMORY.set(0)
+        return None
+    ratio = int(info.get("used_memory", 0)) / limit
+    REDIS_MEMORY.set(ratio)
+    return ratio
 
 
 async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
+    await redis_memory_ratio(services)
     now = time.time()
     for team in services.teams.teams:
         waiting = [lead for lead in await services.leads.team_leads(team)

@@ -32,6 +32,7 @@ from bot.core.i18n import Catalogs, LanguageTable
 from bot.core.jobs import JobQueue
 from bot.core.keys import Keys
 from bot.core.language import LanguageDetector
+from bot.core.limits import DailyLimit, Limits
 from bot.core.nlu import RasaClient
 from bot.core.places import Places
 from bot.core.store import ConversationStore
@@ -125,8 +126,12 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
     leads = LeadStore(redis, prefix, retention)
     erasure = ErasureFlow(content, store, erasers=[bookings.erase, leads.erase_user,
                                                    jobs.erase_for])
-    flows = [BookingFlow(bookings, texts, content, places, when),
-             HandoverFlow(leads, static.teams, content, store), erasure]
+    limits = Limits(redis, prefix, clock)
+    daily_bookings = DailyLimit(limits, "bookings", settings.limit_bookings_per_day,
+                                settings.limit_bookings_per_address_per_day)
+    daily_leads = DailyLimit(limits, "leads", None, settings.limit_leads_per_address_per_day)
+    flows = [BookingFlow(bookings, texts, content, places, when, daily_bookings),
+             HandoverFlow(leads, static.teams, content, store, daily_leads), erasure]
     engine = DialogueEngine(store=store, nlu=rasa, content=content, languages=languages,
                             detector=LanguageDetector(languages), places=places,
                             threshold=settings.nlu_threshold,

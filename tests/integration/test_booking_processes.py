@@ -21,6 +21,7 @@ FIXTURE_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 
 def process_env(prefix: str, port: int | None = None) -> dict[str, str]:
     env = {"LOTSEN_KEY_PREFIX": prefix, "LOTSEN_CONFIG_DIR": str(FIXTURE_CONFIG),
+           "LOTSEN_LIMIT_EXEMPT": "127.0.0.1,::1",  # 50 people, one test machine
            "LOTSEN_RASA_URL": "http://127.0.0.1:9", "LOTSEN_LOG_LEVEL": "WARNING",
            "LOTSEN_DEFAULT_LANGUAGE": "sv"}
     if port:

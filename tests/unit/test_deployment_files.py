@@ -42,6 +42,12 @@ def test_redis_keeps_an_append_only_file() -> None:
     assert any(v.endswith(":/data") for v in COMPOSE["services"]["redis"]["volumes"])
 
 
+def test_redis_has_a_memory_limit_and_never_evicts() -> None:
+    command = COMPOSE["services"]["redis"]["command"]
+    assert command[command.index("--maxmemory") + 1].endswith("mb")
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+
+
 def test_every_variable_is_documented_and_known() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     referenced = set(re.findall(r"\$\{(\w+)", text))

@@ -62,7 +62,9 @@ async def test_too_long_message_gets_polite_reply_and_nothing_is_stored(services
 async def test_rate_limit_refuses_politely(services) -> None:
     outcomes = [await services.engine.handle(msg(payload="/help")) for _ in range(7)]
     assert [o.fallback for o in outcomes[:5]] == [None] * 5
-    assert outcomes[5].fallback == "rate_limited"
+    assert outcomes[5].fallback == outcomes[6].fallback == "rate_limited"
+    # One polite answer per window, then silence: on SMS every answer is paid for.
+    assert len(outcomes[5].replies) == 1 and outcomes[6].replies == []
 
 
 async def test_nlu_down_gives_numbered_menu_and_numbers_work(services) -> None:

@@ -66,7 +66,7 @@ async def test_every_key_a_full_journey_creates_is_declared(aiohttp_client, prov
     seen: set[KeyPattern] = {p for key in during if (p := keys.match(key)) is not None}
     expected = {core_keys.CONV_STATE, core_keys.BOOKING, core_keys.BOOKING_SLOT,
                 core_keys.BOOKING_HELD, core_keys.LEAD, core_keys.LEAD_STREAM, core_keys.COACH,
-                core_keys.COACH_SESSION, core_keys.COACH_LOGIN_FAILURES, core_keys.JOB,
+                core_keys.COACH_SESSION, core_keys.LIMIT, core_keys.JOB,
                 core_keys.JOBS_TO, core_keys.WORKER_HEARTBEAT, optout.OPTOUT,
                 inbox.INBOUND_SEEN, send_limits.SEND_RATE, sms.PROVIDER, sms.STATUS,
                 webchat.SESSION, webchat.LOG, terminal.INBOX}

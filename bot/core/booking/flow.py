@@ -13,6 +13,7 @@ from bot.core.booking.texts import BookingTexts
 from bot.core.booking.when import When, WhenParser
 from bot.core.content import Content
 from bot.core.flows.base import Flow
+from bot.core.limits import DailyLimit
 from bot.core.messages import Button, Reply
 from bot.core.payloads import BOOK_DROPIN, BOOKING, HELP, LIST_BOOKINGS, REQUEST_COACH
 from bot.core.places import Places
@@ -31,7 +32,8 @@ class BookingFlow(Flow):
     label = "book_dropin"
 
     def __init__(self, service: BookingService, texts: BookingTexts, content: Content,
-                 places: Places, when: WhenParser) -> None:
+                 places: Places, when: WhenParser, daily: DailyLimit | None = None) -> None:
+        self.daily = daily
         self.service = service
         self.texts = texts
         self.content = content
@@ -176,7 +178,13 @@ class BookingFlow(Flow):
                             when=self.texts.when(slot.start, turn.language))]
 
     async def confirm(self, turn: Turn, slot_id: str) -> list[Reply]:
+        address = turn.message.client_address
+        if self.daily is not None and await self.daily.reached(turn.conversation_id, address):
+            self.end(turn)  # no script can take every seat
+            return [self._reply(turn, "limit_today", extra=(REQUEST_COACH, HELP))]
         result = await self.service.book(turn.conversation_id, slot_id, turn.language)
+        if result.status == "booked" and self.daily is not None:
+            await self.daily.count(turn.conversation_id, address)
         if result.status != "full":
             self.end(turn)
         return [self._result_reply(turn, result)]

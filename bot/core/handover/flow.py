@@ -12,6 +12,7 @@ from bot.core.content import Content
 from bot.core.flows.base import Flow
 from bot.core.handover.leads import LeadStore
 from bot.core.handover.teams import AGE_GROUPS, Teams
+from bot.core.limits import DailyLimit
 from bot.core.messages import Button, Reply
 from bot.core.payloads import HANDOVER
 from bot.core.places import fold
@@ -39,7 +40,8 @@ class HandoverFlow(Flow):
     label = "request_coach"
 
     def __init__(self, leads: LeadStore, teams: Teams, content: Content,
-                 conversations: ConversationStore) -> None:
+                 conversations: ConversationStore, daily: DailyLimit | None = None) -> None:
+        self.daily = daily
         self.leads = leads
         self.teams = teams
         self.content = content
@@ -181,6 +183,11 @@ class HandoverFlow(Flow):
         return await self._create_lead(turn)
 
     async def _create_lead(self, turn: Turn) -> list[Reply]:
+        address = turn.message.client_address
+        if self.daily is not None and await self.leads.open_for(turn.conversation_id) is None \
+                and await self.daily.reached(turn.conversation_id, address):
+            self.end(turn)  # nothing collected is kept
+            return [self.content.reply("limit_today", turn.language)]
         data = turn.state.flow_data
         district = data["district"] if data["district"] != "other" else None
         team = self.teams.route(district, data["age_group"])
@@ -189,7 +196,9 @@ class HandoverFlow(Flow):
             "consent_channel", "consent_language", "consent_text_sha256") if key in data}
         fields.update(phone=str(data.get("phone", "")), language=turn.language,
                       channel=turn.message.channel, user_left="")
-        _, lead_id = await self.leads.create(turn.conversation_id, team.id, fields)
+        created, lead_id = await self.leads.create(turn.conversation_id, team.id, fields)
+        if created == "created" and self.daily is not None:
+            await self.daily.count(turn.conversation_id, address)
         for entry in await self.conversations.transcript(turn.conversation_id):
             await self.leads.add_message(lead_id, entry["from"], entry["text"])
         self.end(turn)

@@ -25,6 +25,7 @@ GROUP = "coaches"
 QUEUE_CONSUMER = "queue"
 OUTCOMES = ("contacted", "enrolled", "booked", "unreachable", "not_relevant")
 TOMBSTONE_SECONDS = 24 * 3600
+MAX_MESSAGES = 500  # a lead's message list keeps the latest 500
 
 # KEYS: lead, stream, user's open lead, user's lead set. ARGV: id, fields (json), group
 CREATE = """
@@ -171,6 +172,7 @@ class LeadStore:
                             "text": text}, ensure_ascii=False)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(self.messages_key(lead_id), entry)
+            pipe.ltrim(self.messages_key(lead_id), -MAX_MESSAGES, -1)
             pipe.expire(self.messages_key(lead_id), self.retention)
             await pipe.execute()
 
