@@ -8,6 +8,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.config import networks
 
@@ -80,7 +81,8 @@ async def form_fields(request: web.Request) -> dict[str, str]:
     """A form body (urlencoded or multipart) as text fields, or a 400 that says why not."""
     try:
         form = await request.post()
-    except (ValueError, UnicodeDecodeError, AssertionError, LookupError) as exc:
+    except (ValueError, UnicodeDecodeError, AssertionError, LookupError,
+            HttpProcessingError) as exc:  # a broken multipart part is HttpProcessingError
         raise bad_request(f"The form body cannot be read ({type(exc).__name__}).") from None
     fields: dict[str, str] = {}
     for key, value in form.items():
@@ -94,7 +96,8 @@ def whole_number(raw: str, name: str, *, default: int = 0, maximum: int = 10**12
     """A query parameter that must be a plain whole number (ASCII digits), else a 400."""
     if raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > maximum:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(maximum)) or \
+            int(raw) > maximum:
         raise bad_request(f'"{name}" must be a whole number from 0 to {maximum}.')
     return int(raw)
 

@@ -43,7 +43,7 @@ class LanguageTable:
         return [code for code, lang in self.languages.items() if lang.enabled]
 
     def is_enabled(self, code: str | None) -> bool:
-        return code is not None and code in self.languages and self.languages[code].enabled
+        return isinstance(code, str) and code in self.languages and self.languages[code].enabled
 
     @classmethod
     def load(cls, path: Path) -> LanguageTable:
