@@ -54,8 +54,7 @@ async def release_expired_claims(leads: LeadStore, teams: Teams) -> int:
 
 async def prune_lead_streams(leads: LeadStore, teams: Teams) -> int:
     """Lead streams trimmed by age, and entries whose lead expired acknowledged and deleted."""
-    now = time.time()
-    return sum([await leads.prune(team, now) for team in teams.teams])
+    return sum([await leads.prune(team) for team in teams.teams])
 
 
 async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:

@@ -4,8 +4,6 @@ junk never hides new leads from the dashboard."""
 
 from __future__ import annotations
 
-import time
-
 from bot.config import ROOT
 from bot.core.handover.leads import GROUP, LeadStore
 from bot.core.handover.teams import Teams
@@ -18,7 +16,8 @@ async def test_expired_leads_leave_the_queue_and_old_entries_are_trimmed(redis, 
     leads = LeadStore(redis, prefix, retention_seconds=3600)
     stream = leads.stream_key(team)
     # An entry from two hours ago, beyond the one-hour retention period.
-    await redis.xadd(stream, {"lead": "ancient"}, id=f"{int((time.time() - 7200) * 1000)}-0")
+    seconds, _ = await redis.time()  # stream ids are Redis's timestamps
+    await redis.xadd(stream, {"lead": "ancient"}, id=f"{(seconds - 7200) * 1000}-0")
     _, kept = await leads.create("webchat:a", team, {"name": "A"})
     _, expired = await leads.create("webchat:b", team, {"name": "B"})
     await redis.delete(leads.lead_key(expired))  # its hash expired with the retention period

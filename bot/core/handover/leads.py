@@ -242,12 +242,14 @@ class LeadStore:
         await self.redis.delete(self.open_key(conversation), self.all_key(conversation))
         return len(lead_ids)
 
-    async def prune(self, team: str, now: float) -> int:
+    async def prune(self, team: str) -> int:
         """Keep the team's stream short and true: entries older than the retention period go
         (MINID), and a pending entry whose lead has expired is acknowledged and deleted, so old
         junk never hides new leads. Returns how many entries were removed."""
         stream = self.stream_key(team)
-        oldest = f"{int((now - self.retention) * 1000)}-0"
+        # Entry ids are Redis's own timestamps, so the cut-off is reckoned on Redis's clock.
+        seconds, _ = await self.redis.time()
+        oldest = f"{int((seconds - self.retention) * 1000)}-0"
         try:
             removed = int(await self.redis.xtrim(stream, minid=oldest, approximate=False))
             pending = await self.redis.xpending_range(stream, GROUP, "-", "+", 1000)
