@@ -77,7 +77,7 @@ async def test_2000_malformed_requests_get_no_5xx(aiohttp_client, providers, pre
                 "X-Twilio-Signature": "x"})
         else:
             value = rng.choice(["²", "-1", "9" * 5000, "%ff", "\u202e", "1e9", "0x10",
-                                "2026-02-30", "🙂" * 100, ""])
+                                "0000-00-00", "🙂" * 100, ""])
             resp = await client.get(rng.choice(get_routes) + value, headers=headers)
         sent += 1
         if resp.status >= 500:
