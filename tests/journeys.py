@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from bot.coach.accounts import CoachAccounts
 from bot.config import Settings
+from bot.core.clock import Clock, system_clock
 from bot.runtime import worker
 from bot.runtime.gateway import SERVICES
 from tests.clock import FixedClock
@@ -114,16 +115,19 @@ async def sms_delivery_report(client) -> None:
                       data={"id": "s00000000000000000000000000000001", "status": "delivered"})
 
 
-async def run_worker_until_sent(settings: Settings, redis: Redis, timeout: float = 30) -> None:
-    """Run the worker until nothing that is due now is left in the queue."""
+async def run_worker_until_sent(settings: Settings, redis: Redis, timeout: float = 30,
+                                clock: Clock = system_clock) -> None:
+    """Run the worker, on the same clock as the gateway, until nothing that is due now by that
+    clock is left in the queue."""
     stop = asyncio.Event()
-    running = asyncio.create_task(worker.run(settings, stop, poll_seconds=0.2))
+    running = asyncio.create_task(worker.run(settings, stop, poll_seconds=0.2, clock=clock))
     due = f"{settings.key_prefix}:jobs:due"
     deadline = time.monotonic() + timeout
     try:
         await asyncio.sleep(0.5)
         while time.monotonic() < deadline:
-            if not await redis.zrangebyscore(due, "-inf", time.time()) and not await redis.zcard(
+            now = clock().timestamp()
+            if not await redis.zrangebyscore(due, "-inf", now) and not await redis.zcard(
                     f"{settings.key_prefix}:jobs:running"):
                 break
             await asyncio.sleep(0.2)

@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.core.booking.reminders import reminder_handler
 from bot.core.booking.service import REMINDER_JOB, BookingService
 from bot.core.booking.texts import BookingTexts
+from bot.core.clock import Clock, system_clock
 from bot.core.delivery import SEND_MESSAGE_JOB, Deliveries
 from bot.core.handover.leads import LeadStore
 from bot.core.handover.teams import Teams
@@ -57,11 +58,12 @@ async def prune_lead_streams(leads: LeadStore, teams: Teams) -> int:
     return sum([await leads.prune(team) for team in teams.teams])
 
 
-async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
+async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0,
+              clock: Clock = system_clock) -> None:
     """Run jobs until `stop`. During a Redis outage: one warning when it starts, one info line
     when it ends, and a doubling pause between attempts (so an outage costs neither CPU nor a
     flood of log lines)."""
-    services = await build_services(settings)
+    services = await build_services(settings, clock)
     redis, queue = services.redis, services.jobs
     handlers = {**job_handlers(services.deliveries, services.bookings, services.booking_texts),
                 **services.channels.jobs()}

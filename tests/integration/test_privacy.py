@@ -54,7 +54,7 @@ async def test_erasure_leaves_nothing_that_names_the_person(client, aiohttp_clie
     # Telegram: a message, then erase with the button.
     await journeys.telegram(client, "/start poster_tensta", "hej")
     await journeys.telegram(client, "radera mina uppgifter", button="/erase:yes")
-    await journeys.run_worker_until_sent(settings, redis)
+    await journeys.run_worker_until_sent(settings, redis, clock=CLOCK)
     erased = client.server.app[SERVICES].content.text("erased", "sv")
     assert providers.elks_sent[-1]["message"] == erased  # the confirmation, then nothing
 
@@ -77,7 +77,7 @@ async def test_no_key_without_expiry_holds_personal_data(client, aiohttp_client,
     await journeys.sms(client, "hej", "1", "STOP")
     await journeys.sms_delivery_report(client)
     await client.server.app[SERVICES].deliveries.send("terminal:local", [Reply("A coach")])
-    await journeys.run_worker_until_sent(settings, redis)
+    await journeys.run_worker_until_sent(settings, redis, clock=CLOCK)
 
     keys, everything = Keys(prefix), await journeys.dump(redis, prefix)
     lasting = {key: content for key, content in everything.items()

@@ -50,7 +50,7 @@ async def test_every_key_a_full_journey_creates_is_declared(aiohttp_client, prov
     await journeys.sms(client, "/greet", "1", "STOP")
     await journeys.sms_delivery_report(client)
     await services.deliveries.send("terminal:local-test", [Reply("A coach wrote")])
-    await journeys.run_worker_until_sent(settings, redis)
+    await journeys.run_worker_until_sent(settings, redis, clock=CLOCK)
     assert providers.elks_sent and providers.telegram_sent
 
     keys = Keys(prefix)
