@@ -31,7 +31,7 @@ tool = test -x $(TOOLS_VENV)/bin/$(1) || { \
   test -x $(TOOLS_VENV)/bin/python || { $(PYTHON311) -m venv $(TOOLS_VENV) && echo '*' >$(TOOLS_VENV)/.gitignore; }; \
   $(TOOLS_VENV)/bin/python -m pip install -q '$($(2))' $(PIP_QUIET); }
 
-.PHONY: help install run chat test test-fast test-calendar eval bench lint model catalogs i18n-update screenshot browser faketime sms-segments clean lock audit
+.PHONY: help install axe run chat test test-fast test-calendar eval bench lint model catalogs i18n-update screenshot browser faketime sms-segments clean lock audit
 
 help:
 	@echo "make run      start Rasa, the gateway and the worker (web chat at http://127.0.0.1:$${LOTSEN_PORT:-8080}/)"
@@ -78,6 +78,17 @@ browser:
 	      apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "chromium not found: install Debian's chromium package"; exit 1; fi; }
 
+# axe-core (npm, pinned in package.json and package-lock.json): the browser tests run it in each
+# page to find WCAG 2.1 A/AA violations. Node.js and npm come with the machine.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js (Debian: apt-get install nodejs npm)"; exit 1; }
+	@echo "install: axe-core from package-lock.json (npm ci)"
+	@npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
+axe: $(AXE)
+
 # Debian's faketime, to run the unit tests on other dates (installed when missing and we are root).
 faketime:
 	@command -v faketime >/dev/null || { \
@@ -103,7 +114,7 @@ model: $(NLU_VENV)/.installed
 run: install model
 	@$(PY) scripts/run.py
 
-test: install model browser faketime
+test: install model browser axe faketime
 	@$(PY) -m pytest -q -rs --durations=8
 	@$(MAKE) --no-print-directory test-calendar
 
@@ -188,4 +199,4 @@ audit: $(VENV)/.installed $(NLU_VENV)/.installed
 	done; exit $$status
 
 clean:
-	rm -rf $(VENV) $(NLU_VENV) .venv-tools nlu/models .pytest_cache reports
+	rm -rf $(VENV) $(NLU_VENV) .venv-tools node_modules nlu/models .pytest_cache reports

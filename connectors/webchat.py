@@ -1,4 +1,4 @@
-"""Web chat: the JSON routes of spec §7 and the chat page at `/`.
+"""Web chat: the JSON routes of spec §7, the chat page at `/` and its embed script `/widget.js`.
 
 A session is an unguessable id. Everything the bot (or later a coach) sends to a session is also
 kept, numbered, in the session's message log, so `GET .../messages?after=N` returns what arrived
@@ -22,6 +22,7 @@ from bot.core.limits import Limits
 from bot.core.messages import Capabilities, Reply
 from bot.http import ClientAddresses, bad_request, error, json_object, too_many, whole_number
 from connectors.base import Channel, ChannelContext
+from connectors.webchat_widget import widget_route
 
 CHANNEL = "webchat"
 STATIC_DIR = Path(__file__).resolve().parent / "webchat_static"
@@ -136,6 +137,7 @@ class WebchatChannel(Channel):
             web.get("/webchat/languages", self.list_languages),
             web.get("/", self.page),
             web.static("/static", STATIC_DIR),
+            widget_route(self.content, self.languages),
         ]
 
     async def erase(self, session: str) -> None:

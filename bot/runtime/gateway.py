@@ -16,6 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.accessibility.facts import StatementFacts
+from bot.accessibility.routes import statement_routes
 from bot.coach.accounts import CoachAccounts
 from bot.coach.api import CoachApi
 from bot.coach.bookings import StaffRoutes
@@ -71,6 +73,9 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_post("/api/nlu/parse", nlu_parse)
+    # The accessibility statement: its config is read here, so a mistake in it stops the start.
+    app.router.add_routes(statement_routes(
+        StatementFacts.load(settings.config_dir / "accessibility.yml")))
     return app
 
 

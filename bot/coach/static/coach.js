@@ -1,4 +1,9 @@
 // Lotsen coach dashboard: the queue of warm leads for the coach's teams, claim, reply, close.
+//
+// The panel polls every 5 s and updates in place: one <tr> per lead id, created once and
+// updated cell by cell, so a focused button keeps its focus; the transcript (role="log") only
+// ever gets new messages appended, so a screen reader announces each message once. Polling
+// never moves focus; only the coach's own actions (log in, claim, open, close) do.
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -7,8 +12,18 @@
                       fa: "dari/persiska", ti: "tigrinja", uk: "ukrainska" };
   const STATUS = { waiting: "väntar", claimed: "tagen" };
   const SENDERS = { user: "Personen", bot: "Lotsen", coach: "Coach", system: "" };
+  const COLUMNS = [["waiting", "Väntat"], ["topic", "Ämne"], ["district", "Område"],
+                   ["age", "Ålder"], ["language", "Språk"], ["status", "Status"]];
+  const FACTS = [["name", "Namn"], ["contact", "Nås"], ["district", "Område"], ["age", "Ålder"],
+                 ["topic", "Ämne"], ["language", "Språk"], ["waiting", "Väntat"]];
   let csrf = null;
-  let current = null;  // id of the lead open in the detail view
+  let current = null;         // id of the lead open in the detail view
+  let busy = false;           // a poll is under way
+  let again = false;          // another poll was asked for meanwhile
+  const rows = new Map();     // lead id -> the queue row's elements and state
+  const factCells = new Map();  // fact key -> its <dd>
+  let transcriptLead = null;  // the lead whose messages the transcript shows
+  let shown = [];             // signatures of the messages in the transcript, in order
 
   async function api(path, body) {
     const options = { method: body === undefined ? "GET" : "POST", credentials: "same-origin",
@@ -20,137 +35,300 @@
     return data;
   }
 
+  function setText(node, text) { if (node.textContent !== text) node.textContent = text; }
+  function setAttr(node, name, value) {
+    if (value === null) { if (node.hasAttribute(name)) node.removeAttribute(name); }
+    else if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+  }
+  function el(tag, attrs = {}) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+    return node;
+  }
+
   function minutes(seconds) {
     if (seconds < 60) return "< 1 min";
     if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
     return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
   }
+  const topic = (lead) => TOPICS[lead.topic] || lead.topic || "";
+  const district = (lead) => (lead.district === "other" ? "annat" : lead.district || "");
+  const language = (code) => LANGUAGES[code] || code || "";
 
-  function showLoggedIn(me) {
+  // Focus moves only when the element that had it is about to vanish, and then to `fallback`.
+  function rescueFocus(container, fallback) {
+    if (container.contains(document.activeElement)) fallback.focus();
+  }
+
+  function status(text) { setText($("queue-status"), text); }
+
+  function showLoggedIn(me, moveFocus) {
     csrf = me.csrf_token;
     $("login-view").hidden = true;
     $("work-view").hidden = false;
     $("who").hidden = false;
     $("who-name").textContent = me.name;
     $("queue-teams").textContent = "– " + me.teams.map((t) => t.name).join(", ");
+    if (moveFocus) $("queue-title").focus();
     refresh();
   }
 
-  function showLogin() {
-    csrf = null; current = null;
+  function showLogin(moveFocus) {
+    csrf = null; current = null; transcriptLead = null; shown = [];
+    rows.clear(); $("queue-body").replaceChildren(); $("transcript-list").replaceChildren();
+    status("");
     $("login-view").hidden = false; $("work-view").hidden = true; $("who").hidden = true;
+    $("lead-view").hidden = true;
+    if (moveFocus) $("login-title").focus();
   }
 
   async function refresh() {
     if (!csrf) return;
+    if (busy) { again = true; return; }
+    busy = true; again = false;
     try {
       const data = await api("/coach/api/leads");
       renderQueue(data.leads);
       if (current) await openLead(current, false);
-    } catch (err) { if (err.status === 401) showLogin(); }
+    } catch (err) { if (err.status === 401) showLogin(true); }
+    finally { busy = false; if (again) refresh(); }
+  }
+
+  // ------------------------------------------------------------------ the queue
+  function createRow(lead) {
+    const row = el("tr", { role: "row", "data-lead": lead.id });
+    const cells = {};
+    for (const [key, label] of COLUMNS) {
+      const cell = el("td", { role: "cell", "data-label": label });
+      cells[key] = cell; row.appendChild(cell);
+    }
+    const badge = el("span", { class: "badge" });
+    const left = el("span", { class: "left" });
+    cells.status.append(badge, left);
+    const action = el("td", { role: "cell", class: "action" });
+    const button = el("button", { type: "button", id: `lead-button-${lead.id}`, "data-lead": lead.id });
+    action.appendChild(button);
+    row.appendChild(action);
+    const arrived = new Date(Date.now() - lead.waiting_seconds * 1000)
+      .toLocaleTimeString("sv-SE", { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Stockholm" });
+    const entry = { row, cells, badge, left, button, arrived, mine: false, blocked: false };
+    button.addEventListener("click", () => {
+      if (entry.blocked) { status("En annan coach har redan tagit den här leaden."); return; }
+      if (entry.mine) openLead(lead.id, true); else claim(lead.id);
+    });
+    return entry;
+  }
+
+  function updateRow(entry, lead) {
+    const { row, cells, badge, left, button } = entry;
+    const selected = lead.id === current;
+    row.classList.toggle("sla", Boolean(lead.sla_breached));
+    row.classList.toggle("selected", selected);
+    setAttr(row, "aria-current", selected ? "true" : null);
+    setText(cells.waiting, minutes(lead.waiting_seconds));
+    setText(cells.topic, topic(lead));
+    setText(cells.district, district(lead));
+    setText(cells.age, lead.age_group || "");
+    setText(cells.language, language(lead.language));
+    setAttr(badge, "class", "badge" + (lead.sla_breached ? " sla" : ""));
+    setText(badge, lead.sla_breached ? "över SLA" : (lead.claimed_by_me ? "din" : STATUS[lead.status] || lead.status));
+    setText(left, lead.user_left ? " (har lämnat)" : "");
+    entry.mine = Boolean(lead.claimed_by_me);
+    entry.blocked = !entry.mine && lead.status === "claimed";
+    const verb = entry.mine ? "Öppna" : "Ta";
+    setText(button, verb);
+    setAttr(button, "class", entry.mine ? "secondary" : null);
+    setAttr(button, "aria-disabled", entry.blocked ? "true" : null);
+    // Unique and stable per lead: what it is about, who, when it came in and its number.
+    setAttr(button, "aria-label",
+            `${verb}: ${topic(lead)}, ${district(lead)}, ${lead.age_group || ""} år, ` +
+            `${language(lead.language)}, inkom ${entry.arrived}, ärende ${lead.id.slice(0, 6)}` +
+            (entry.blocked ? " (tagen av en annan coach)" : ""));
   }
 
   function renderQueue(leads) {
     const body = $("queue-body");
-    body.replaceChildren();
-    $("queue-empty").hidden = leads.length > 0;
+    const active = document.activeElement;
+    const wanted = new Set(leads.map((lead) => lead.id));
+    for (const [id, entry] of rows) {
+      if (wanted.has(id)) continue;
+      if (entry.row.contains(active)) { $("queue-title").focus(); status("Leaden du stod på har lämnat kön."); }
+      entry.row.remove();
+      rows.delete(id);
+    }
+    let next = body.firstElementChild;
     for (const lead of leads) {
-      const row = document.createElement("tr");
-      if (lead.sla_breached) row.classList.add("sla");
-      if (lead.id === current) row.classList.add("selected");
-      const cells = [minutes(lead.waiting_seconds), TOPICS[lead.topic] || lead.topic,
-                     lead.district === "other" ? "annat" : lead.district, lead.age_group,
-                     LANGUAGES[lead.language] || lead.language];
-      for (const text of cells) { const td = document.createElement("td"); td.textContent = text; row.appendChild(td); }
-      const status = document.createElement("td");
-      const badge = document.createElement("span");
-      badge.className = "badge" + (lead.sla_breached ? " sla" : "");
-      badge.textContent = lead.sla_breached ? "över SLA" : (lead.claimed_by_me ? "din" : STATUS[lead.status]);
-      status.appendChild(badge);
-      if (lead.user_left) status.append(" (har lämnat)");
-      row.appendChild(status);
-      const action = document.createElement("td");
-      const button = document.createElement("button");
-      button.type = "button";
-      if (lead.claimed_by_me) { button.textContent = "Öppna"; button.className = "secondary"; button.onclick = () => openLead(lead.id, true); }
-      else { button.textContent = "Ta"; button.disabled = lead.status === "claimed"; button.onclick = () => claim(lead.id); }
-      button.setAttribute("aria-label", `${button.textContent}: ${cells[1]}, ${cells[2]}`);
-      action.appendChild(button);
-      row.appendChild(action);
-      body.appendChild(row);
+      let entry = rows.get(lead.id);
+      if (!entry) { entry = createRow(lead); rows.set(lead.id, entry); }
+      updateRow(entry, lead);
+      if (entry.row === next) next = next.nextElementSibling;
+      else body.insertBefore(entry.row, next);  // a new row, or one whose place changed
+    }
+    // Moving a row in the DOM drops its focus: give it back to the same element.
+    if (active && active.isConnected && document.activeElement !== active && body.contains(active)) {
+      active.focus({ preventScroll: true });
+    }
+    $("queue-empty").hidden = leads.length > 0;
+    $("queue-table").hidden = leads.length === 0;
+  }
+
+  function markSelected() {
+    for (const [id, entry] of rows) {
+      entry.row.classList.toggle("selected", id === current);
+      setAttr(entry.row, "aria-current", id === current ? "true" : null);
     }
   }
+
+  const CLAIM_ERRORS = { 409: "En annan coach har redan tagit den här leaden, eller så är den avslutad.",
+                         404: "Leaden finns inte längre i dina team." };
 
   async function claim(id) {
-    try { renderLead(await api(`/coach/api/leads/${id}/claim`, {})); current = id; refresh(); }
-    catch (err) { $("lead-error").textContent = err.message; refresh(); }
+    status("");
+    try {
+      const lead = await api(`/coach/api/leads/${id}/claim`, {});
+      current = id; renderLead(lead); markSelected();
+      $("lead-title").focus();
+    } catch (err) {
+      if (err.status === 401) { showLogin(true); return; }
+      status(CLAIM_ERRORS[err.status] || "Det gick inte att ta leaden. Försök igen.");
+    }
+    refresh();
   }
 
-  async function openLead(id, focus) {
+  // ------------------------------------------------------------------ one lead
+  function closeLeadView(message) {
+    rescueFocus($("lead-view"), $("queue-title"));
+    current = null; transcriptLead = null; shown = [];
+    $("lead-view").hidden = true;
+    $("transcript-list").replaceChildren();
+    markSelected();
+    if (message) status(message);
+  }
+
+  async function openLead(id, byCoach) {
     try {
-      renderLead(await api(`/coach/api/leads/${id}`));
-      current = id;
-      if (focus) $("reply-text").focus();
+      const lead = await api(`/coach/api/leads/${id}`);
+      if (!byCoach && current !== id) return;  // the coach opened another lead meanwhile
+      current = id; renderLead(lead); markSelected();
+      if (byCoach) { status(""); $("lead-title").focus(); }
     } catch (err) {
-      if (err.status === 404 || err.status === 409) { current = null; $("lead-view").hidden = true; }
+      if (err.status === 401) { showLogin(true); return; }
+      if ((err.status === 404 || err.status === 409) && current === id) {
+        closeLeadView("Leaden är inte längre din.");
+      }
     }
+  }
+
+  function renderFacts(lead) {
+    const list = $("lead-facts");
+    if (!factCells.size) {
+      for (const [key, term] of FACTS) {
+        const dt = el("dt"); dt.textContent = term;
+        const dd = el("dd");
+        factCells.set(key, dd); list.append(dt, dd);
+      }
+    }
+    const values = { name: lead.name || "",
+                     contact: lead.contact === "phone" ? `telefon ${lead.phone}` : `här i chatten (${lead.channel})`,
+                     district: district(lead), age: lead.age_group || "", topic: topic(lead),
+                     language: language(lead.language), waiting: minutes(lead.waiting_seconds) };
+    for (const [key, dd] of factCells) setText(dd, values[key]);
+  }
+
+  const signature = (m) => `${m.t}|${m.from}|${m.name || ""}|${m.text}`;
+
+  function messageItem(m) {
+    const item = el("li", { class: m.from });
+    const who = m.from === "coach" ? m.name : SENDERS[m.from];
+    item.textContent = m.from === "system" && m.text === "user_left"
+      ? "Personen har lämnat chatten." : (who ? `${who}: ${m.text}` : m.text);
+    return item;
+  }
+
+  // Append only the messages not shown yet; a different lead starts a new transcript.
+  function renderTranscript(leadId, messages) {
+    const box = $("transcript");
+    const list = $("transcript-list");
+    const signatures = messages.map(signature);
+    let start = 0;
+    let fresh = transcriptLead !== leadId;
+    if (!fresh && shown.length) {
+      const last = signatures.lastIndexOf(shown[shown.length - 1]);
+      if (last === -1) fresh = true; else start = last + 1;
+    }
+    if (fresh) { list.replaceChildren(); shown = []; transcriptLead = leadId; start = 0; }
+    if (start >= messages.length) return;
+    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 48;
+    const items = document.createDocumentFragment();
+    for (let i = start; i < messages.length; i++) { items.appendChild(messageItem(messages[i])); shown.push(signatures[i]); }
+    list.appendChild(items);
+    if (fresh || atBottom) box.scrollTop = box.scrollHeight;
   }
 
   function renderLead(lead) {
     $("lead-view").hidden = false;
-    $("lead-error").textContent = "";
-    $("lead-title").textContent = `Lead: ${lead.name}`;
-    const facts = [["Namn", lead.name],
-                   ["Nås", lead.contact === "phone" ? `telefon ${lead.phone}` : `här i chatten (${lead.channel})`],
-                   ["Område", lead.district === "other" ? "annat" : lead.district],
-                   ["Ålder", lead.age_group], ["Ämne", TOPICS[lead.topic] || lead.topic],
-                   ["Språk", LANGUAGES[lead.language] || lead.language], ["Väntat", minutes(lead.waiting_seconds)]];
-    const list = $("lead-facts");
-    list.replaceChildren();
-    for (const [term, value] of facts) {
-      const dt = document.createElement("dt"); dt.textContent = term;
-      const dd = document.createElement("dd"); dd.textContent = value;
-      list.append(dt, dd);
-    }
+    setText($("lead-title"), `Lead: ${lead.name}`);
+    renderFacts(lead);
     const at = new Date(lead.consent.at * 1000).toLocaleString("sv-SE", { timeZone: "Europe/Stockholm" });
-    $("lead-consent").textContent = `Samtycke ${lead.consent.version} gavs ${at} via ${lead.consent.channel} (${LANGUAGES[lead.consent.language] || lead.consent.language}).`;
-    const transcript = $("transcript");
-    transcript.replaceChildren();
-    for (const m of lead.transcript) {
-      const item = document.createElement("li");
-      item.className = m.from;
-      const who = m.from === "coach" ? m.name : SENDERS[m.from];
-      item.textContent = m.from === "system" && m.text === "user_left" ? "Personen har lämnat chatten." : (who ? `${who}: ${m.text}` : m.text);
-      transcript.appendChild(item);
-    }
-    transcript.scrollTop = transcript.scrollHeight;
-    $("reply-form").hidden = Boolean(lead.user_left);
+    setText($("lead-consent"), `Samtycke ${lead.consent.version} gavs ${at} via ${lead.consent.channel} (${language(lead.consent.language)}).`);
+    renderTranscript(lead.id, lead.transcript);
+    const left = Boolean(lead.user_left);
+    if (left && !$("reply-form").hidden) rescueFocus($("reply-form"), $("lead-title"));
+    $("reply-form").hidden = left;
   }
+
+  // ------------------------------------------------------------------ forms
+  const ERRORS = { 409: "Det gick inte: personen har lämnat chatten eller leaden är inte längre din." };
 
   $("login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     $("login-error").textContent = "";
-    try { showLoggedIn(await api("/coach/api/login", { username: $("username").value, password: $("password").value })); $("password").value = ""; }
-    catch (err) { $("login-error").textContent = err.status === 401 ? "Fel användarnamn eller lösenord." : err.message; }
+    try {
+      const me = await api("/coach/api/login", { username: $("username").value, password: $("password").value });
+      $("password").value = "";
+      showLoggedIn(me, true);
+    } catch (err) {
+      $("login-error").textContent = err.status === 401 ? "Fel användarnamn eller lösenord."
+        : err.status === 429 ? "För många försök. Vänta en stund och försök igen." : err.message;
+    }
   });
 
   $("reply-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = $("reply-text").value.trim();
     if (!text || !current) return;
-    try { await api(`/coach/api/leads/${current}/messages`, { text }); $("reply-text").value = ""; await openLead(current, true); }
-    catch (err) { $("lead-error").textContent = err.message; }
+    $("lead-error").textContent = "";
+    try {
+      await api(`/coach/api/leads/${current}/messages`, { text });
+      $("reply-text").value = "";
+      $("reply-text").focus();
+      await openLead(current, false);
+    } catch (err) {
+      if (err.status === 401) { showLogin(true); return; }
+      $("lead-error").textContent = ERRORS[err.status] || err.message;
+    }
   });
 
   $("close-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!current) return;
-    try { await api(`/coach/api/leads/${current}/close`, { outcome: $("outcome").value }); current = null; $("lead-view").hidden = true; refresh(); }
-    catch (err) { $("lead-error").textContent = err.message; }
+    $("lead-error").textContent = "";
+    try {
+      await api(`/coach/api/leads/${current}/close`, { outcome: $("outcome").value });
+      closeLeadView("Leaden är avslutad.");
+      $("queue-title").focus();
+      refresh();
+    } catch (err) {
+      if (err.status === 401) { showLogin(true); return; }
+      $("lead-error").textContent = ERRORS[err.status] || err.message;
+    }
   });
 
-  $("logout").addEventListener("click", async () => { try { await api("/coach/api/logout", {}); } finally { showLogin(); } });
+  $("logout").addEventListener("click", async () => {
+    try { await api("/coach/api/logout", {}); } catch (err) { /* logged out either way */ }
+    showLogin(true);
+  });
 
-  api("/coach/api/me").then(showLoggedIn).catch(showLogin);
+  api("/coach/api/me").then((me) => showLoggedIn(me, false)).catch(() => showLogin(false));
   setInterval(refresh, 5000);
 })();
