@@ -52,6 +52,8 @@ class Settings:
     twilio_from: str = ""
     twilio_api_url: str = "https://api.twilio.com"
     sms_rate_per_second: float = 5.0
+    sms_default_provider: str = ""
+    campaign_max_per_day: int = 1
     elks_status_secret: str = ""
     elks_source_addresses: str = ""
     redis_max_connections: int = 16
@@ -109,6 +111,11 @@ class Settings:
         if self.redis_max_connections < 2 or self.redis_pool_timeout_seconds <= 0:
             raise ConfigError("LOTSEN_REDIS_MAX_CONNECTIONS must be >= 2 and "
                               "LOTSEN_REDIS_POOL_TIMEOUT_SECONDS > 0")
+        if self.sms_default_provider not in ("", "46elks", "twilio"):
+            raise ConfigError("LOTSEN_SMS_DEFAULT_PROVIDER must be 46elks, twilio or empty, "
+                              f"got {self.sms_default_provider!r}")
+        if self.campaign_max_per_day < 1:
+            raise ConfigError("LOTSEN_CAMPAIGN_MAX_PER_DAY must be >= 1")
         for name in ("trusted_proxies", "limit_exempt", "elks_source_addresses"):
             try:
                 networks(getattr(self, name))

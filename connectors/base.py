@@ -2,8 +2,9 @@
 
 A connector turns what its channel receives into one `IncomingMessage` (with the channel's
 `Capabilities`), hands it to the dialogue engine, and renders the replies for its channel. It
-declares its routes (gateway), its jobs (worker), its background tasks (gateway) and how a
-message reaches a person outside a request (`deliver`: coach replies, reminders). The processes
+declares its routes (gateway), its jobs (worker), its background tasks (gateway), how a
+message reaches a person outside a request (`deliver`: coach replies, reminders) and, if
+campaigns can use it, its `reach` (bot/core/outreach/reach.py). The processes
 build every registered channel from one `ChannelContext` (bot/runtime/channels.py), so adding a
 channel is its module plus one registration line.
 """
@@ -25,6 +26,7 @@ from bot.core.dialogue import DialogueEngine
 from bot.core.jobs import JobHandler, JobQueue
 from bot.core.keys import Keys
 from bot.core.messages import Capabilities, IncomingMessage, Reply
+from bot.core.outreach.reach import Reach
 
 BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
 
@@ -80,6 +82,10 @@ class Channel(ABC):
     def background(self) -> list[BackgroundTask]:
         """Tasks the gateway runs until it stops (e.g. polling a provider)."""
         return []
+
+    def reach(self) -> Reach | None:
+        """How campaigns and subscriber imports reach people here; None: they cannot."""
+        return None
 
 
 class CommandChannel(Channel):

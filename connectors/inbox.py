@@ -1,6 +1,6 @@
 """What every push channel (Telegram, SMS) does with one inbound message: take each provider
-delivery once, handle STOP/START before NLU, run the dialogue, and queue the replies in the
-outbox.
+delivery once, handle STOP/START before NLU, count it as a reply to a campaign the person got
+in the last days, run the dialogue, and queue the replies in the outbox.
 
 Deduplication never drops a message. A delivery is first *claimed* with a short lease; it is
 marked *done* in the same Redis transaction that queues its replies (or, when nothing is to be
@@ -21,6 +21,7 @@ from bot.core.content import Content
 from bot.core.dialogue import DialogueEngine
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.messages import IncomingMessage, Reply
+from bot.core.outreach.campaigns import CampaignStore
 from connectors.optout import Keywords, OptOuts
 from connectors.outbox import Outbox
 
@@ -54,6 +55,7 @@ class ChannelInbox:
         self.keywords = keywords
         self.redis = redis
         self.keys = keys
+        self.campaigns = CampaignStore(redis, keys)  # a message within days of one is a reply
 
     @property
     def content(self) -> Content:
@@ -109,6 +111,7 @@ class ChannelInbox:
             return "opted_in"
         if await self.optouts.opted_out(cid):
             return "ignored_opted_out"  # nothing more is sent until START
+        await self.campaigns.record_reply(cid, message.source, self.outbox.jobs.clock().timestamp())
         outcome = await self.engine.handle(message)
         await self._send(message, outcome.replies, delivery, erased=outcome.erased)
         return outcome.intent or outcome.fallback or "answered"

@@ -1,8 +1,8 @@
 """Opt-out (STOP, SLUTA, AVSLUTA, /stop) and opt-in (START).
 
-An opted-out conversation gets nothing more: not replies, not reminders, not broadcasts. The
-one exception is the confirmation of the opt-out itself, sent with `force`. The keywords are
-handled before NLU, in every push channel.
+An opted-out conversation gets nothing more: not replies, not reminders, not broadcasts, and
+its subscription ends. The one exception is the confirmation of the opt-out itself, sent with
+`force`. The keywords are handled before NLU, in every push channel.
 
 The opt-out record is the one thing about a person kept after "delete my data", because it is
 what honours their objection to being messaged (the legal basis: the person's own objection,
@@ -22,6 +22,7 @@ import yaml
 from redis.asyncio import Redis
 
 from bot.core.keys import Erasure, Keys, Owner, declare
+from bot.core.outreach.subscriptions import SubscriptionStore
 
 OPTOUT = declare("optout:{digest}", owner=Owner.CONVERSATION, expiry="none",
                  erasure=Erasure.KEPT,
@@ -49,7 +50,10 @@ class OptOuts:
         return bool(await self.redis.exists(await self._key(conversation)))
 
     async def opt_out(self, conversation: str) -> None:
+        """Record the objection; it also ends the person's subscription (a later START does
+        not bring it back: subscribing again needs new consent)."""
         await self.redis.set(await self._key(conversation), "1")
+        await SubscriptionStore(self.redis, self.keys).remove(conversation)
 
     async def opt_in(self, conversation: str) -> None:
         await self.redis.delete(await self._key(conversation))

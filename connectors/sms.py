@@ -1,6 +1,8 @@
 """SMS through 46elks and Twilio: inbound webhooks (authenticated), delivery reports, and the
 sender the worker runs for the outbox. Replies are plain text with numbered menus, counted in
-segments (connectors.sms_text); each person is answered through the provider they wrote through."""
+segments (connectors.sms_text); each person is answered through the provider they wrote through
+(an imported number: the provider its list named, else LOTSEN_SMS_DEFAULT_PROVIDER). Campaigns
+reach people through `SmsReach`; a campaign SMS's delivery report counts for its campaign."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ import base64
 import hashlib
 import hmac
 import logging
+import re
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
@@ -21,6 +25,9 @@ from bot.config import networks
 from bot.core.jobs import GiveUp, JobHandler, RetryLater
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.messages import Capabilities, Reply
+from bot.core.outreach.campaigns import CampaignStore
+from bot.core.outreach.reach import Reach, Sent
+from bot.core.outreach.subscriptions import SubscriptionStore
 from bot.http import ClientAddresses, bad_request, error, form_fields
 from connectors.base import ChannelContext
 from connectors.inbox import Delivery
@@ -36,8 +43,12 @@ MAX_INBOUND = 2000
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 SMS_SEGMENTS = Counter("lotsen_sms_segments_total", "SMS segments sent", ["encoding"])
 PROVIDER = declare("sms:provider:{number}", owner=Owner.CONVERSATION,
-                   expiry="the retention period", erasure=Erasure.EXPIRES,
-                   note="which provider a number wrote through, to answer the same way")
+                   expiry="the retention period after the number last wrote, or the end of "
+                          "its subscription (whichever is later)",
+                   erasure=Erasure.BY_OWNER,
+                   note="which provider a number wrote through (or an imported list named), "
+                        "to answer and send campaigns the same way; the channel's eraser "
+                        "deletes it")
 STATUS = declare("sms:status:{message}", owner=Owner.SYSTEM, expiry="the retention period",
                  erasure=Erasure.EXPIRES, note="a provider's delivery report")
 
@@ -57,6 +68,23 @@ def status_callback_url(public_url: str, secret: str) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit((parts.scheme, netloc, f"{parts.path}/sms/46elks/status", "", ""))
+
+
+# Delivery reports' final statuses (46elks: delivered/failed; Twilio: also undelivered).
+FINAL = {"delivered": "delivered", "failed": "undelivered", "undelivered": "undelivered"}
+PHONE_PUNCTUATION = str.maketrans("", "", " -().\u00a0")
+
+
+def phone_number(raw: str) -> str:
+    """An imported number in E.164 (+46701234567); 00 and a Swedish leading 0 are read too."""
+    number = raw.translate(PHONE_PUNCTUATION)
+    if number.startswith("00"):
+        number = "+" + number[2:]
+    elif number.startswith("0"):
+        number = "+46" + number[1:]
+    if not re.fullmatch(r"\+[1-9][0-9]{7,14}", number):
+        raise ValueError(f"{raw!r} is not a phone number (E.164, e.g. +46701234567)")
+    return number
 
 
 class SmsKeys:
@@ -89,14 +117,29 @@ class SmsChannel(PushChannel):
         self.twilio_token = settings.twilio_auth_token
         self.public_url = settings.public_url.rstrip("/")
         self.retention = settings.retention_seconds
+        self.reports = CampaignReports(self.redis, CampaignStore(
+            self.redis, context.keys, settings.retention_seconds))
+        self.subscriptions = SubscriptionStore(self.redis, context.keys)
 
     async def erase(self, number: str) -> None:
         await self.redis.delete(self.keys.provider(number))
 
+    async def remember_provider(self, number: str, provider: str, seconds: int) -> None:
+        """Answer `number` through `provider` for at least `seconds` (a longer time already
+        set, e.g. by an imported subscription, is kept)."""
+        key = self.keys.provider(number)
+        left = await self.redis.ttl(key)
+        await self.redis.set(key, provider, ex=max(seconds, left, 1))
+
+    def sender(self) -> SmsSender:
+        return SmsSender(self.context.http, self.redis, self.keys, self.limiter, self.optouts,
+                         self.context.settings, self.reports)
+
     def jobs(self) -> dict[str, JobHandler]:
-        sender = SmsSender(self.context.http, self.redis, self.keys, self.limiter, self.optouts,
-                           self.context.settings)
-        return {send_job(CHANNEL): sender.send}
+        return {send_job(CHANNEL): self.sender().send}
+
+    def reach(self) -> SmsReach:
+        return SmsReach(self)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/sms/46elks", self.elks_inbound),
@@ -176,8 +219,15 @@ class SmsChannel(PushChannel):
     # ------------------------------------------------------------------ shared
     async def _inbound(self, provider: str, number: str, text: str, message_id: str) -> None:
         async def process(delivery: Delivery) -> None:
-            await self.redis.set(self.keys.provider(number), provider, ex=self.retention)
+            await self.remember_provider(number, provider, self.retention)
             await self.inbox.handle(self.message(number, text=text[:MAX_INBOUND]), delivery)
+            # A subscriber is reached through this provider as long as they subscribe; after
+            # STOP or unsubscribing, only for the retention period (erased: not at all).
+            now = self.context.jobs.clock().timestamp()
+            subscription = await self.subscriptions.get(f"{CHANNEL}:{number}", now)
+            keep = int(subscription.expires_at - now) if subscription is not None else 0
+            await self.redis.set(self.keys.provider(number), provider,
+                                 ex=max(self.retention, keep), xx=True)
 
         await self.once(provider, message_id, process)
 
@@ -186,29 +236,89 @@ class SmsChannel(PushChannel):
             key = self.keys.status(provider_id)
             await self.redis.hset(key, mapping={"status": status, "at": str(time.time())})
             await self.redis.expire(key, self.retention)
+            await self.reports.count_final(key)
+
+
+class CampaignReports:
+    """A campaign SMS's delivery report, counted once for its campaign (the status record
+    names the campaign; whichever of the report and the sender's record comes second
+    counts it)."""
+
+    def __init__(self, redis: Redis, campaigns: CampaignStore) -> None:
+        self.redis = redis
+        self.campaigns = campaigns
+
+    async def count_final(self, key: str) -> None:
+        status, campaign = await self.redis.hmget(key, ["status", "campaign"])
+        outcome = FINAL.get(status or "")
+        if campaign and outcome and await self.redis.hsetnx(key, "counted", outcome):
+            await self.campaigns.count(campaign, outcome, CHANNEL)
+
+
+class SmsReach(Reach):
+    """Campaigns by SMS: paid (counted in segments), never during quiet hours, through the
+    provider the number wrote through, an imported list named, or the default one.
+    Delivered counts come from the providers' delivery reports."""
+
+    channel = CHANNEL
+    import_names: ClassVar[Mapping[str, str]] = {CHANNEL: "", "46elks": "46elks",
+                                                 "twilio": "twilio"}
+    quiet_hours = True
+
+    def __init__(self, sms: SmsChannel) -> None:
+        self.sms = sms
+        self._sender: SmsSender | None = None
+
+    @property
+    def available(self) -> bool:
+        settings = self.sms.context.settings
+        return bool(settings.elks_username or settings.twilio_account_sid)
+
+    def address(self, raw: str) -> str:
+        return phone_number(raw)
+
+    def segments(self, text: str) -> int:
+        return segments(render(Reply(text))).count
+
+    async def opted_out(self, user_id: str) -> bool:
+        return await self.sms.optouts.opted_out(f"{CHANNEL}:{user_id}")
+
+    async def remember(self, user_id: str, via: str, seconds: int) -> None:
+        await self.sms.remember_provider(user_id, via, seconds)
+
+    async def send(self, user_id: str, text: str, campaign: str) -> Sent:
+        if self._sender is None:
+            self._sender = self.sms.sender()
+        return Sent(await self._sender.deliver(user_id, render(Reply(text)), campaign))
 
 
 class SmsSender:
     """The worker's side: one outbox job = one SMS through the person's provider."""
 
     def __init__(self, http: aiohttp.ClientSession, redis: Redis, keys: SmsKeys,
-                 limiter: SendLimiter, optouts: OptOuts, settings: Any) -> None:
+                 limiter: SendLimiter, optouts: OptOuts, settings: Any,
+                 reports: CampaignReports) -> None:
         self.http = http
         self.redis = redis
         self.keys = keys
         self.limiter = limiter
         self.optouts = optouts
         self.settings = settings
+        self.reports = reports
 
     async def send(self, args: dict[str, Any]) -> None:
         number = str(args["to"])
         if not args.get("force") and await self.optouts.opted_out(f"{CHANNEL}:{number}"):
             return  # opted out: nothing is sent, not even broadcasts
+        await self.deliver(number, render(Reply.from_json(args["reply"])))
+
+    async def deliver(self, number: str, body: str, campaign: str = "") -> str:
+        """Send one SMS within the rate limit; returns the provider's message id. A campaign
+        message's status record names its campaign, for the delivery report."""
         wait = await self.limiter.acquire(CHANNEL, self.settings.sms_rate_per_second)
         if wait:
             raise RetryLater(wait, reason="sms rate limit")
-        body = render(Reply.from_json(args["reply"]))
-        provider = await self.redis.get(self.keys.provider(number)) or self._default_provider()
+        provider = await self.redis.get(self.keys.provider(number)) or self.default_provider()
         if provider == "twilio":
             provider_id = await self._twilio(number, body)
         else:
@@ -216,12 +326,21 @@ class SmsSender:
         counted = segments(body)
         SMS_SEGMENTS.labels(encoding=counted.encoding).inc(counted.count)
         if provider_id:
-            await self.redis.hset(self.keys.status(provider_id),
-                                  mapping={"status": "sent", "segments": counted.count,
-                                           "at": str(time.time())})
-            await self.redis.expire(self.keys.status(provider_id), 30 * 24 * 3600)
+            key = self.keys.status(provider_id)
+            await self.redis.hsetnx(key, "status", "sent")  # a report may have come first
+            await self.redis.hset(key, mapping={"segments": counted.count,
+                                                "at": str(time.time()),
+                                                **({"campaign": campaign} if campaign else {})})
+            await self.redis.expire(key, 30 * 24 * 3600)
+            if campaign:
+                await self.reports.count_final(key)
+        return provider_id
 
-    def _default_provider(self) -> str:
+    def default_provider(self) -> str:
+        """For a number that never wrote in: LOTSEN_SMS_DEFAULT_PROVIDER, else the one
+        provider configured (46elks when both are)."""
+        if self.settings.sms_default_provider:
+            return str(self.settings.sms_default_provider)
         return "twilio" if self.settings.twilio_account_sid and not \
             self.settings.elks_username else "46elks"
 

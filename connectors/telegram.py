@@ -3,7 +3,8 @@ compare), polling for local use, and the sender the worker runs for the outbox.
 
 Inline keyboards carry button payloads as callback data (at most 64 bytes; longer payloads are
 stored in Redis behind a short key). `/start <source>` records the campaign source (poster,
-school, open preschool); `/language`, `/help` and `/stop` work as in every channel.
+school, open preschool, or `c-<id>` from a campaign message's link); `/language`, `/help` and
+`/stop` work as in every channel. Campaigns reach people through `TelegramReach`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, ClassVar
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -25,6 +26,8 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from bot.core.jobs import GiveUp, JobHandler, NewJob, RetryLater
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.messages import Capabilities, Reply
+from bot.core.outreach.campaigns import DEEP_LINK
+from bot.core.outreach.reach import Reach, Sent, Unreachable
 from bot.core.payloads import HELP, intent
 from bot.http import bad_request, check_text, error, json_object
 from connectors.base import BackgroundTask, ChannelContext
@@ -141,13 +144,20 @@ class TelegramChannel(PushChannel):
             return []
         return [self.poll]
 
+    def sender(self) -> TelegramSender:
+        assert self.bot is not None
+        settings = self.context.settings
+        return TelegramSender(self.bot, self.limiter, self.optouts, self.callbacks,
+                              settings.telegram_rate_per_second,
+                              settings.telegram_chat_rate_per_second)
+
+    def reach(self) -> TelegramReach:
+        return TelegramReach(self)
+
     def jobs(self) -> dict[str, JobHandler]:
         if self.bot is None:
             return {}
-        settings = self.context.settings
-        sender = TelegramSender(self.bot, self.limiter, self.optouts, self.callbacks,
-                                settings.telegram_rate_per_second,
-                                settings.telegram_chat_rate_per_second)
+        sender = self.sender()
         content = self.context.engine.content
 
         async def leave_group(args: dict[str, Any]) -> None:
@@ -288,16 +298,20 @@ class TelegramSender:
         except BadRequest as exc:
             raise GiveUp(f"telegram refused the call: {exc.message}") from exc
 
-    async def send(self, args: dict[str, Any]) -> None:
-        chat = str(args["to"])
-        if not args.get("force") and await self.optouts.opted_out(f"{CHANNEL}:{chat}"):
-            return  # opted out: nothing is sent, not even broadcasts
+    async def within_limits(self, chat: str) -> None:
+        """Count a send in Telegram's windows (overall, per chat), or `RetryLater`."""
         # The per-chat window's key names a digest of the chat, never the chat id itself.
         per_chat = f"{CHANNEL}:chat:{hashlib.sha256(chat.encode()).hexdigest()[:16]}"
         for scope, rate in ((CHANNEL, self.overall), (per_chat, self.per_chat)):
             wait = await self.limiter.acquire(scope, rate)
             if wait:
                 raise RetryLater(wait, reason="telegram rate limit")
+
+    async def send(self, args: dict[str, Any]) -> None:
+        chat = str(args["to"])
+        if not args.get("force") and await self.optouts.opted_out(f"{CHANNEL}:{chat}"):
+            return  # opted out: nothing is sent, not even broadcasts
+        await self.within_limits(chat)
         reply = Reply.from_json(args["reply"])
         markup = None
         if reply.buttons:
@@ -322,6 +336,50 @@ class TelegramSender:
             raise RetryLater(_seconds(exc.retry_after)) from exc
         except BadRequest:
             return  # too old to answer: nothing to do
+
+
+class TelegramReach(Reach):
+    """Campaigns on Telegram: free messages (no quiet hours), each with the bot's deep link
+    `https://t.me/<bot>?start=c-<campaign>`; opening it counts as a reply to the campaign.
+    The Bot API answers only once the message is in the chat, so an accepted message counts
+    as delivered."""
+
+    channel = CHANNEL
+    import_names: ClassVar[Mapping[str, str]] = {CHANNEL: ""}
+
+    def __init__(self, telegram: TelegramChannel) -> None:
+        self.telegram = telegram
+        self._sender: TelegramSender | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.telegram.bot is not None
+
+    def address(self, raw: str) -> str:
+        if not re.fullmatch(r"[1-9][0-9]{0,14}", raw):
+            raise ValueError(f"{raw!r} is not a Telegram chat id (a positive number)")
+        return raw
+
+    async def opted_out(self, user_id: str) -> bool:
+        return await self.telegram.optouts.opted_out(f"{CHANNEL}:{user_id}")
+
+    async def send(self, user_id: str, text: str, campaign: str) -> Sent:
+        if self._sender is None:
+            self._sender = self.telegram.sender()
+        bot = await self._sender.ready_bot()
+        if bot.username:
+            text = f"{text}\n\nhttps://t.me/{bot.username}?start={DEEP_LINK}{campaign}"
+        await self._sender.within_limits(user_id)
+        try:
+            message = await bot.send_message(chat_id=int(user_id), text=text)
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), reason="telegram retry_after") from exc
+        except Forbidden as exc:
+            await self.telegram.optouts.opt_out(f"{CHANNEL}:{user_id}")  # blocked the bot
+            raise Unreachable("blocked") from exc
+        except BadRequest as exc:
+            raise GiveUp(f"telegram refused the message: {exc.message}") from exc
+        return Sent(str(message.message_id), delivered=True)
 
 
 def _seconds(value: object) -> float:

@@ -40,7 +40,7 @@ class TerminalChannel(CommandChannel):
     name = "terminal"
     command = "chat"
     help = "talk to the bot in this terminal (real engine, Redis and Rasa)"
-    capabilities = Capabilities(buttons=False, max_reply_chars=4000)
+    capabilities = Capabilities(buttons=False, max_reply_chars=4000, reachable_later=False)
 
     def _inbox(self, user_id: str) -> str:
         return self.context.keys(INBOX, conversation=f"{self.name}:{user_id}")

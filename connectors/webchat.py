@@ -104,7 +104,8 @@ class WebchatStore:
 
 class WebchatChannel(Channel):
     name = CHANNEL
-    capabilities = Capabilities(buttons=True, max_reply_chars=4000)
+    # A session ends with the browser tab, so nobody can be reached here later (no notices).
+    capabilities = Capabilities(buttons=True, max_reply_chars=4000, reachable_later=False)
 
     def __init__(self, context: ChannelContext) -> None:
         super().__init__(context)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ class Providers:
     telegram_rejected: int = 0     # how many 429s were answered
     elks_sent: list[dict[str, str]] = field(default_factory=list)
     twilio_sent: list[dict[str, str]] = field(default_factory=list)
+    delay: float = 0.0  # seconds between accepting a message and answering (a slow provider)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -54,6 +56,7 @@ class Providers:
             sent = {"chat_id": int(params["chat_id"]), "text": params["text"],
                     "reply_markup": json.loads(markup) if isinstance(markup, str) else markup}
             self.telegram_sent.append(sent)
+            await asyncio.sleep(self.delay)
             return _ok({"message_id": len(self.telegram_sent), "date": int(time.time()),
                         "chat": {"id": sent["chat_id"], "type": "private"},
                         "text": sent["text"]})
@@ -78,6 +81,7 @@ class Providers:
         if not all(form.get(k) for k in ("from", "to", "message")):
             return web.Response(status=400, text="Missing key from, to or message")
         self.elks_sent.append(form)
+        await asyncio.sleep(self.delay)
         return web.json_response({"id": f"s{len(self.elks_sent):032x}", "status": "created",
                                   "direction": "outgoing", "from": form["from"],
                                   "to": form["to"], "message": form["message"],
@@ -91,6 +95,7 @@ class Providers:
                                       "status": 401}, status=401)
         form = {k: str(v) for k, v in (await request.post()).items()}
         self.twilio_sent.append(form)
+        await asyncio.sleep(self.delay)
         return web.json_response({"sid": f"SM{len(self.twilio_sent):032x}", "status": "queued",
                                   "to": form.get("To"), "from": form.get("From"),
                                   "body": form.get("Body")}, status=201)

@@ -1,6 +1,7 @@
 """Scripted journeys through every channel, shared by the key-registry and privacy tests: what a
-person does (web chat booking and handover, Telegram, SMS with STOP/START), what a coach does,
-the worker sending everything, and a dump of every key under a test prefix with its contents."""
+person does (web chat booking and handover, Telegram with a subscription and a campaign, SMS
+with STOP/START), what a coach does, the worker sending everything, and a dump of every key
+under a test prefix with its contents."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from redis.asyncio import Redis
 from bot.coach.accounts import CoachAccounts
 from bot.config import Settings
 from bot.core.clock import Clock, system_clock
+from bot.core.outreach.flow import ALL_DISTRICTS, OFFER
+from bot.core.outreach.flow import DONE as SUB_DONE
+from bot.core.outreach.flow import YES as SUB_YES
 from bot.runtime import worker
 from bot.runtime.gateway import SERVICES
 from tests.clock import FixedClock
@@ -101,6 +105,22 @@ async def telegram(client, *texts: str, chat: int = CHAT, button: str | None = N
         resp = await client.post("/telegram/webhook", json=body,
                                  headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
         assert resp.status == 200, await resp.text()
+
+
+async def campaign(client, chat: int = CHAT) -> str:
+    """A Telegram subscriber (the subscription flow's buttons) and a campaign sent to them
+    (the admin API); the worker sends it. Returns the campaign id."""
+    for payload in (OFFER["sfi_parents"], SUB_YES, SUB_DONE, ALL_DISTRICTS):
+        await telegram(client, chat=chat, button=payload)
+    headers = {"Authorization": "Bearer test-admin"}
+    created = await client.post("/api/campaigns", headers=headers, json={
+        "name": "journey", "audience": {"topics": ["sfi_parents"]},
+        "texts": {"sv": "Nytt om sfi för föräldralediga!"}})
+    assert created.status == 201, await created.text()
+    campaign_id = (await created.json())["id"]
+    sent = await client.post(f"/api/campaigns/{campaign_id}/send", headers=headers)
+    assert sent.status == 202, await sent.text()
+    return str(campaign_id)
 
 
 async def sms(client, *texts: str, number: str = PHONE) -> None:

@@ -13,8 +13,9 @@ decisions for one message:
    a number picking from the last menu > the active flow's free text > NLU (below the
    threshold: a clarifying menu; after two misunderstandings in a row: the offer of a coach;
    Rasa down: a numbered topic menu) > the active flow's reading of what NLU understood;
-4. the answer, from content or the flow that owns the intent; the buttons of the last reply
-   are remembered as the numbered menu.
+4. the answer, from content or the flow that owns the intent, with what flows add to it
+   (`Flow.follow_up`: an offer); the buttons of the last reply are remembered as the numbered
+   menu.
 """
 
 from __future__ import annotations
@@ -135,6 +136,9 @@ class DialogueEngine:
             CAMPAIGN_STARTS.labels(channel=message.channel, source=message.source[:32]).inc()
         turn = Turn(message=message, state=state, language=self._language_for(message, state))
         outcome = await self._respond(turn, text)
+        if not turn.erased and outcome.fallback is None and outcome.replies:
+            for flow in self.flows:
+                outcome.replies = await flow.follow_up(turn, outcome.intent, outcome.replies)
         MESSAGES.labels(channel=message.channel, language=turn.language).inc()
         if turn.erased:
             outcome.erased = True

@@ -6,9 +6,10 @@ worker ever runs. A worker takes due jobs with one Lua script that moves them to
 set scored by a lease deadline, so two workers never take the same job; a job whose worker died
 before finishing goes back to `due` when its lease runs out. A job that failed `max_attempts`
 times becomes a dead letter, kept `dead_letter_seconds` (7 days by default) for an operator
-(`python -m bot.admin dead-letters`), then gone. Jobs for a person are indexed by their
-conversation, so erasure finds them (`erase_for`). Nothing lives in process memory: jobs
-survive restarts of any process.
+(`python -m bot.admin dead-letters`), then gone; `run_due` may be given a handler per job name
+that learns of such a death (a campaign counts the message as failed). Jobs for a person are
+indexed by their conversation, so erasure finds them (`erase_for`). Nothing lives in process
+memory: jobs survive restarts of any process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,18 +179,21 @@ class JobQueue:
             removed, _ = await pipe.execute()
         return bool(removed)
 
-    async def run_due(self, handlers: dict[str, JobHandler], limit: int = 50) -> int:
-        """Run every job that is due now; returns how many ran successfully."""
+    async def run_due(self, handlers: Mapping[str, JobHandler], limit: int = 50,
+                      dead: Mapping[str, JobHandler] | None = None) -> int:
+        """Run every job that is due now; returns how many ran successfully. `dead`: handlers
+        called with a job's args when it becomes a dead letter, by job name."""
         now = self._now()
         await self._requeue(keys=[self.keys.running, self.keys.due], args=[now])
         ids = await self._take(keys=[self.keys.due, self.keys.running],
                                args=[now, now + self.lease, limit])
         done = 0
         for job_id in ids:
-            done += await self._run_one(job_id, handlers)
+            done += await self._run_one(job_id, handlers, dead or {})
         return done
 
-    async def _run_one(self, job_id: str, handlers: dict[str, JobHandler]) -> int:
+    async def _run_one(self, job_id: str, handlers: Mapping[str, JobHandler],
+                       dead: Mapping[str, JobHandler]) -> int:
         raw = await self.redis.get(self.keys.job(job_id))
         if raw is None:  # cancelled, erased, or expired while due
             await self.redis.zrem(self.keys.running, job_id)
@@ -202,16 +206,16 @@ class JobQueue:
             await handler(job["args"])
         except GiveUp as exc:
             job["attempts"] = self.max_attempts - 1
-            await self._failed(job_id, job, exc)
+            await self._failed(job_id, job, exc, dead=dead)
             return 0
         except RetryLater as later:
             if later.failed:
-                await self._failed(job_id, job, later, delay=later.delay)
+                await self._failed(job_id, job, later, delay=later.delay, dead=dead)
             else:
                 await self._reschedule(job_id, later.delay)
             return 0
         except Exception as exc:
-            await self._failed(job_id, job, exc)
+            await self._failed(job_id, job, exc, dead=dead)
             return 0
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zrem(self.keys.running, job_id)
@@ -228,7 +232,8 @@ class JobQueue:
             await pipe.execute()
 
     async def _failed(self, job_id: str, job: dict[str, Any], exc: Exception,
-                      delay: float | None = None) -> None:
+                      delay: float | None = None,
+                      dead: Mapping[str, JobHandler] | None = None) -> None:
         job["attempts"] += 1
         log.warning("job_failed", extra={"detail": f"{job['name']}: {type(exc).__name__}",
                                          "count": job["attempts"]})
@@ -248,6 +253,12 @@ class JobQueue:
                          ex=self._ttl(due))
                 pipe.zadd(self.keys.due, {job_id: due})
             await pipe.execute()
+        on_dead = (dead or {}).get(job["name"]) if job["attempts"] >= self.max_attempts else None
+        if on_dead is not None:
+            try:
+                await on_dead(job["args"])
+            except Exception:
+                log.exception("dead_letter_handler_failed")
 
     async def pending(self) -> int:
         return int(await self.redis.zcard(self.keys.due)) + int(

@@ -45,6 +45,7 @@ class Capabilities:
     max_reply_chars: int = 4096     # the longest message the channel carries well
     short_replies: bool = False     # every character costs (paid segments): take short forms
     address_is_phone: bool = False  # the person's address here is a phone number a coach can use
+    reachable_later: bool = True    # the bot can write later (notices); False: ends with a session
 
 
 @dataclass(frozen=True)

@@ -22,5 +22,9 @@ LEADS_OVER_SLA = Gauge("lotsen_leads_over_sla", "Unclaimed leads waiting longer 
                        ["team"])
 CAMPAIGN_STARTS = Counter("lotsen_campaign_starts_total", "Conversations started from a link",
                           ["channel", "source"])
+CAMPAIGN_MESSAGES = Gauge("lotsen_campaign_messages",
+                          "Campaign messages by campaign, status (queued, sent, delivered, "
+                          "failed, skipped, replies) and channel; read from Redis at each scrape",
+                          ["campaign", "status", "channel"])
 REDIS_MEMORY = Gauge("lotsen_redis_memory_ratio",
                      "Redis used memory / maxmemory (0: no limit set); warn from 0.8")

@@ -1,10 +1,10 @@
 """Button payloads: what a pressed button (or a typed menu number) sends back to the engine.
 
 `/<intent>` answers that intent, `/lang:<code>` chooses a language, and every flow owns one
-prefix (`/book:`, `/handover:`, `/erase:`). Code builds payloads only from these constants, and
-the engine checks every payload in `replies.yml` and every fixed payload a flow declares at
-start-up (`DialogueEngine.check_payloads`): a typo stops the start with its name instead of
-failing when a reply is rendered.
+prefix (`/book:`, `/handover:`, `/erase:`, `/sub:`). Code builds payloads only from these
+constants, and the engine checks every payload in `replies.yml` and every fixed payload a flow
+declares at start-up (`DialogueEngine.check_payloads`): a typo stops the start with its name
+instead of failing when a reply is rendered.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ LANGUAGE = Prefix("/lang:")
 BOOKING = Prefix("/book:")
 HANDOVER = Prefix("/handover:")
 ERASE = Prefix("/erase:")
+SUBSCRIPTION = Prefix("/sub:")
 
 
 def intent(name: str) -> str:
@@ -55,3 +56,5 @@ HELP = intent("help")
 BOOK_DROPIN = intent("book_dropin")
 LIST_BOOKINGS = intent("list_bookings")
 REQUEST_COACH = intent("request_coach")
+SUBSCRIBE = intent("subscribe")
+UNSUBSCRIBE = intent("unsubscribe")

@@ -30,6 +30,7 @@ class ConversationState:
     source: str | None = None
     last_intent: str | None = None
     handover_lead: str | None = None
+    subscription_offered: bool = False  # "get notices about this" is offered once per chat
 
     @classmethod
     def from_json(cls, raw: str | bytes | None) -> ConversationState:

@@ -28,6 +28,7 @@ class Turn:
     language: str
     erased: bool = False
     label: str | None = None  # a flow may name the intent to report instead of its own
+    completed: str | None = None  # what this turn achieved ("booking"), for flows' follow-ups
 
     @property
     def conversation_id(self) -> str:

@@ -8,6 +8,12 @@
   python -m bot.admin dead-letters [list | retry ID | drop ID | retry-all | drop-all]
       outbox and reminder jobs that failed five times: listed without their content, kept
       LOTSEN_DEAD_LETTER_DAYS days
+  python -m bot.admin subscribers import FILE.csv | stats
+      import an opt-in list (columns channel,address,language,topics,districts,
+      consent_source,consented_at; bad lines are named and skipped), or count subscribers
+  python -m bot.admin campaign create --name N --topic T [--district D] [--channel C]
+      [--language L] --text sv=FILE_OR_TEXT [--text ar=...] [--send-at ISO] [--fallback sv]
+  python -m bot.admin campaign send ID | status ID | cancel ID | list
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from bot.coach.accounts import AccountError, CoachAccounts
 from bot.config import ConfigError, Settings
 from bot.core.handover.teams import Teams
 from bot.core.jobs import JobQueue
+from bot.runtime import outreach_cli
 
 
 def read_password() -> str:
@@ -92,11 +99,12 @@ def parser() -> argparse.ArgumentParser:
     dead.add_argument("action", nargs="?", default="list",
                       choices=["list", "retry", "drop", "retry-all", "drop-all"])
     dead.add_argument("id", nargs="?", help="the job id, for retry and drop")
+    outreach_cli.add_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bot.runtime.wiring import redis_client
+    from bot.runtime.wiring import build_services, redis_client
 
     args = parser().parse_args(argv)
     try:
@@ -107,6 +115,13 @@ def main(argv: list[str] | None = None) -> None:
             return
 
         async def run() -> None:
+            if args.command in ("subscribers", "campaign"):
+                services = await build_services(settings)
+                try:
+                    await outreach_cli.run(services, args)
+                finally:
+                    await services.close()
+                return
             redis = redis_client(settings)
             try:
                 if args.command == "dead-letters":

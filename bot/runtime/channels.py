@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.core.delivery import Deliveries
 from bot.core.jobs import JobHandler
+from bot.core.outreach.reach import Reach
 from connectors.base import BackgroundTask, Channel, ChannelContext, CommandChannel
 from connectors.sms import SmsChannel
 from connectors.telegram import TelegramChannel
@@ -38,6 +39,11 @@ class ChannelRegistry:
         for name, channel in self.channels.items():
             deliveries.register(name, channel.deliver)
         return deliveries
+
+    def reaches(self) -> dict[str, Reach]:
+        """The channels campaigns and imports can reach people through, by name."""
+        found = {name: channel.reach() for name, channel in self.channels.items()}
+        return {name: reach for name, reach in found.items() if reach is not None}
 
     def routes(self) -> list[web.RouteDef]:
         return [route for channel in self.channels.values() for route in channel.routes()]

@@ -1,6 +1,7 @@
 """The gateway process: the aiohttp application. Channels bring their own routes and background
 tasks (bot/runtime/channels.py); this module adds the service routes (health, readiness,
-metrics, NLU parse), the staff routes, and one error middleware for all of them."""
+metrics, NLU parse), the staff routes, the outreach API (bot/runtime/campaigns_api.py), and one
+error middleware for all of them."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from bot.core.keys import Keys
 from bot.core.metrics import HTTP_ERRORS, LEADS_OVER_SLA, LEADS_WAITING, REDIS_MEMORY
 from bot.core.nlu import NLUUnavailable
 from bot.http import ClientAddresses, admin_refusal, bad_request, error, json_object
+from bot.runtime.campaigns_api import CampaignRoutes, export_metrics
 from bot.runtime.headers import security_headers
 from bot.runtime.wiring import Services, build_services, redis_client
 
@@ -53,6 +55,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
         app.router.add_routes(services.channels.routes())
         app.router.add_routes(StaffRoutes(services.bookings, services.booking_texts,
                                           settings.admin_token).routes())
+        app.router.add_routes(CampaignRoutes(services.campaigns, settings.admin_token).routes())
         accounts = CoachAccounts(services.redis, settings.key_prefix, services.teams)
         addresses = ClientAddresses(settings.trusted_proxies, settings.limit_exempt)
         app.router.add_routes(CoachApi(accounts, services.leads, services.teams,
@@ -171,6 +174,7 @@ async def metrics(request: web.Request) -> web.Response:
         LEADS_WAITING.labels(team=team).set(len(waiting))
         LEADS_OVER_SLA.labels(team=team).set(sum(
             1 for lead in waiting if lead.waiting_seconds(now) > services.teams.sla_seconds))
+    await export_metrics(services.campaigns)
     response = web.Response(body=generate_latest())
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     return response

@@ -22,6 +22,7 @@ from bot.core.booking.texts import BookingTexts
 from bot.core.booking.when import WhenParser
 from bot.core.clock import Clock, system_clock
 from bot.core.content import Content
+from bot.core.critical import CriticalSections
 from bot.core.delivery import Deliveries
 from bot.core.dialogue import DialogueEngine
 from bot.core.flows.erase import ErasureFlow
@@ -34,6 +35,11 @@ from bot.core.keys import Keys
 from bot.core.language import LanguageDetector
 from bot.core.limits import DailyLimit, Limits
 from bot.core.nlu import RasaClient
+from bot.core.outreach.campaigns import CampaignStore
+from bot.core.outreach.flow import SubscriptionFlow
+from bot.core.outreach.reach import Reach
+from bot.core.outreach.service import CampaignService
+from bot.core.outreach.subscriptions import SubscriptionStore
 from bot.core.places import Places
 from bot.core.store import ConversationStore
 from bot.runtime.channels import ChannelRegistry
@@ -61,6 +67,13 @@ class StaticContent:
     schedule: Schedule
     teams: Teams
 
+    @property
+    def districts(self) -> list[str]:
+        """Every district the configuration names (teams, then places), once each."""
+        named = [*self.teams.districts(),
+                 *(d for place in self.places.locations for d in place.districts)]
+        return list(dict.fromkeys(named))
+
 
 def load_content(settings: Settings) -> StaticContent:
     languages = LanguageTable.load(settings.content_dir / "languages.yml")
@@ -86,9 +99,13 @@ class Services:
     bookings: BookingService
     booking_texts: BookingTexts
     leads: LeadStore
+    subscriptions: SubscriptionStore
     engine: DialogueEngine
     channels: ChannelRegistry
     deliveries: Deliveries
+    reaches: dict[str, Reach]
+    campaigns: CampaignService
+    critical: CriticalSections  # sends a stopping worker finishes before it closes its clients
 
     @property
     def languages(self) -> LanguageTable:
@@ -124,14 +141,16 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
     when = WhenParser(settings.content_dir / "dates.yml",
                       [languages.languages[c].babel_locale for c in languages.enabled])
     leads = LeadStore(redis, prefix, retention)
+    subscriptions = SubscriptionStore(redis, Keys(prefix))
     erasure = ErasureFlow(content, store, erasers=[bookings.erase, leads.erase_user,
-                                                   jobs.erase_for])
+                                                   jobs.erase_for, subscriptions.erase])
     limits = Limits(redis, prefix, clock)
     daily_bookings = DailyLimit(limits, "bookings", settings.limit_bookings_per_day,
                                 settings.limit_bookings_per_address_per_day)
     daily_leads = DailyLimit(limits, "leads", None, settings.limit_leads_per_address_per_day)
     flows = [BookingFlow(bookings, texts, content, places, when, daily_bookings),
-             HandoverFlow(leads, static.teams, content, store, daily_leads), erasure]
+             HandoverFlow(leads, static.teams, content, store, daily_leads), erasure,
+             SubscriptionFlow(subscriptions, content, places, clock)]
     engine = DialogueEngine(store=store, nlu=rasa, content=content, languages=languages,
                             detector=LanguageDetector(languages), places=places,
                             threshold=settings.nlu_threshold,
@@ -140,5 +159,11 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
     engine.check_payloads()
     channels = ChannelRegistry(ChannelContext(settings, redis, http, engine, jobs))
     erasure.erasers.append(channels.erase)
+    campaign_store = CampaignStore(redis, Keys(prefix), retention)
+    erasure.erasers.append(campaign_store.erase)
+    reaches = channels.reaches()
+    campaigns = CampaignService(campaign_store, subscriptions, jobs, reaches, languages.enabled,
+                                static.districts, clock)
     return Services(settings, clock, redis, http, Keys(prefix), static, rasa, jobs, bookings,
-                    texts, leads, engine, channels, channels.deliveries())
+                    texts, leads, subscriptions, engine, channels, channels.deliveries(),
+                    reaches, campaigns, CriticalSections())

@@ -1,8 +1,10 @@
-"""The worker process: runs due jobs (the channels' senders, reminders, delayed messages), hands
-expired coach claims back to their queues, and writes a heartbeat.
+"""The worker process: runs due jobs (the channels' senders, reminders, delayed messages,
+campaigns), hands expired coach claims back to their queues, queues the subscription renewal
+questions every few minutes, and writes a heartbeat.
 
-Job handlers come from two places: the core's own jobs (`job_handlers`) and every registered
-channel's senders (bot/runtime/channels.py)."""
+Job handlers come from three places: the core's own jobs (`job_handlers`), outreach (campaign
+sends, renewal questions) and every registered channel's senders (bot/runtime/channels.py).
+When it stops, it lets the sends in hand finish (`Services.critical`) before closing."""
 
 from __future__ import annotations
 
@@ -27,11 +29,14 @@ from bot.core.handover.teams import Teams
 from bot.core.jobs import JobHandler
 from bot.core.keys import WORKER_HEARTBEAT
 from bot.core.messages import Reply
+from bot.core.outreach.renewals import LOOK_EVERY_SECONDS, RenewalQuestions
+from bot.core.outreach.sending import CampaignSender
 from bot.runtime.wiring import build_services
 
 log = logging.getLogger("lotsen.worker")
 HEARTBEAT_TTL = 30
 PRUNE_EVERY_SECONDS = 60
+DRAIN_SECONDS = 20  # at most this long for sends in hand when the worker stops
 
 
 def job_handlers(deliveries: Deliveries, bookings: BookingService | None = None,
@@ -65,11 +70,18 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
     flood of log lines)."""
     services = await build_services(settings, clock)
     redis, queue = services.redis, services.jobs
+    campaigns = CampaignSender(services.campaigns.store, services.subscriptions, queue,
+                               services.reaches, clock, settings.campaign_max_per_day,
+                               services.critical)
+    renewals = RenewalQuestions(services.subscriptions, queue, services.deliveries,
+                                services.content, services.engine.store, services.reaches,
+                                clock)
     handlers = {**job_handlers(services.deliveries, services.bookings, services.booking_texts),
-                **services.channels.jobs()}
+                **campaigns.handlers(), **renewals.handlers(), **services.channels.jobs()}
+    dead = campaigns.dead_handlers()
     first_delay, max_delay = 0.5, 10.0  # seconds between attempts while Redis is down
     delay, outage = first_delay, False
-    next_prune = 0.0
+    next_prune = next_renewals = 0.0
     log.info("worker_started")
     try:
         while not stop.is_set():
@@ -79,11 +91,14 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
                 if outage:
                     log.info("worker_redis_back")
                     delay, outage = first_delay, False
-                await queue.run_due(handlers)
+                await queue.run_due(handlers, dead=dead)
                 await release_expired_claims(services.leads, services.teams)
                 if time.monotonic() >= next_prune:
                     await prune_lead_streams(services.leads, services.teams)
                     next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+                if time.monotonic() >= next_renewals:
+                    await renewals.schedule_due()
+                    next_renewals = time.monotonic() + LOOK_EVERY_SECONDS
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 if not outage:
                     log.warning("worker_redis_unavailable", extra={"detail": type(exc).__name__})
@@ -100,6 +115,7 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
             with contextlib.suppress(TimeoutError, RedisConnectionError, RedisTimeoutError):
                 await asyncio.wait_for(queue.wait_for_work(poll_seconds), timeout=poll_seconds + 1)
     finally:
+        await services.critical.drain(DRAIN_SECONDS)
         await services.close()
         log.info("worker_stopped")
 

@@ -17,7 +17,8 @@ from tests.journeys import CHAT, CLOCK, NAME, PHONE
 @pytest.fixture
 async def client(aiohttp_client, rasa_server, providers, prefix, redis):
     settings = journeys.journey_settings(prefix, providers, rasa_url=rasa_server.url,
-                                         rasa_token=rasa_server.token)
+                                         rasa_token=rasa_server.token,
+                                         telegram_chat_rate_per_second=100.0)
     app = create_app(settings, clock=CLOCK)
     client = await aiohttp_client(app)
     client.settings = settings  # type: ignore[attr-defined]
@@ -51,8 +52,12 @@ async def test_erasure_leaves_nothing_that_names_the_person(client, aiohttp_clie
     assert seen_by_coach["name"] is None and seen_by_coach["transcript"] == []
     # SMS: message, STOP, START, erase (confirmed with a word).
     await journeys.sms(client, "hej", "STOP", "START", "radera mina uppgifter", "ja")
-    # Telegram: a message, then erase with the button.
+    # Telegram: a message, a subscription, a campaign and a reply; then erase with the button.
     await journeys.telegram(client, "/start poster_tensta", "hej")
+    campaign = await journeys.campaign(client)
+    await journeys.run_worker_until_sent(settings, redis, clock=CLOCK)
+    assert any(f"start=c-{campaign}" in m["text"] for m in providers.telegram_sent)
+    await journeys.telegram(client, f"/start c-{campaign}")
     await journeys.telegram(client, "radera mina uppgifter", button="/erase:yes")
     await journeys.run_worker_until_sent(settings, redis, clock=CLOCK)
     erased = client.server.app[SERVICES].content.text("erased", "sv")

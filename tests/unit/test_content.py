@@ -16,7 +16,7 @@ SPEC_INTENTS = {"greet", "goodbye", "thanks", "affirm", "deny", "help", "bot_cha
                 "out_of_scope", "info_jobbtorg", "info_jobbtorg_unga", "info_sfi",
                 "info_sfi_parents", "info_vuxenutbildning", "ask_location", "ask_opening_hours",
                 "book_dropin", "cancel_booking", "list_bookings", "request_coach",
-                "change_language", "delete_my_data"}
+                "change_language", "delete_my_data", "subscribe", "unsubscribe"}
 LANGUAGES = LanguageTable.load(ROOT / "bot" / "content" / "languages.yml")
 PLACEHOLDER = re.compile(r"\{\w+\}")
 
@@ -46,7 +46,8 @@ def test_nlu_training_data_covers_every_intent_in_every_enabled_language() -> No
 def test_every_reply_renders_in_every_enabled_language(content: Content, language: str) -> None:
     values = {"name": "N", "address": "A", "hours": "H", "district": "D", "length": 1,
               "limit": 2, "count": 3, "code": "K7M2QX", "service": "S", "location": "L",
-              "when": "W", "day": "D", "days": 14, "team": "T", "text": "X"}
+              "when": "W", "day": "D", "days": 14, "team": "T", "text": "X", "topics": "P",
+              "area": "R", "date": "E"}
     for key in content.templates:
         reply = content.reply(key, language, **values)
         assert reply.text and "{" not in reply.text, (language, key)

@@ -1,6 +1,7 @@
 """The key registry: a scripted journey through every channel (web chat booking and handover
-with a coach, Telegram, SMS with STOP/START and a delivery report, a terminal delivery, the
-worker sending everything, a failed login, erasure) and then every key under the test prefix
+with a coach, Telegram with a subscription, a campaign and a reply to it, SMS with STOP/START
+and a delivery report, a terminal delivery, the worker sending everything, a failed login,
+erasure) and then every key under the test prefix
 must belong to a declared pattern. Buttons, commands and keywords only, so no NLU is needed."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import pytest
 from bot.core import keys as core_keys
 from bot.core.keys import REGISTRY, Erasure, KeyPattern, Keys, Owner, declare
 from bot.core.messages import Reply
+from bot.core.outreach import campaigns, subscriptions
 from bot.runtime.gateway import SERVICES, create_app
 from connectors import inbox, optout, send_limits, sms, telegram, terminal, webchat
 from tests import journeys
@@ -39,7 +41,8 @@ def test_a_pattern_cannot_be_declared_twice() -> None:
 
 async def test_every_key_a_full_journey_creates_is_declared(aiohttp_client, providers,
                                                             redis, prefix) -> None:
-    settings = journeys.journey_settings(prefix, providers)
+    # Every reply is sent (the fixed clock never reaches a per-chat window's retry).
+    settings = journeys.journey_settings(prefix, providers, telegram_chat_rate_per_second=100.0)
     client = await aiohttp_client(create_app(settings, clock=CLOCK))
     services = client.server.app[SERVICES]
     talk, _ = await journeys.web_booking_and_handover(client)
@@ -47,11 +50,14 @@ async def test_every_key_a_full_journey_creates_is_declared(aiohttp_client, prov
     browser, csrf = await journeys.coach_logs_in(client, aiohttp_client)
     await journeys.coach_claims_and_writes(browser, csrf, close=True)
     await journeys.telegram(client, "/start poster_tensta", button="/info_sfi")
+    campaign = await journeys.campaign(client)
     await journeys.sms(client, "/greet", "1", "STOP")
     await journeys.sms_delivery_report(client)
     await services.deliveries.send("terminal:local-test", [Reply("A coach wrote")])
     await journeys.run_worker_until_sent(settings, redis, clock=CLOCK)
     assert providers.elks_sent and providers.telegram_sent
+    await journeys.telegram(client, f"/start c-{campaign}")  # a reply to the campaign
+    assert (await services.campaigns.status(campaign))["replies"] == 1
 
     keys = Keys(prefix)
     during = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=500)]
@@ -69,6 +75,9 @@ async def test_every_key_a_full_journey_creates_is_declared(aiohttp_client, prov
                 core_keys.COACH_SESSION, core_keys.LIMIT, core_keys.JOB,
                 core_keys.JOBS_TO, core_keys.WORKER_HEARTBEAT, optout.OPTOUT,
                 inbox.INBOUND_SEEN, send_limits.SEND_RATE, sms.PROVIDER, sms.STATUS,
-                webchat.SESSION, webchat.LOG, terminal.INBOX}
+                webchat.SESSION, webchat.LOG, terminal.INBOX, subscriptions.SUBSCRIPTION,
+                campaigns.CAMPAIGNS, campaigns.CAMPAIGN, campaigns.CAMPAIGN_COUNTS,
+                campaigns.CAMPAIGN_RECIPIENTS, campaigns.CAMPAIGN_DAY,
+                campaigns.CAMPAIGN_RECENT}
     assert expected <= seen, sorted(p.template for p in expected - seen)
     assert telegram.CALLBACK in REGISTRY.values()

@@ -183,8 +183,10 @@ class BookingFlow(Flow):
             self.end(turn)  # no script can take every seat
             return [self._reply(turn, "limit_today", extra=(REQUEST_COACH, HELP))]
         result = await self.service.book(turn.conversation_id, slot_id, turn.language)
-        if result.status == "booked" and self.daily is not None:
-            await self.daily.count(turn.conversation_id, address)
+        if result.status == "booked":
+            turn.completed = "booking"
+            if self.daily is not None:
+                await self.daily.count(turn.conversation_id, address)
         if result.status != "full":
             self.end(turn)
         return [self._result_reply(turn, result)]

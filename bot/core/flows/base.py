@@ -6,7 +6,8 @@ text message: a cancel word -> `on_cancel` of the engaged flow, `intercept` of a
 `holds` the chat (a coach chat takes every message), a menu number, `on_text` of the active
 flow, NLU, `on_understood` of the active flow, and finally `on_intent` of the flow that owns the
 intent.
-A button goes to `on_payload` of the flow that owns its prefix.
+A button goes to `on_payload` of the flow that owns its prefix. After any answer that was not a
+fallback, every flow may add to it (`follow_up`: an offer that fits what was just answered).
 """
 
 from __future__ import annotations
@@ -71,3 +72,9 @@ class Flow(ABC):
     async def on_understood(self, turn: Turn, intent: Intent) -> list[Reply] | None:
         """What NLU understood while this flow is active; None lets the engine act on it."""
         return None
+
+    async def follow_up(self, turn: Turn, intent: str | None,
+                        replies: list[Reply]) -> list[Reply]:
+        """The replies to a message answered as `intent` (any flow's, not a fallback), with
+        anything this flow adds to them (an offer); unchanged by default."""
+        return replies

@@ -1,0 +1,60 @@
+"""What a channel offers outreach: campaigns and subscriber imports ask a `Reach`, never a
+channel's name, so the core stays channel-free (the connectors implement it).
+
+A reach reads addresses from an imported list, says what a message costs and whether it may
+wake someone at night, checks the channel's opt-out list, and sends one campaign message.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+class Unreachable(Exception):
+    """The person cannot be reached on this channel (they blocked the bot): counted as failed,
+    never retried."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A message the provider accepted. `delivered`: the provider's answer itself confirms
+    delivery (no later report will come)."""
+
+    provider_id: str
+    delivered: bool = False
+
+
+class Reach(ABC):
+    channel: str                   # the conversation channel ("<channel>:<user>")
+    # A `channel` value of an imported list -> how the person is reached ("": the default).
+    import_names: ClassVar[Mapping[str, str]] = {}
+    quiet_hours: bool = False      # a paid message that may wake someone: by day only
+
+    @property
+    def available(self) -> bool:
+        """Whether the channel is configured to send now."""
+        return True
+
+    @abstractmethod
+    def address(self, raw: str) -> str:
+        """The canonical user id for an imported address; ValueError (saying why) if invalid."""
+
+    def segments(self, text: str) -> int:
+        """What one message with `text` costs in paid units (text-message segments); 0 when free."""
+        return 0
+
+    @abstractmethod
+    async def opted_out(self, user_id: str) -> bool:
+        """Whether the person said STOP (checked at send time)."""
+
+    async def remember(self, user_id: str, via: str, seconds: int) -> None:
+        """Keep how to reach an imported person (e.g. the provider a list named) for `seconds`."""
+        return None
+
+    @abstractmethod
+    async def send(self, user_id: str, text: str, campaign: str) -> Sent:
+        """Send one campaign message now. Raises the job queue's `RetryLater` (rate limits,
+        provider errors), `GiveUp` (the provider refused it) or `Unreachable`."""

@@ -1,0 +1,98 @@
+"""The outreach API (admin token, as `POST /api/nlu/parse`): campaigns created as a previewed
+draft, sent, cancelled, followed. The work is `CampaignService`'s, shared with
+`python -m bot.admin campaign ...`; this module only maps HTTP to it:
+
+  POST /api/campaigns              201 the preview (nothing is sent)
+  POST /api/campaigns/{id}/send    202 scheduled for send_at or now; again: 202, no change
+  POST /api/campaigns/{id}/cancel  200 what has not been sent is stopped
+  GET  /api/campaigns/{id}         200 status and counts
+  GET  /api/campaigns              200 every campaign, newest first
+
+A bad request is 400 with what to fix (nothing changes), an unknown id 404, sending a
+cancelled campaign or cancelling a finished one 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.core.metrics import CAMPAIGN_MESSAGES
+from bot.core.outreach.campaigns import Campaign
+from bot.core.outreach.drafts import CampaignError
+from bot.core.outreach.service import CampaignService, Conflict, NotFound
+from bot.http import admin_refusal, error, json_object
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def preview_json(campaign: Campaign) -> dict[str, Any]:
+    """The answer to a create: the campaign's id and who would get what."""
+    preview = campaign.preview
+    return {"id": campaign.id, "status": campaign.status, "recipients": preview["recipients"],
+            "by_channel": preview["by_channel"], "by_language": preview["by_language"],
+            "sms_segments": preview["segments"],
+            "missing_languages": preview["missing_languages"], "skipped": preview["skipped"],
+            "skipped_reasons": preview["skipped_reasons"]}
+
+
+async def export_metrics(campaigns: CampaignService) -> None:
+    """Set the campaign gauges from Redis (the worker counts; the gateway serves /metrics)."""
+    for campaign_id in await campaigns.store.ids():
+        progress = await campaigns.store.progress(campaign_id)
+        for channel, counts in progress.by_channel.items():
+            for status, value in counts.items():
+                if status != "recipients":
+                    CAMPAIGN_MESSAGES.labels(campaign=campaign_id, status=status,
+                                             channel=channel).set(value)
+
+
+class CampaignRoutes:
+    def __init__(self, campaigns: CampaignService, admin_token: str) -> None:
+        self.campaigns = campaigns
+        self.token = admin_token
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/api/campaigns", self._guard(self.create)),
+                web.get("/api/campaigns", self._guard(self.list)),
+                web.get("/api/campaigns/{id}", self._guard(self.status)),
+                web.post("/api/campaigns/{id}/send", self._guard(self.send)),
+                web.post("/api/campaigns/{id}/cancel", self._guard(self.cancel))]
+
+    def _guard(self, handler: Handler) -> Handler:
+        """The admin token first; the service's refusals as 400, 404 and 409."""
+        async def guarded(request: web.Request) -> web.Response:
+            refused = admin_refusal(request, self.token)
+            if refused is not None:
+                return refused
+            try:
+                return await handler(request)
+            except CampaignError as exc:
+                return error(400, str(exc))
+            except NotFound as exc:
+                return error(404, str(exc))
+            except Conflict as exc:
+                return error(409, str(exc))
+
+        return guarded
+
+    async def create(self, request: web.Request) -> web.Response:
+        campaign = await self.campaigns.create(await json_object(request))
+        return web.json_response(preview_json(campaign), status=201)
+
+    async def list(self, request: web.Request) -> web.Response:
+        return web.json_response({"campaigns": await self.campaigns.list()})
+
+    async def status(self, request: web.Request) -> web.Response:
+        return web.json_response(await self.campaigns.status(request.match_info["id"]))
+
+    async def send(self, request: web.Request) -> web.Response:
+        campaign, scheduled = await self.campaigns.send(request.match_info["id"])
+        body = await self.campaigns.status(campaign.id)
+        return web.json_response({**body, "scheduled_now": scheduled}, status=202)
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        campaign = await self.campaigns.cancel(request.match_info["id"])
+        return web.json_response(await self.campaigns.status(campaign.id))

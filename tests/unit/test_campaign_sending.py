@@ -1,0 +1,164 @@
+"""What the worker decides for one campaign message, at send time: quiet hours (no SMS
+21:00-08:00 Stockholm, also on the nights the clocks change), STOP and unsubscribing after the
+campaign was queued, the fallback text, the daily limit, and a message that fails every
+attempt counted as failed. Real Redis; the worker's jobs called directly, on a fixed clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core.jobs import RetryLater
+from bot.core.outreach.campaigns import QUEUED
+from bot.core.outreach.quiet_hours import STOCKHOLM, next_allowed, stockholm_day
+from bot.core.outreach.sending import CampaignSender
+from bot.core.outreach.service import START_JOB
+from bot.core.outreach.subscriptions import Consent, Subscription
+from bot.runtime.wiring import build_services
+from connectors.optout import OptOuts
+from tests.clock import FixedClock
+from tests.conftest import make_settings
+from tests.fakes import ELKS_PASSWORD, ELKS_USER, TELEGRAM_TOKEN
+
+WINTER = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # fixed clock: Monday 12:00 Stockholm
+SPRING = datetime(2027, 3, 27, 11, 0, tzinfo=UTC)  # fixed clock: the day before summer time
+AUTUMN = datetime(2027, 10, 30, 10, 0, tzinfo=UTC)  # fixed clock: the day before winter time
+
+
+def local(base: datetime, days: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    """A Stockholm wall-clock time `days` after the fixed clock's day."""
+    day = base.astimezone(STOCKHOLM).date() + timedelta(days=days)
+    return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=STOCKHOLM)
+
+
+@pytest.mark.parametrize("base", [WINTER, SPRING, AUTUMN])
+def test_quiet_hours_end_at_eight_in_stockholm(base: datetime) -> None:
+    eight_tomorrow = local(base, 1, 8)
+    for now, allowed in [(local(base, 0, 8), local(base, 0, 8)),
+                         (local(base, 0, 20, 59, 59), local(base, 0, 20, 59, 59)),
+                         (local(base, 0, 21), eight_tomorrow),
+                         (local(base, 0, 23, 30), eight_tomorrow),
+                         (local(base, 1, 1, 30), eight_tomorrow),
+                         (local(base, 1, 7, 59, 59), eight_tomorrow)]:
+        assert next_allowed(now.astimezone(UTC)) == allowed, now
+    assert stockholm_day(local(base, 1, 0, 30).astimezone(UTC)) == \
+        eight_tomorrow.date().isoformat()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(WINTER)
+
+
+@pytest.fixture
+async def services(prefix, redis, providers, clock):
+    built = await build_services(make_settings(
+        prefix, public_url="http://lotsen.test", telegram_token=TELEGRAM_TOKEN,
+        telegram_api_url=providers.url, elks_username=ELKS_USER, elks_password=ELKS_PASSWORD,
+        elks_api_url=providers.url), clock)
+    yield built
+    await built.close()
+
+
+def sender(services, clock, max_per_day: int = 1) -> CampaignSender:
+    return CampaignSender(services.campaigns.store, services.subscriptions, services.jobs,
+                          services.reaches, clock, max_per_day, services.critical)
+
+
+async def subscribe(services, clock, conversation: str, language: str = "sv") -> Subscription:
+    now = clock.timestamp()
+    subscription = Subscription(conversation, language, ("dropin",), (),
+                                Consent("v1", now, "sms", language, "0" * 64),
+                                now + 100 * 86400)
+    await services.subscriptions.save(subscription, now)
+    return subscription
+
+
+async def queued_campaign(services, clock, texts: dict[str, str] | None = None,
+                          **extra: object) -> str:
+    """A campaign sent and its audience queued (the start job run)."""
+    campaign = await services.campaigns.create({
+        "name": "drop-in", "audience": {"topics": ["dropin"]},
+        "texts": texts or {"sv": "Drop-in i morgon!"}, **extra})
+    await services.campaigns.send(campaign.id)
+    await sender(services, clock).handlers()[START_JOB]({"campaign": campaign.id})
+    return campaign.id
+
+
+async def test_an_sms_due_after_nine_in_the_evening_waits_for_eight(services, clock,
+                                                                   providers) -> None:
+    await subscribe(services, clock, "sms:+46701000001")
+    campaign = await queued_campaign(services, clock)
+    clock.now = local(WINTER, 0, 21, 30).astimezone(UTC)  # the job ran late
+    with pytest.raises(RetryLater) as held:
+        await sender(services, clock).message({"campaign": campaign,
+                                               "conversation": "sms:+46701000001"})
+    assert clock.timestamp() + held.value.delay == local(WINTER, 1, 8).timestamp()
+    assert held.value.failed is False and providers.elks_sent == []
+    assert await services.campaigns.store.state(campaign, "sms:+46701000001") == QUEUED
+
+
+async def test_stop_and_unsubscribing_after_queueing_and_the_fallback(services, clock, redis,
+                                                                      providers) -> None:
+    people = [f"sms:+4670100000{n}" for n in range(1, 5)]
+    for person in people:
+        await subscribe(services, clock, person, language="so")
+    campaign = await queued_campaign(services, clock,
+                                     {"sv": "Drop-in i morgon!", "ar": "غدا"}, fallback="sv")
+    optouts = OptOuts(redis, services.keys)
+    await optouts.opt_out(people[0])  # STOP after the campaign was queued
+    await optouts.opt_out(people[1])  # ... and, whatever became of the subscription,
+    await subscribe(services, clock, people[1], language="so")  # the STOP list decides
+    await services.subscriptions.remove(people[2])  # unsubscribed
+    run = sender(services, clock)
+    for person in people:
+        await run.message({"campaign": campaign, "conversation": person})
+    assert [(m["to"], m["message"]) for m in providers.elks_sent] == \
+        [("+46701000004", "Drop-in i morgon!")]  # the Swedish fallback
+    status = await services.campaigns.status(campaign)
+    assert (status["sent"], status["skipped"]) == (1, 3)
+    assert status["skipped_reasons"]["opted_out"] == 1
+    assert status["skipped_reasons"]["unsubscribed"] >= 1
+    await run.message({"campaign": campaign, "conversation": people[3]})  # runs again
+    assert len(providers.elks_sent) == 1
+
+
+async def test_the_daily_limit_counts_campaigns_not_retries(services, clock,
+                                                           providers) -> None:
+    await subscribe(services, clock, "sms:+46701000001")
+    first = await queued_campaign(services, clock)
+    second = await queued_campaign(services, clock)
+    third = await queued_campaign(services, clock)
+    store, day = services.campaigns.store, stockholm_day(clock())
+    assert await store.claim_day("sms:+46701000001", day, first, 2)
+    assert await store.claim_day("sms:+46701000001", day, first, 2)  # a retried job
+    run = sender(services, clock, max_per_day=2)
+    for campaign in (first, first, second, third):  # the first one's job runs twice
+        await run.message({"campaign": campaign, "conversation": "sms:+46701000001"})
+    assert len(providers.elks_sent) == 2
+    reasons = (await services.campaigns.status(third))["skipped_reasons"]
+    assert reasons == {"daily_limit": 1}
+    clock.now += timedelta(days=1)
+    fourth = await queued_campaign(services, clock)
+    await run.message({"campaign": fourth, "conversation": "sms:+46701000001"})
+    assert len(providers.elks_sent) == 3  # a new day
+
+
+async def test_a_message_that_fails_every_attempt_counts_as_failed(prefix, redis, clock) -> None:
+    built = await build_services(make_settings(
+        prefix, elks_username=ELKS_USER, elks_password=ELKS_PASSWORD,
+        elks_api_url="http://127.0.0.1:9"), clock)  # nobody answers there
+    try:
+        await subscribe(built, clock, "sms:+46701000001")
+        campaign = await queued_campaign(built, clock)
+        run = sender(built, clock)
+        for _ in range(built.jobs.max_attempts):
+            await built.jobs.run_due(run.handlers(), dead=run.dead_handlers())
+            clock.now += timedelta(minutes=5)
+        status = await built.campaigns.status(campaign)
+        assert (status["failed"], status["queued"], status["sent"]) == (1, 0, 0)
+        assert [letter.name for letter in await built.jobs.dead_letters()] == \
+            ["campaign_message"]
+    finally:
+        await built.close()
