@@ -13,13 +13,12 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.accessibility.page import PATHS as STATEMENT_PATHS
 from bot.core.content import Content
 from bot.core.i18n import LanguageTable
 
 TEMPLATE = Path(__file__).resolve().parent / "webchat_widget.js"
 LABELS_MARK, DEFAULT_MARK = '/*LABELS*/{}', '/*DEFAULT*/"sv"'
-STATEMENTS = {"sv": "tillganglighet"}  # the statement's Swedish page; English for every other
-STATEMENT_EN = "accessibility"
 
 
 def widget_labels(content: Content, languages: LanguageTable) -> dict[str, dict[str, str]]:
@@ -30,7 +29,8 @@ def widget_labels(content: Content, languages: LanguageTable) -> dict[str, dict[
         labels[code] = {"open": ui["widget_open"], "close": ui["widget_close"],
                         "title": ui["title"], "accessibility": ui["accessibility"],
                         "dir": languages.languages[code].direction,
-                        "statement": STATEMENTS.get(code, STATEMENT_EN)}
+                        # relative to the script's folder; Swedish, else the English page
+                        "statement": STATEMENT_PATHS.get(code, STATEMENT_PATHS["en"]).lstrip("/")}
     return labels
 
 
