@@ -54,6 +54,8 @@ class Settings:
     sms_rate_per_second: float = 5.0
     sms_default_provider: str = ""
     campaign_max_per_day: int = 1
+    worker_concurrency: int = 32
+    job_lease_seconds: float = 30.0
     elks_status_secret: str = ""
     elks_source_addresses: str = ""
     redis_max_connections: int = 16
@@ -114,6 +116,9 @@ class Settings:
         if self.sms_default_provider not in ("", "46elks", "twilio"):
             raise ConfigError("LOTSEN_SMS_DEFAULT_PROVIDER must be 46elks, twilio or empty, "
                               f"got {self.sms_default_provider!r}")
+        if self.worker_concurrency < 1 or self.job_lease_seconds < 3:
+            raise ConfigError("LOTSEN_WORKER_CONCURRENCY must be >= 1 and "
+                              "LOTSEN_JOB_LEASE_SECONDS >= 3")
         if self.campaign_max_per_day < 1:
             raise ConfigError("LOTSEN_CAMPAIGN_MAX_PER_DAY must be >= 1")
         for name in ("trusted_proxies", "limit_exempt", "elks_source_addresses"):

@@ -13,7 +13,7 @@ from connectors.base import Channel, ChannelContext
 from connectors.inbox import Busy, ChannelInbox, Delivery
 from connectors.optout import Keywords, OptOuts
 from connectors.outbox import Outbox
-from connectors.send_limits import SendLimiter
+from connectors.send_limits import Pacer
 
 RETRY_AFTER_SECONDS = 5
 
@@ -23,7 +23,7 @@ class PushChannel(Channel):
         super().__init__(context)
         self.outbox = Outbox(context.jobs, self.name)
         self.optouts = OptOuts(context.redis, context.keys, context.settings.hash_secret)
-        self.limiter = SendLimiter(context.redis, context.keys)
+        self.pacer = Pacer(context.redis, context.keys)
         keywords = Keywords(context.settings.content_dir / "languages.yml")
         self.inbox = ChannelInbox(context.engine, self.outbox, self.optouts, keywords,
                                   context.redis, context.keys)

@@ -1,40 +1,102 @@
-"""Per-second send limits shared by every worker process (a fixed one-second window in Redis)."""
+"""Provider send limits shared by every worker process: each send reserves a slot in Redis.
+
+A fixed one-second counter lets 30 sends through at the end of one second and 30 more at the
+start of the next (60 in one second), and a refused send goes back to the queue to try again.
+Here each scope (Telegram overall, one chat, SMS) keeps the time its next send may start, and
+one Lua script reserves the earliest slot free in every scope a send falls under, using Redis'
+own clock so all workers agree. Slots are spaced 1/rate apart, so any one-second window holds
+at most `rate` starts; the send sleeps until its slot, and one that wakes too late (a busy
+event loop) takes a new slot rather than crowd the next ones. A send whose chat is not free
+yet reserves nothing (that would hold up the shared scope for everyone): it waits for the chat
+and asks again. A slot further away than `hold` seconds is not reserved: the job is retried
+later instead of holding a worker's place.
+"""
 
 from __future__ import annotations
 
-import time
+import asyncio
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
+from bot.core.jobs import RetryLater
 from bot.core.keys import Erasure, Keys, Owner, declare
 
-SEND_RATE = declare("rate:{scope}:{window}", owner=Owner.SYSTEM, expiry="a few seconds",
-                    erasure=Erasure.EXPIRES)
+PACE = declare("pace:{scope}", owner=Owner.SYSTEM, expiry="a second after its next free slot",
+               erasure=Erasure.EXPIRES, note="when the next send in a scope may start")
+HOLD_SECONDS = 2.0
+LATE = 0.015   # seconds a send may start after its slot
+MAX_TRIES = 5  # slots missed (or a busy chat) in a row before the job is retried instead
+
+# KEYS: one per scope, the shared one first (e.g. Telegram overall, then the chat).
+# ARGV[1]: hold; ARGV[1 + i]: seconds between sends in KEYS[i].
+# Returns {kind, seconds}: 'slot' reserved in `seconds`; 'busy': a narrower scope (the chat) is
+# not free until `seconds` from now, nothing reserved (the shared scope is not held up for it);
+# 'far': the slot is more than `hold` away, nothing reserved.
+RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+for i = 2, #KEYS do
+  local free = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if free > slot then return {'busy', string.format('%.6f', free - now)} end
+end
+if slot - now > tonumber(ARGV[1]) then return {'far', string.format('%.6f', slot - now)} end
+for i, key in ipairs(KEYS) do
+  local free = slot + tonumber(ARGV[i + 1])
+  redis.call('SET', key, string.format('%.6f', free), 'PX', math.ceil((free - now) * 1000) + 1000)
+end
+return {'slot', string.format('%.6f', slot - now)}
+"""
 
 
-class SendLimiter:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
-        self.redis = redis
+class Pacer:
+    def __init__(self, redis: Redis, keys: Keys, hold: float = HOLD_SECONDS) -> None:
         self.keys = keys
+        self.hold = hold
+        self._reserve = redis.register_script(RESERVE)
 
-    async def acquire(self, scope: str, per_second: float) -> float:
-        """0 if a send in `scope` may happen now (and counts it); else seconds to wait."""
-        if per_second <= 0:
+    async def reserve(self, limits: Sequence[tuple[str, float]]) -> float:
+        """Reserve the next slot allowed by every `(scope, per_second)` (the shared scope
+        first); returns the seconds until it (0 when free now). Raises `RetryLater` when the
+        slot is more than `hold` away, and `Busy` when a narrower scope is not free yet."""
+        limits = [(scope, rate) for scope, rate in limits if rate > 0]
+        if not limits:
             return 0.0
-        now = time.time()
-        if per_second < 1:  # e.g. 0.5/s: one send per 2-second window
-            window = 1 / per_second
-            slot = int(now // window)
-            key = self.keys(SEND_RATE, scope=scope, window=slot)
-            if await self.redis.set(key, 1, nx=True, ex=int(window) + 1):
-                return 0.0
-            return (slot + 1) * window - now
-        second = int(now)
-        key = self.keys(SEND_RATE, scope=scope, window=second)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 2)
-            count, _ = await pipe.execute()
-        if count <= per_second:
-            return 0.0
-        return second + 1 - now + 0.01
+        kind, seconds = await self._reserve(
+            keys=[self.keys(PACE, scope=scope) for scope, _ in limits],
+            args=[self.hold, *(1.0 / rate for _, rate in limits)])
+        wait = float(seconds)
+        if kind == "busy":
+            raise Busy(wait)
+        if kind == "far":
+            raise RetryLater(max(0.05, wait - self.hold / 2), reason="send rate")
+        return wait
+
+    async def wait_turn(self, limits: Sequence[tuple[str, float]]) -> None:
+        """Wait for a reserved slot (or `RetryLater`). Woken more than LATE seconds after it
+        (a busy event loop), the send would crowd the next slots: it takes a new one."""
+        loop = asyncio.get_running_loop()
+        for _ in range(MAX_TRIES):
+            try:
+                wait = await self.reserve(limits)
+            except Busy as busy:  # e.g. this chat had a message less than a second ago
+                if busy.wait > self.hold:
+                    raise RetryLater(busy.wait, reason="send rate") from None
+                await asyncio.sleep(busy.wait)
+                continue
+            if wait <= 0:
+                return
+            slot = loop.time() + wait
+            await asyncio.sleep(wait)
+            if loop.time() - slot <= LATE:
+                return
+        raise RetryLater(0.5, reason="send slot missed")
+
+
+class Busy(Exception):
+    """A narrower scope (one chat) is not free for `wait` seconds; nothing was reserved."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"busy for {wait:.3f} s")
+        self.wait = wait

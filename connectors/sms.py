@@ -34,7 +34,7 @@ from connectors.inbox import Delivery
 from connectors.optout import OptOuts
 from connectors.outbox import send_job
 from connectors.push import PushChannel
-from connectors.send_limits import SendLimiter
+from connectors.send_limits import Pacer
 from connectors.sms_text import render, segments
 
 log = logging.getLogger("lotsen.sms")
@@ -132,7 +132,7 @@ class SmsChannel(PushChannel):
         await self.redis.set(key, provider, ex=max(seconds, left, 1))
 
     def sender(self) -> SmsSender:
-        return SmsSender(self.context.http, self.redis, self.keys, self.limiter, self.optouts,
+        return SmsSender(self.context.http, self.redis, self.keys, self.pacer, self.optouts,
                          self.context.settings, self.reports)
 
     def jobs(self) -> dict[str, JobHandler]:
@@ -286,22 +286,32 @@ class SmsReach(Reach):
     async def remember(self, user_id: str, via: str, seconds: int) -> None:
         await self.sms.remember_provider(user_id, via, seconds)
 
-    async def send(self, user_id: str, text: str, campaign: str) -> Sent:
+    @property
+    def per_second(self) -> float:
+        return float(self.sms.context.settings.sms_rate_per_second)
+
+    def _the_sender(self) -> SmsSender:
         if self._sender is None:
             self._sender = self.sms.sender()
-        return Sent(await self._sender.deliver(user_id, render(Reply(text)), campaign))
+        return self._sender
+
+    async def wait_turn(self, user_id: str) -> None:
+        await self._the_sender().wait_turn()
+
+    async def send(self, user_id: str, text: str, campaign: str) -> Sent:
+        return Sent(await self._the_sender().post(user_id, render(Reply(text)), campaign))
 
 
 class SmsSender:
     """The worker's side: one outbox job = one SMS through the person's provider."""
 
     def __init__(self, http: aiohttp.ClientSession, redis: Redis, keys: SmsKeys,
-                 limiter: SendLimiter, optouts: OptOuts, settings: Any,
+                 pacer: Pacer, optouts: OptOuts, settings: Any,
                  reports: CampaignReports) -> None:
         self.http = http
         self.redis = redis
         self.keys = keys
-        self.limiter = limiter
+        self.pacer = pacer
         self.optouts = optouts
         self.settings = settings
         self.reports = reports
@@ -312,12 +322,18 @@ class SmsSender:
             return  # opted out: nothing is sent, not even broadcasts
         await self.deliver(number, render(Reply.from_json(args["reply"])))
 
-    async def deliver(self, number: str, body: str, campaign: str = "") -> str:
-        """Send one SMS within the rate limit; returns the provider's message id. A campaign
-        message's status record names its campaign, for the delivery report."""
-        wait = await self.limiter.acquire(CHANNEL, self.settings.sms_rate_per_second)
-        if wait:
-            raise RetryLater(wait, reason="sms rate limit")
+    async def deliver(self, number: str, body: str) -> str:
+        """Send one SMS within the rate limit; returns the provider's message id."""
+        await self.wait_turn()
+        return await self.post(number, body)
+
+    async def wait_turn(self) -> None:
+        """Wait for a slot within LOTSEN_SMS_RATE_PER_SECOND (over every worker)."""
+        await self.pacer.wait_turn([(CHANNEL, self.settings.sms_rate_per_second)])
+
+    async def post(self, number: str, body: str, campaign: str = "") -> str:
+        """Send one SMS now (the caller waited its turn); returns the provider's message id.
+        A campaign message's status record names its campaign, for the delivery report."""
         provider = await self.redis.get(self.keys.provider(number)) or self.default_provider()
         if provider == "twilio":
             provider_id = await self._twilio(number, body)

@@ -26,6 +26,8 @@ class Providers:
     elks_sent: list[dict[str, str]] = field(default_factory=list)
     twilio_sent: list[dict[str, str]] = field(default_factory=list)
     delay: float = 0.0  # seconds between accepting a message and answering (a slow provider)
+    # (provider, recipient, time.monotonic()) of every message accepted, as it arrived
+    arrivals: list[tuple[str, str, float]] = field(default_factory=list)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -56,6 +58,7 @@ class Providers:
             sent = {"chat_id": int(params["chat_id"]), "text": params["text"],
                     "reply_markup": json.loads(markup) if isinstance(markup, str) else markup}
             self.telegram_sent.append(sent)
+            self.arrivals.append(("telegram", str(sent["chat_id"]), time.monotonic()))
             await asyncio.sleep(self.delay)
             return _ok({"message_id": len(self.telegram_sent), "date": int(time.time()),
                         "chat": {"id": sent["chat_id"], "type": "private"},
@@ -81,6 +84,7 @@ class Providers:
         if not all(form.get(k) for k in ("from", "to", "message")):
             return web.Response(status=400, text="Missing key from, to or message")
         self.elks_sent.append(form)
+        self.arrivals.append(("46elks", form["to"], time.monotonic()))
         await asyncio.sleep(self.delay)
         return web.json_response({"id": f"s{len(self.elks_sent):032x}", "status": "created",
                                   "direction": "outgoing", "from": form["from"],
@@ -95,6 +99,7 @@ class Providers:
                                       "status": 401}, status=401)
         form = {k: str(v) for k, v in (await request.post()).items()}
         self.twilio_sent.append(form)
+        self.arrivals.append(("twilio", form.get("To", ""), time.monotonic()))
         await asyncio.sleep(self.delay)
         return web.json_response({"sid": f"SM{len(self.twilio_sent):032x}", "status": "queued",
                                   "to": form.get("To"), "from": form.get("From"),

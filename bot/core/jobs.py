@@ -14,6 +14,7 @@ memory: jobs survive restarts of any process.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -169,8 +170,13 @@ class JobQueue:
         return ids
 
     async def wait_for_work(self, timeout: float) -> None:
-        """Sleep until a job due now is scheduled, or `timeout` seconds."""
-        await self.redis.blpop([self.keys.wake], timeout=max(1, round(timeout)))
+        """Sleep until a job due now is scheduled, or `timeout` seconds (at least 10 ms)."""
+        await self.redis.blpop([self.keys.wake], timeout=max(0.01, round(timeout, 3)))
+
+    async def next_due(self) -> float | None:
+        """When the earliest waiting job is due (unix time), or None when none waits."""
+        first = await self.redis.zrange(self.keys.due, 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
 
     async def cancel(self, job_id: str) -> bool:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -183,27 +189,51 @@ class JobQueue:
                       dead: Mapping[str, JobHandler] | None = None) -> int:
         """Run every job that is due now; returns how many ran successfully. `dead`: handlers
         called with a job's args when it becomes a dead letter, by job name."""
-        now = self._now()
-        await self._requeue(keys=[self.keys.running, self.keys.due], args=[now])
-        ids = await self._take(keys=[self.keys.due, self.keys.running],
-                               args=[now, now + self.lease, limit])
         done = 0
-        for job_id in ids:
-            done += await self._run_one(job_id, handlers, dead or {})
+        for job_id in await self.take(limit):
+            done += await self.run_one(job_id, handlers, dead or {})
         return done
 
-    async def _run_one(self, job_id: str, handlers: Mapping[str, JobHandler],
-                       dead: Mapping[str, JobHandler]) -> int:
-        raw = await self.redis.get(self.keys.job(job_id))
-        if raw is None:  # cancelled, erased, or expired while due
+    async def take(self, limit: int) -> list[str]:
+        """Lease up to `limit` due jobs to this worker (expired leases go back to due first)."""
+        now = self._now()
+        await self._requeue(keys=[self.keys.running, self.keys.due], args=[now])
+        return list(await self._take(keys=[self.keys.due, self.keys.running],
+                                     args=[now, now + self.lease, limit]))
+
+    async def extend(self, job_ids: Sequence[str]) -> None:
+        """Renew the leases of jobs still running here (a long job is not taken twice)."""
+        if job_ids:
+            until = self._now() + self.lease
+            await self.redis.zadd(self.keys.running, dict.fromkeys(job_ids, until), xx=True)
+
+    async def load(self, job_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        """The bodies of leased jobs, in order (None: cancelled, erased or expired)."""
+        if not job_ids:
+            return []
+        raws = await self.redis.mget([self.keys.job(job_id) for job_id in job_ids])
+        return [json.loads(raw) if raw is not None else None for raw in raws]
+
+    async def run_one(self, job_id: str, handlers: Mapping[str, JobHandler],
+                      dead: Mapping[str, JobHandler] | None = None,
+                      job: dict[str, Any] | None = None) -> int:
+        """Run one leased job (its body loaded now unless given); 1 if it succeeded.
+        Cancelled (the worker stops), the job goes back to due at once instead of waiting for
+        its lease to run out."""
+        if job is None:
+            raw = await self.redis.get(self.keys.job(job_id))
+            job = json.loads(raw) if raw is not None else None
+        if job is None:  # cancelled, erased, or expired while due
             await self.redis.zrem(self.keys.running, job_id)
             return 0
-        job = json.loads(raw)
         handler = handlers.get(job["name"])
         try:
             if handler is None:
                 raise LookupError(f"no handler for job {job['name']!r}")
             await handler(job["args"])
+        except asyncio.CancelledError:
+            await asyncio.shield(self._reschedule(job_id, 0))
+            raise
         except GiveUp as exc:
             job["attempts"] = self.max_attempts - 1
             await self._failed(job_id, job, exc, dead=dead)

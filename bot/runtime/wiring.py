@@ -133,7 +133,7 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
     prefix, retention = settings.key_prefix, settings.retention_seconds
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.nlu_timeout_seconds)
     store = ConversationStore(redis, prefix, retention)
-    jobs = JobQueue(redis, prefix, clock=clock,
+    jobs = JobQueue(redis, prefix, clock=clock, lease_seconds=settings.job_lease_seconds,
                     dead_letter_seconds=settings.dead_letter_days * 24 * 3600)
     bookings = BookingService(static.schedule, BookingStore(redis, prefix, retention), jobs,
                               clock=clock)

@@ -1,10 +1,11 @@
-"""The worker process: runs due jobs (the channels' senders, reminders, delayed messages,
-campaigns), hands expired coach claims back to their queues, queues the subscription renewal
-questions every few minutes, and writes a heartbeat.
+"""The worker process: runs due jobs, several at once (bot/core/job_runner.py: the channels'
+senders, reminders, delayed messages, campaigns), hands expired coach claims back to their
+queues, queues the subscription renewal questions every few minutes, and writes a heartbeat.
 
 Job handlers come from three places: the core's own jobs (`job_handlers`), outreach (campaign
 sends, renewal questions) and every registered channel's senders (bot/runtime/channels.py).
-When it stops, it lets the sends in hand finish (`Services.critical`) before closing."""
+When it stops, it gives running jobs DRAIN_SECONDS, puts the others back in the queue, and lets
+the sends in hand finish (`Services.critical`) before closing."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from bot.core.clock import Clock, system_clock
 from bot.core.delivery import SEND_MESSAGE_JOB, Deliveries
 from bot.core.handover.leads import LeadStore
 from bot.core.handover.teams import Teams
+from bot.core.job_runner import JobRunner
 from bot.core.jobs import JobHandler
 from bot.core.keys import WORKER_HEARTBEAT
 from bot.core.messages import Reply
@@ -36,6 +38,7 @@ from bot.runtime.wiring import build_services
 log = logging.getLogger("lotsen.worker")
 HEARTBEAT_TTL = 30
 PRUNE_EVERY_SECONDS = 60
+TICK_SECONDS = 1.0  # the heartbeat and the lead SLA monitor run this often
 DRAIN_SECONDS = 20  # at most this long for sends in hand when the worker stops
 
 
@@ -78,21 +81,24 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
                                 clock)
     handlers = {**job_handlers(services.deliveries, services.bookings, services.booking_texts),
                 **campaigns.handlers(), **renewals.handlers(), **services.channels.jobs()}
-    dead = campaigns.dead_handlers()
+    runner = JobRunner(queue, handlers, campaigns.dead_handlers(),
+                       concurrency=settings.worker_concurrency, clock=clock)
     first_delay, max_delay = 0.5, 10.0  # seconds between attempts while Redis is down
     delay, outage = first_delay, False
-    next_prune = next_renewals = 0.0
+    next_tick = next_prune = next_renewals = 0.0
     log.info("worker_started")
     try:
         while not stop.is_set():
             try:
-                await redis.set(services.keys(WORKER_HEARTBEAT), int(time.time()),
-                                ex=HEARTBEAT_TTL)
+                if time.monotonic() >= next_tick or outage:  # once a second, not per job
+                    await redis.set(services.keys(WORKER_HEARTBEAT), int(time.time()),
+                                    ex=HEARTBEAT_TTL)
+                    await release_expired_claims(services.leads, services.teams)
+                    next_tick = time.monotonic() + TICK_SECONDS
                 if outage:
                     log.info("worker_redis_back")
                     delay, outage = first_delay, False
-                await queue.run_due(handlers, dead=dead)
-                await release_expired_claims(services.leads, services.teams)
+                await runner.fill()
                 if time.monotonic() >= next_prune:
                     await prune_lead_streams(services.leads, services.teams)
                     next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
@@ -112,9 +118,10 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
                 log.exception("worker_error")
             if stop.is_set():
                 break
-            with contextlib.suppress(TimeoutError, RedisConnectionError, RedisTimeoutError):
-                await asyncio.wait_for(queue.wait_for_work(poll_seconds), timeout=poll_seconds + 1)
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
+                await runner.wait(poll_seconds)
     finally:
+        await runner.stop(DRAIN_SECONDS)
         await services.critical.drain(DRAIN_SECONDS)
         await services.close()
         log.info("worker_stopped")

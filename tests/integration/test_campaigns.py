@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -258,7 +259,8 @@ async def test_a_worker_killed_mid_campaign_leaves_exactly_one_message_each(
         return len(providers.telegram_sent) + len(providers.elks_sent)
 
     stop = asyncio.Event()
-    first = asyncio.create_task(worker.run(settings, stop, poll_seconds=0.2, clock=clock))
+    one_at_a_time = dataclasses.replace(settings, worker_concurrency=1)  # the kill lands mid-way
+    first = asyncio.create_task(worker.run(one_at_a_time, stop, poll_seconds=0.2, clock=clock))
     deadline = time.monotonic() + 20
     while sent() < 2 and time.monotonic() < deadline:
         await asyncio.sleep(0.01)

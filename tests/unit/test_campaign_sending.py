@@ -12,8 +12,8 @@ import pytest
 from bot.core.jobs import RetryLater
 from bot.core.outreach.campaigns import QUEUED
 from bot.core.outreach.quiet_hours import STOCKHOLM, next_allowed, stockholm_day
-from bot.core.outreach.sending import CampaignSender
-from bot.core.outreach.service import START_JOB
+from bot.core.outreach.sending import IN_DOUBT_AFTER, CampaignSender
+from bot.core.outreach.service import START_JOB, message_job_id
 from bot.core.outreach.subscriptions import Consent, Subscription
 from bot.runtime.wiring import build_services
 from connectors.optout import OptOuts
@@ -96,7 +96,7 @@ async def test_an_sms_due_after_nine_in_the_evening_waits_for_eight(services, cl
                                                "conversation": "sms:+46701000001"})
     assert clock.timestamp() + held.value.delay == local(WINTER, 1, 8).timestamp()
     assert held.value.failed is False and providers.elks_sent == []
-    assert await services.campaigns.store.state(campaign, "sms:+46701000001") == QUEUED
+    assert (await services.campaigns.store.state(campaign, "sms:+46701000001"))[0] == QUEUED
 
 
 async def test_stop_and_unsubscribing_after_queueing_and_the_fallback(services, clock, redis,
@@ -145,20 +145,86 @@ async def test_the_daily_limit_counts_campaigns_not_retries(services, clock,
     assert len(providers.elks_sent) == 3  # a new day
 
 
-async def test_a_message_that_fails_every_attempt_counts_as_failed(prefix, redis, clock) -> None:
+@pytest.fixture
+async def unanswered(prefix, redis, clock):
+    """Services whose SMS provider never answers, with one SMS subscriber queued."""
     built = await build_services(make_settings(
         prefix, elks_username=ELKS_USER, elks_password=ELKS_PASSWORD,
         elks_api_url="http://127.0.0.1:9"), clock)  # nobody answers there
-    try:
-        await subscribe(built, clock, "sms:+46701000001")
-        campaign = await queued_campaign(built, clock)
-        run = sender(built, clock)
-        for _ in range(built.jobs.max_attempts):
-            await built.jobs.run_due(run.handlers(), dead=run.dead_handlers())
-            clock.now += timedelta(minutes=5)
-        status = await built.campaigns.status(campaign)
-        assert (status["failed"], status["queued"], status["sent"]) == (1, 0, 0)
-        assert [letter.name for letter in await built.jobs.dead_letters()] == \
-            ["campaign_message"]
-    finally:
-        await built.close()
+    await subscribe(built, clock, "sms:+46701000001")
+    yield built, await queued_campaign(built, clock)
+    await built.close()
+
+
+async def test_a_message_that_fails_every_attempt_counts_as_failed(unanswered, clock) -> None:
+    built, campaign = unanswered
+    run = sender(built, clock)
+    for _ in range(built.jobs.max_attempts):
+        await built.jobs.run_due(run.handlers(), dead=run.dead_handlers())
+        clock.now += timedelta(minutes=5)
+    status = await built.campaigns.status(campaign)
+    assert (status["failed"], status["queued"], status["sent"]) == (1, 0, 0)
+    assert [letter.name for letter in await built.jobs.dead_letters()] == ["campaign_message"]
+
+
+async def due_of(services, campaign: str, conversation: str) -> float:
+    return float(await services.redis.zscore(services.jobs.keys.due,
+                                              message_job_id(campaign, conversation)))
+
+
+async def test_an_sms_campaign_created_at_ten_to_nine_is_held_until_eight(services, clock,
+                                                                          providers) -> None:
+    clock.now = local(WINTER, 0, 20, 50).astimezone(UTC)
+    await subscribe(services, clock, "sms:+46701000001")
+    await subscribe(services, clock, "telegram:4711")
+    campaign = await queued_campaign(services, clock)
+    assert await due_of(services, campaign, "sms:+46701000001") == \
+        local(WINTER, 1, 8).timestamp()
+    assert await due_of(services, campaign, "telegram:4711") == clock.timestamp()  # free: now
+    await services.jobs.run_due(sender(services, clock).handlers())
+    assert providers.elks_sent == [] and len(providers.telegram_sent) == 1
+
+
+async def test_an_sms_campaign_starts_only_if_it_ends_by_half_past_eight(services, clock) -> None:
+    """At 5 SMS a second, 8 recipients take 1.6 s: at 20:29:58 they go now (the first second's
+    five at once, then one every 0.2 s); at 20:29:58.5 they would end after 20:30, so they
+    wait for 08:00 (never half tonight, half tomorrow)."""
+    numbers = [f"sms:+4670100000{n}" for n in range(8)]
+    for conversation in numbers:
+        await subscribe(services, clock, conversation)
+    paced = [0.0] * 5 + [0.2, 0.4, 0.6]
+    clock.now = local(WINTER, 0, 20, 29, 58).astimezone(UTC)
+    early = await queued_campaign(services, clock)
+    assert sorted([await due_of(services, early, c) for c in numbers]) == \
+        [clock.timestamp() + step for step in paced]
+    clock.now += timedelta(seconds=0.5)
+    late = await queued_campaign(services, clock)
+    eight = local(WINTER, 1, 8).timestamp()
+    assert sorted([await due_of(services, late, c) for c in numbers]) == \
+        [eight + step for step in paced]
+
+
+async def test_a_send_cut_off_by_a_killed_worker_is_not_sent_again(services, clock,
+                                                                   providers) -> None:
+    await subscribe(services, clock, "telegram:4711")
+    campaign = await queued_campaign(services, clock)
+    store = services.campaigns.store
+    assert await store.begin_send(campaign, "telegram:4711", clock.timestamp())  # then killed
+    job = {"campaign": campaign, "conversation": "telegram:4711"}
+    clock.now += timedelta(seconds=5)
+    with pytest.raises(RetryLater):  # it may still be in progress somewhere: wait
+        await sender(services, clock).message(job)
+    clock.now += timedelta(seconds=IN_DOUBT_AFTER)
+    await sender(services, clock).message(job)
+    status = await services.campaigns.status(campaign)
+    assert (status["sent"], status["in_doubt"], status["queued"]) == (1, 1, 0)
+    assert providers.telegram_sent == []  # not sent a second time
+
+
+async def test_a_provider_error_leaves_the_person_queued_for_the_retry(unanswered,
+                                                                      clock) -> None:
+    built, campaign = unanswered
+    with pytest.raises(RetryLater):
+        await sender(built, clock).message({"campaign": campaign,
+                                            "conversation": "sms:+46701000001"})
+    assert (await built.campaigns.store.state(campaign, "sms:+46701000001"))[0] == QUEUED

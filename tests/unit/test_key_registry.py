@@ -74,7 +74,7 @@ async def test_every_key_a_full_journey_creates_is_declared(aiohttp_client, prov
                 core_keys.BOOKING_HELD, core_keys.LEAD, core_keys.LEAD_STREAM, core_keys.COACH,
                 core_keys.COACH_SESSION, core_keys.LIMIT, core_keys.JOB,
                 core_keys.JOBS_TO, core_keys.WORKER_HEARTBEAT, optout.OPTOUT,
-                inbox.INBOUND_SEEN, send_limits.SEND_RATE, sms.PROVIDER, sms.STATUS,
+                inbox.INBOUND_SEEN, send_limits.PACE, sms.PROVIDER, sms.STATUS,
                 webchat.SESSION, webchat.LOG, terminal.INBOX, subscriptions.SUBSCRIPTION,
                 campaigns.CAMPAIGNS, campaigns.CAMPAIGN, campaigns.CAMPAIGN_COUNTS,
                 campaigns.CAMPAIGN_RECIPIENTS, campaigns.CAMPAIGN_DAY,

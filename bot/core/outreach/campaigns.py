@@ -1,9 +1,11 @@
 """Campaigns in Redis: the definition and status, each recipient's state, and the counters.
 
-Each recipient of a sent campaign has a state in one hash (`queued` -> `sent` | `failed` |
-`skipped`). Every change goes through one Lua script that moves the state only from `queued`
-(or `failed`, for a dead letter an operator retries) and counts it in the same step, so a job
-that runs twice (its worker died) neither sends nor counts twice: the state is the marker.
+Each recipient of a sent campaign has a state in one hash (`queued` -> `sending@<time>` ->
+`sent` | `failed`, or `queued` -> `skipped`). Every change goes through one Lua script that
+moves the state only from the states the caller names and counts the final ones in the same
+step, so a job that runs twice (its worker died) neither sends nor counts twice: the state is
+the marker. `sending` is written just before the provider is called: a job that finds it
+knows its worker died during that call (see bot/core/outreach/sending.py).
 `delivered`, `undelivered` (providers' delivery reports) and `replies` are counted beside the
 states.
 
@@ -27,7 +29,8 @@ from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.outreach.subscriptions import Audience
 
 DRAFT, SCHEDULED, SENDING, DONE, CANCELLED = "draft", "scheduled", "sending", "done", "cancelled"
-QUEUED, SENT, FAILED, SKIPPED = "queued", "sent", "failed", "skipped"
+QUEUED, SENDING_NOW, SENT, FAILED, SKIPPED = "queued", "sending", "sent", "failed", "skipped"
+OPEN = (QUEUED, FAILED)  # a job may (still) send to a recipient in these states
 REPLY_DAYS = 7          # a message from a recipient within this many days counts as a reply
 DEEP_LINK = "c-"        # a campaign link's start parameter: "c-<campaign id>"
 DAY = 24 * 3600
@@ -53,20 +56,29 @@ CAMPAIGN_RECENT = declare("outreach:recent:{conversation}", owner=Owner.CONVERSA
                           erasure=Erasure.WITH_CONVERSATION,
                           note="campaign id -> when it was sent; r:<id> once a reply counted")
 
-# KEYS: recipients, counts. ARGV: conversation, to, reason, channel, ttl.
-# Moves a recipient from queued (or failed) to `to` and counts it; else returns the state.
+# KEYS: recipients, counts. ARGV: conversation, to, reason, channel, ttl, from (comma-separated).
+# Moves a recipient from one of `from` to `to` (a state, or `sending@<time>`) and counts the final
+# states; else returns the state it is in.
 TRANSITION = """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current ~= 'queued' and current ~= 'failed' then return current or '' end
+local state = current and string.match(current, '^[a-z]+') or ''
+local allowed = false
+for name in string.gmatch(ARGV[6], '[^,]+') do
+  if name == state then allowed = true end
+end
+if not allowed then return state end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
-if current == 'failed' then
+if state == 'failed' then
   redis.call('HINCRBY', KEYS[2], 'failed', -1)
   redis.call('HINCRBY', KEYS[2], 'failed@' .. ARGV[4], -1)
 end
-redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-redis.call('HINCRBY', KEYS[2], ARGV[2] .. '@' .. ARGV[4], 1)
-if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[2] .. ':' .. ARGV[3], 1) end
+local to = string.match(ARGV[2], '^[a-z]+')
+if to == 'sent' or to == 'failed' or to == 'skipped' then
+  redis.call('HINCRBY', KEYS[2], to, 1)
+  redis.call('HINCRBY', KEYS[2], to .. '@' .. ARGV[4], 1)
+  if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], to .. ':' .. ARGV[3], 1) end
+end
 return 'ok'
 """
 # KEYS: the person's day set. ARGV: campaign, max per day, ttl. 1: this campaign may go.
@@ -145,7 +157,8 @@ def _float(text: str | None) -> float | None:
 @dataclass(frozen=True)
 class Progress:
     """Where a campaign's recipients are. `failed` counts sends given up and messages a
-    provider reported undeliverable; `queued` is what still waits (also for quiet hours)."""
+    provider reported undeliverable; `queued` is what still waits (also for quiet hours, and
+    the message being sent right now)."""
 
     recipients: int
     queued: int
@@ -156,6 +169,7 @@ class Progress:
     replies: int
     skipped_reasons: dict[str, int]
     by_channel: dict[str, dict[str, int]]
+    in_doubt: int = 0  # counted as sent: the worker died while the provider had the message
 
     @classmethod
     def from_counts(cls, counts: dict[str, int]) -> Progress:
@@ -177,7 +191,8 @@ class Progress:
                    sent=counts.get(SENT, 0), delivered=counts.get("delivered", 0),
                    failed=counts.get(FAILED, 0) + counts.get("undelivered", 0),
                    skipped=counts.get(SKIPPED, 0), replies=counts.get("replies", 0),
-                   skipped_reasons=reasons, by_channel=by_channel)
+                   skipped_reasons=reasons, by_channel=by_channel,
+                   in_doubt=counts.get("sent:in_doubt", 0))
 
 
 class CampaignStore:
@@ -226,8 +241,13 @@ class CampaignStore:
             return []
         return list(await self.redis.hmget(self.recipients_key(campaign_id), conversations))
 
-    async def state(self, campaign_id: str, conversation: str) -> str | None:
-        return await self.redis.hget(self.recipients_key(campaign_id), conversation)
+    async def state(self, campaign_id: str, conversation: str) -> tuple[str | None, float]:
+        """The recipient's state, and for `sending` since when (unix time)."""
+        raw = await self.redis.hget(self.recipients_key(campaign_id), conversation)
+        if raw is None:
+            return None, 0.0
+        state, _, since = raw.partition("@")
+        return state, float(since or 0)
 
     def queue_on(self, pipe: Pipeline, campaign_id: str, conversations: Iterable[str]) -> None:
         """Mark recipients queued, in the transaction that schedules their jobs."""
@@ -248,14 +268,20 @@ class CampaignStore:
             **{f"recipients@{ch}": n for ch, n in per_channel.items()}})
         return len(conversations)
 
-    async def move(self, campaign_id: str, conversation: str, to: str,
-                   reason: str = "") -> bool:
-        """Move a queued (or failed) recipient to `to`; False if it was not (done already)."""
+    async def move(self, campaign_id: str, conversation: str, to: str, reason: str = "",
+                   before: Iterable[str] = OPEN) -> bool:
+        """Move a recipient in one of the states `before` to `to`; False if it was not there
+        (done already, or another job has it)."""
         channel = conversation.split(":", 1)[0]
         result = await self._transition(
             keys=[self.recipients_key(campaign_id), self._counts(campaign_id)],
-            args=[conversation, to, reason, channel, self.recipients_seconds])
+            args=[conversation, to, reason, channel, self.recipients_seconds, ",".join(before)])
         return result == "ok"
+
+    async def begin_send(self, campaign_id: str, conversation: str, now: float) -> bool:
+        """Mark the recipient's message as going to the provider now (from queued or failed);
+        False if it is not open. A job that later finds this mark lost its worker mid-send."""
+        return await self.move(campaign_id, conversation, f"{SENDING_NOW}@{now!r}")
 
     async def queued(self, campaign_id: str) -> list[str]:
         """The conversations still queued (for cancelling)."""
@@ -311,5 +337,6 @@ class CampaignStore:
         """Erasure: the person leaves every campaign's recipients (a queued message of theirs
         counts as skipped; its job is removed with the person's jobs)."""
         for campaign_id in await self.ids():
-            await self.move(campaign_id, conversation, SKIPPED, "erased")
+            await self.move(campaign_id, conversation, SKIPPED, "erased",
+                            before=(*OPEN, SENDING_NOW))
             await self.redis.hdel(self.recipients_key(campaign_id), conversation)

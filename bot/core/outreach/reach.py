@@ -32,6 +32,7 @@ class Reach(ABC):
     # A `channel` value of an imported list -> how the person is reached ("": the default).
     import_names: ClassVar[Mapping[str, str]] = {}
     quiet_hours: bool = False      # a paid message that may wake someone: by day only
+    per_second: float = 0.0        # how fast a campaign is released on this channel (0: at once)
 
     @property
     def available(self) -> bool:
@@ -54,7 +55,12 @@ class Reach(ABC):
         """Keep how to reach an imported person (e.g. the provider a list named) for `seconds`."""
         return None
 
+    async def wait_turn(self, user_id: str) -> None:
+        """Wait for a slot within the provider's limits (or raise the job queue's
+        `RetryLater` when the slot is far away)."""
+        return None
+
     @abstractmethod
     async def send(self, user_id: str, text: str, campaign: str) -> Sent:
-        """Send one campaign message now. Raises the job queue's `RetryLater` (rate limits,
-        provider errors), `GiveUp` (the provider refused it) or `Unreachable`."""
+        """Send one campaign message now (its turn was waited for). Raises the job queue's
+        `RetryLater` (provider errors), `GiveUp` (the provider refused it) or `Unreachable`."""

@@ -2,22 +2,34 @@
 
 `campaign_start` resolves the audience when the campaign is due (the subscriptions live then)
 and queues one `campaign_message` job per person, with a fixed job id, marking them queued in
-the same transaction; run again after a crash, it queues only those not yet queued.
+the same transaction; run again after a crash, it queues only those not yet queued. The jobs
+are released at each channel's pace (`Reach.per_second`: after the first second's worth, job
+k of a channel is due k/rate seconds after the start), so the queue, not a worker's waiting
+tasks, holds the backlog; on a quiet-hours channel the release starts when all of it fits
+before 20:30, else at 08:00.
 
 `campaign_message` sends one person's message, deciding at send time: the campaign not
 cancelled, the subscription still there and covering it, the person not opted out on their
 channel (STOP after subscribing means nothing is sent), a text in their language (or the
 fallback), outside quiet hours for channels that have them (else the job waits for 08:00), and
-within the daily limit (LOTSEN_CAMPAIGN_MAX_PER_DAY). The recipient's state is the marker: a
-job that runs again finds it `sent` and does nothing, and the send and its recording run as a
-critical section, so a worker cancelled mid-campaign leaves each person with one message.
-Each person's send is its own job, so several workers can share a campaign.
+within the daily limit (LOTSEN_CAMPAIGN_MAX_PER_DAY). It then waits for its slot within the
+provider's limits, marks the recipient `sending`, calls the provider and marks them `sent`.
+
+Exactly once: a job that runs again finds `sent` and does nothing; a stopping worker finishes
+the send in hand (a critical section). A worker killed (`kill -9`) during the provider call
+leaves `sending`: the provider may or may not have the message, and neither Telegram nor the
+SMS providers take an idempotency key to ask. The message is not sent again (nobody gets a
+campaign twice) and counts as sent and `in_doubt`. Only a kill between the mark and the
+request leaving the process (well under a millisecond) loses a message that way.
+Each person's send is its own job, so several workers share a campaign.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.core.clock import Clock
@@ -26,21 +38,26 @@ from bot.core.jobs import JobHandler, JobQueue, NewJob, RetryLater
 from bot.core.outreach.campaigns import (
     CANCELLED,
     FAILED,
+    OPEN,
     QUEUED,
     SCHEDULED,
     SENDING,
+    SENDING_NOW,
     SENT,
     SKIPPED,
     Campaign,
     CampaignStore,
 )
-from bot.core.outreach.quiet_hours import next_allowed, seconds_until_allowed, stockholm_day
+from bot.core.outreach.quiet_hours import release_at, seconds_until_allowed, stockholm_day
 from bot.core.outreach.reach import Reach, Unreachable
 from bot.core.outreach.service import MESSAGE_JOB, START_JOB, message_job_id
 from bot.core.outreach.subscriptions import Subscription, SubscriptionStore
 
 log = logging.getLogger("lotsen.outreach")
 BATCH = 500
+IN_DOUBT = "in_doubt"
+AT_ONCE_SECONDS = 1.0  # a campaign's first second of messages per channel is due at once
+IN_DOUBT_AFTER = 30.0  # seconds: longer than any provider call may take (SMS time out at 15)
 
 
 class CampaignSender:
@@ -71,44 +88,40 @@ class CampaignSender:
         if await self.store.set_status(campaign_id, SENDING, SCHEDULED, SENDING) not in (
                 SCHEDULED, SENDING):
             return  # cancelled (or gone) before it was due
-        now = self.clock().timestamp()
+        now = self.clock()
         campaign = await self.store.get(campaign_id)
         assert campaign is not None
         if campaign.started_at is None:
-            await self.store.update(campaign_id, started_at=repr(now))
-        audience = await self.subscriptions.matching(campaign.audience, now)
-        for first in range(0, len(audience), BATCH):
+            await self.store.update(campaign_id, started_at=repr(now.timestamp()))
+        audience = await self.subscriptions.matching(campaign.audience, now.timestamp())
+        states = await self.store.states(campaign_id, [s.conversation for s in audience])
+        new = [s for s, state in zip(audience, states, strict=True) if state is None]
+        release = Release(self.reaches, now, Counter(s.channel for s in new))
+        for first in range(0, len(new), BATCH):
             current = await self.store.get(campaign_id)
             if current is None or current.status == CANCELLED:
                 return
-            await self._queue(campaign, audience[first:first + BATCH], now)
+            await self._queue(campaign, new[first:first + BATCH], release)
         count = await self.store.count_recipients(campaign_id)
-        await self.store.update(campaign_id, queued_at=repr(now))
+        await self.store.update(campaign_id, queued_at=repr(now.timestamp()))
         log.info("campaign_queued", extra={"count": count})
 
     async def _queue(self, campaign: Campaign, batch: Sequence[Subscription],
-                     now: float) -> None:
-        states = await self.store.states(campaign.id, [s.conversation for s in batch])
-        new = [s for s, state in zip(batch, states, strict=True) if state is None]
-        if not new:
-            return
+                     release: Release) -> None:
         jobs = [NewJob(MESSAGE_JOB, {"campaign": campaign.id, "conversation": s.conversation},
-                       due=self._due(s.channel, now), conversation=s.conversation,
-                       job_id=message_job_id(campaign.id, s.conversation)) for s in new]
+                       due=release.next_due(s.channel), conversation=s.conversation,
+                       job_id=message_job_id(campaign.id, s.conversation)) for s in batch]
         await self.jobs.schedule_many(jobs, also=lambda pipe: self.store.queue_on(
-            pipe, campaign.id, [s.conversation for s in new]))
-
-    def _due(self, channel: str, now: float) -> float:
-        """Now, or the end of quiet hours for a channel that has them."""
-        reach = self.reaches.get(channel)
-        if reach is None or not reach.quiet_hours:
-            return now
-        return next_allowed(self.clock()).timestamp()
+            pipe, campaign.id, [s.conversation for s in batch]))
 
     # ------------------------------------------------------------------ one person
     async def message(self, args: dict[str, Any]) -> None:
         campaign_id, conversation = str(args["campaign"]), str(args["conversation"])
-        if await self.store.state(campaign_id, conversation) not in (QUEUED, FAILED):
+        state, since = await self.store.state(campaign_id, conversation)
+        if state == SENDING_NOW:
+            await self._after_crash(campaign_id, conversation, since)
+            return
+        if state not in OPEN:
             return  # sent, skipped, or the person erased: nothing to do
         campaign = await self.store.get(campaign_id)
         if campaign is None:
@@ -134,19 +147,65 @@ class CampaignSender:
                                           self.max_per_day):
             await self.store.move(campaign_id, conversation, SKIPPED, "daily_limit")
             return
-        await self.critical.run(self._send(campaign_id, conversation, reach, chosen[1],
-                                           now.timestamp()))
+        await reach.wait_turn(user_id)
+        await self.critical.run(self._send(campaign_id, conversation, reach, chosen[1]))
 
-    async def _send(self, campaign_id: str, conversation: str, reach: Reach, text: str,
-                    now: float) -> None:
-        """Send and record it; shielded, so a cancelled worker still records what it sent."""
+    async def _send(self, campaign_id: str, conversation: str, reach: Reach,
+                    text: str) -> None:
+        """Mark, send and record; shielded, so a stopping worker still records what it sent."""
         channel, _, user_id = conversation.partition(":")
+        now = self.clock().timestamp()
+        if not await self.store.begin_send(campaign_id, conversation, now):
+            return  # another job got there first
         try:
             sent = await reach.send(user_id, text, campaign_id)
         except Unreachable:
-            await self.store.move(campaign_id, conversation, FAILED, "unreachable")
+            await self.store.move(campaign_id, conversation, FAILED, "unreachable",
+                                  before=(SENDING_NOW,))
             return
-        await self.store.move(campaign_id, conversation, SENT)
+        except BaseException:  # not sent: open again for the job's retry or its dead letter
+            await self.store.move(campaign_id, conversation, QUEUED, before=(SENDING_NOW,))
+            raise
+        await self.store.move(campaign_id, conversation, SENT, before=(SENDING_NOW,))
         if sent.delivered:
             await self.store.count(campaign_id, "delivered", channel)
         await self.store.mark_recent(conversation, campaign_id, now)
+
+    async def _after_crash(self, campaign_id: str, conversation: str, since: float) -> None:
+        """The recipient is marked `sending`: a worker was calling the provider. Give a live
+        send time to finish; after that its worker died mid-call, and the message counts as
+        sent and in doubt (never sent again, see the module's docstring)."""
+        age = self.clock().timestamp() - since
+        if age < IN_DOUBT_AFTER:
+            raise RetryLater(IN_DOUBT_AFTER - age, reason="a send in progress")
+        if await self.store.move(campaign_id, conversation, SENT, IN_DOUBT,
+                                 before=(SENDING_NOW,)):
+            await self.store.mark_recent(conversation, campaign_id, since)
+            log.warning("campaign_send_in_doubt", extra={"detail": campaign_id})
+
+
+class Release:
+    """The due times of a campaign's message jobs: each channel's share starts when it may
+    (now, or for a quiet-hours channel `release_at`); its first second's worth is due at once
+    (the pacer spaces them) and the rest follow at the channel's pace."""
+
+    def __init__(self, reaches: Mapping[str, Reach], now: datetime,
+                 counts: Mapping[str, int]) -> None:
+        self._start: dict[str, float] = {}
+        self._rate: dict[str, float] = {}
+        self._queued: Counter[str] = Counter()
+        for channel, count in counts.items():
+            reach = reaches.get(channel)
+            rate = reach.per_second if reach is not None else 0.0
+            start = now
+            if reach is not None and reach.quiet_hours:
+                start = release_at(now, count / rate if rate > 0 else 0.0)
+            self._start[channel], self._rate[channel] = start.timestamp(), rate
+
+    def next_due(self, channel: str) -> float:
+        rate, index = self._rate[channel], self._queued[channel]
+        self._queued[channel] += 1
+        at_once = int(rate * AT_ONCE_SECONDS)
+        if rate <= 0 or index < at_once:
+            return self._start[channel]
+        return self._start[channel] + (index - at_once + 1) / rate

@@ -183,7 +183,7 @@ class CampaignService:
                 "queued": progress.queued, "sent": progress.sent,
                 "delivered": progress.delivered, "failed": progress.failed,
                 "skipped": progress.skipped, "replies": progress.replies,
-                "skipped_reasons": progress.skipped_reasons,
+                "skipped_reasons": progress.skipped_reasons, "in_doubt": progress.in_doubt,
                 "by_channel": progress.by_channel,
                 "created_at": iso(campaign.created_at), "send_at": iso(campaign.send_at),
                 "started_at": iso(campaign.started_at),
