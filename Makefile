@@ -126,7 +126,8 @@ CALENDAR_DATES := '2026-12-24 18:00:00' '2027-03-28 01:30:00'
 test-calendar: install faketime
 	@for when in $(CALENDAR_DATES); do \
 	  echo "test-calendar: tests/unit at $$when (faketime)"; \
-	  faketime "$$when" $(PY) -m pytest -q -p no:cacheprovider tests/unit | tail -n 1; \
+	  faketime "$$when" $(PY) -m pytest -q -rf -p no:cacheprovider tests/unit \
+	    | grep -E '^(FAILED|ERROR)|passed|failed'; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done
 
 test-fast: install

@@ -42,19 +42,19 @@ async def test_twenty_slow_jobs_run_ten_at_a_time(redis, prefix) -> None:
 
 
 async def test_a_long_job_keeps_its_lease(redis, prefix) -> None:
-    queue, other = JobQueue(redis, prefix, lease_seconds=0.6), JobQueue(redis, prefix)
+    queue, other = JobQueue(redis, prefix, lease_seconds=1.2), JobQueue(redis, prefix)
     done: list[Any] = []
 
     async def long(args: dict[str, Any]) -> None:
-        await asyncio.sleep(2.0)  # more than three leases
+        await asyncio.sleep(3.0)  # more than two leases
         done.append(1)
 
     await queue.schedule("long", {}, due=time.time())
     runner = JobRunner(queue, {"long": long})
     driving = asyncio.create_task(run_until(runner, done, 1, 10))
     taken = []
-    for _ in range(8):
-        await asyncio.sleep(0.2)
+    for _ in range(12):
+        await asyncio.sleep(0.25)
         taken += await other.take(10)  # another worker, looking for expired leases
     await driving
     assert done == [1] and taken == []
