@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,6 +70,10 @@ class Settings:
     limit_leads_per_address_per_day: int = 5
     idle_session_minutes: int = 60
     dead_letter_days: int = 7
+    audit_days: int = 365
+    smtp_url: str = ""           # smtp://host:port, smtp://user:pw@host:587?starttls=true, smtps://
+    mail_from: str = "lotsen@localhost"
+    digest_hour: int = 7         # Stockholm hour of the daily SLA digest e-mail
     redis_memory_warn_ratio: float = 0.8
     embed_origins: str = ""
     hash_secret: str = ""
@@ -108,8 +113,21 @@ class Settings:
             raise ConfigError(f"LOTSEN_NLU_THRESHOLD must be 0-1, got {self.nlu_threshold}")
         if not self.key_prefix or ":" in self.key_prefix:
             raise ConfigError("LOTSEN_KEY_PREFIX must be non-empty and contain no ':'")
-        if self.max_message_chars < 1 or self.retention_days < 1:
-            raise ConfigError("LOTSEN_MAX_MESSAGE_CHARS and LOTSEN_RETENTION_DAYS must be >= 1")
+        if self.max_message_chars < 1 or self.retention_days < 1 or self.audit_days < 1:
+            raise ConfigError("LOTSEN_MAX_MESSAGE_CHARS, LOTSEN_RETENTION_DAYS and "
+                              "LOTSEN_AUDIT_DAYS must be >= 1")
+        if self.smtp_url:
+            parts = urlsplit(self.smtp_url)
+            try:
+                port_ok = parts.port is None or parts.port > 0
+            except ValueError:  # not a number, or over 65535
+                port_ok = False
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname or not port_ok:
+                raise ConfigError("LOTSEN_SMTP_URL must look like smtp://host:25, "
+                                  "smtp://user:password@host:587?starttls=true or "
+                                  "smtps://user:password@host:465")
+        if not 0 <= self.digest_hour <= 23:
+            raise ConfigError("LOTSEN_DIGEST_HOUR must be 0-23")
         if self.redis_max_connections < 2 or self.redis_pool_timeout_seconds <= 0:
             raise ConfigError("LOTSEN_REDIS_MAX_CONNECTIONS must be >= 2 and "
                               "LOTSEN_REDIS_POOL_TIMEOUT_SECONDS > 0")

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.runtime.gateway import create_app
 from scripts.stack import free_port, start_rasa, stop, wait_rasa
 from tests.fakes import Providers
+from tests.smtp import smtp_server  # noqa: F401 (a fixture for every test)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -13,6 +13,11 @@ argon2 (64 MiB per hash) runs in a small thread pool with a cap on concurrent ha
 never stall the event loop that serves webhooks and chats. A password change or the removal of
 the account ends every session of that coach: sessions carry the account's password
 generation, which a change increments.
+
+Roles: a `coach` works the leads of their teams; an `operator` also runs outreach campaigns,
+reads the audit log and sees every team's numbers (and may have no team of their own), but reads
+only the transcripts of their own teams' leads. A disabled account cannot log in, and its open
+sessions end at once (disabling increments the generation, like a password change).
 """
 
 from __future__ import annotations
@@ -31,9 +36,12 @@ from redis.asyncio import Redis
 
 from bot.core.handover.teams import Teams
 from bot.core.keys import COACH, COACH_LOGIN_FAILURES, Keys
+from bot.core.mail import valid_address
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 MIN_PASSWORD = 10
+COACH_ROLE, OPERATOR_ROLE = "coach", "operator"
+ROLES = (COACH_ROLE, OPERATOR_ROLE)
 FREE_ATTEMPTS = 5
 BACKOFF_CAP = 15 * 60
 ADDRESS_ATTEMPTS = 30
@@ -82,6 +90,14 @@ class Coach:
     name: str
     teams: tuple[str, ...]
     generation: int = 0  # increments with every password change: older sessions end
+    role: str = COACH_ROLE
+    disabled: bool = False
+    email: str = ""                  # where notifications go ("" = none)
+    last_login: float | None = None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == OPERATOR_ROLE
 
 
 @dataclass(frozen=True)
@@ -110,24 +126,74 @@ class CoachAccounts:
             return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
 
     async def add(self, username: str, password: str, teams: list[str],
-                  name: str | None = None) -> Coach:
-        """Create an account, or update one (a new password ends its sessions)."""
+                  name: str | None = None, role: str = COACH_ROLE, email: str = "") -> Coach:
+        """Create an account, or update one (a new password ends its sessions). A coach needs
+        at least one team; an operator may have none."""
         if not USERNAME.match(username):
             raise AccountError("username: 2-40 characters, lower-case letters, digits, . _ -")
+        if role not in ROLES:
+            raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         self._check_password(password)
         unknown = [t for t in teams if t not in self.teams.teams]
-        if not teams or unknown:
-            raise AccountError(f"unknown team(s) {unknown or '(none given)'}; "
-                               f"`python -m bot.admin teams` lists them")
-        coach = Coach(username, name or username, tuple(dict.fromkeys(teams)))
+        if unknown or (not teams and role == COACH_ROLE):
+            problem = f"unknown team(s) {unknown}" if unknown else "a coach needs a team"
+            raise AccountError(f"{problem}; `python -m bot.admin teams` lists them")
+        self._check_email(email)
+        coach = Coach(username, name or username, tuple(dict.fromkeys(teams)), role=role)
         hashed = await self._in_pool(self.hasher.hash, password)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._key(username), mapping={
-                "password": hashed, "name": coach.name,
+                "password": hashed, "name": coach.name, "role": role, "email": email,
                 "teams": json.dumps(list(coach.teams)), "created": int(time.time())})
             pipe.hincrby(self._key(username), "generation", 1)
-            _, generation = await pipe.execute()
-        return Coach(coach.username, coach.name, coach.teams, int(generation))
+            await pipe.execute()
+        saved = await self.get(username)
+        assert saved is not None
+        return saved
+
+    @staticmethod
+    def _check_email(email: str) -> None:
+        if email and not valid_address(email):
+            raise AccountError(f"not an e-mail address: {email!r}")
+
+    async def set_email(self, username: str, email: str) -> Coach:
+        """Where notifications go ("" stops them)."""
+        self._check_email(email)
+        if await self.get(username) is None:
+            raise AccountError(f"no coach {username!r}")
+        await self.redis.hset(self._key(username), "email", email)
+        coach = await self.get(username)
+        assert coach is not None
+        return coach
+
+    async def set_disabled(self, username: str, disabled: bool) -> Coach:
+        """Disable (every session ends at once; logins are refused) or enable an account."""
+        if await self.get(username) is None:
+            raise AccountError(f"no coach {username!r}")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._key(username), "disabled", "1" if disabled else "0")
+            if disabled:
+                pipe.hincrby(self._key(username), "generation", 1)
+            await pipe.execute()
+        coach = await self.get(username)
+        assert coach is not None
+        return coach
+
+    async def logged_in(self, username: str, when: float) -> None:
+        await self.redis.hset(self._key(username), "last_login", str(when))
+
+    async def all(self) -> list[Coach]:
+        """Every account, by username."""
+        found = []
+        async for key in self.redis.scan_iter(match=self.keys.glob(COACH), count=500):
+            coach = await self.get(str(key).rsplit(":", 1)[1])
+            if coach is not None:
+                found.append(coach)
+        return sorted(found, key=lambda c: c.username)
+
+    async def with_team(self, team: str) -> list[Coach]:
+        """The enabled accounts of a team (who a notification about it goes to)."""
+        return [c for c in await self.all() if team in c.teams and not c.disabled]
 
     def _check_password(self, password: str) -> None:
         if len(password) < MIN_PASSWORD:
@@ -158,8 +224,11 @@ class CoachAccounts:
         data = await self.redis.hgetall(self._key(username))
         if not data or "teams" not in data:
             return None
+        last_login = data.get("last_login")
         return Coach(username, data.get("name", username), tuple(json.loads(data["teams"])),
-                     int(data.get("generation", 0)))
+                     int(data.get("generation", 0)), data.get("role", COACH_ROLE),
+                     disabled=data.get("disabled") == "1", email=data.get("email", ""),
+                     last_login=float(last_login) if last_login else None)
 
     async def attempt(self, username: str, address: str, *, count_address: bool = True
                       ) -> Attempt:

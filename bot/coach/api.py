@@ -8,19 +8,21 @@ of the team they consented to has claimed their lead.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
-from bot.coach.accounts import Coach, CoachAccounts
+from bot.coach import audit
+from bot.coach.accounts import AccountError, Coach, CoachAccounts
+from bot.coach.audit import AuditLog
+from bot.coach.guard import SessionGuard
 from bot.core.content import Content
 from bot.core.delivery import Deliveries
+from bot.core.handover.canned import CannedReplies
 from bot.core.handover.leads import OUTCOMES, Lead, LeadStore
 from bot.core.handover.teams import Teams
 from bot.core.messages import Reply
@@ -29,14 +31,17 @@ from bot.http import ClientAddresses, bad_request, error, json_object
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_REPLY_CHARS = 2000
-Handler = Callable[[web.Request, Coach], Awaitable[web.StreamResponse]]
+COACH_LANGUAGE = "sv"  # the panel's language: canned replies are shown to coaches in it
 
 
 class CoachApi:
     def __init__(self, accounts: CoachAccounts, leads: LeadStore, teams: Teams,
-                 content: Content, deliveries: Deliveries,
-                 addresses: ClientAddresses | None = None) -> None:
+                 content: Content, deliveries: Deliveries, audit_log: AuditLog,
+                 canned: CannedReplies, addresses: ClientAddresses | None = None) -> None:
+        self.canned = canned
         self.accounts = accounts
+        self.audit = audit_log
+        self.guard = SessionGuard(accounts)
         self.addresses = addresses or ClientAddresses()
         self.leads = leads
         self.teams = teams
@@ -49,28 +54,17 @@ class CoachApi:
             web.get("/coach/", self.page),
             web.static("/coach/static", STATIC_DIR),
             web.post("/coach/api/login", self.login),
-            web.post("/coach/api/logout", self._auth(self.logout, csrf=True)),
-            web.get("/coach/api/me", self._auth(self.me)),
-            web.get("/coach/api/leads", self._auth(self.list_leads)),
-            web.get("/coach/api/leads/{id}", self._auth(self.lead_detail)),
-            web.post("/coach/api/leads/{id}/claim", self._auth(self.claim, csrf=True)),
-            web.post("/coach/api/leads/{id}/messages", self._auth(self.message, csrf=True)),
-            web.post("/coach/api/leads/{id}/close", self._auth(self.close, csrf=True)),
+            web.post("/coach/api/logout", self.guard(self.logout, csrf=True)),
+            web.get("/coach/api/me", self.guard(self.me)),
+            web.post("/coach/api/me", self.guard(self.update_me, csrf=True)),
+            web.get("/coach/api/teams", self.guard(self.team_numbers)),
+            web.get("/coach/api/leads", self.guard(self.list_leads)),
+            web.get("/coach/api/canned", self.guard(self.list_canned)),
+            web.get("/coach/api/leads/{id}", self.guard(self.lead_detail)),
+            web.post("/coach/api/leads/{id}/claim", self.guard(self.claim, csrf=True)),
+            web.post("/coach/api/leads/{id}/messages", self.guard(self.message, csrf=True)),
+            web.post("/coach/api/leads/{id}/close", self.guard(self.close, csrf=True)),
         ]
-
-    # ------------------------------------------------------------------ auth
-    def _auth(self, handler: Handler, csrf: bool = False):  # type: ignore[no-untyped-def]
-        async def wrapped(request: web.Request) -> web.StreamResponse:
-            session = await get_session(request)
-            coach = await self.accounts.get(session.get("username", ""))
-            if coach is None or session.get("generation") != coach.generation:
-                session.invalidate()  # removed, or the password changed: log in again
-                return error(401, "Log in first (POST /coach/api/login).")
-            if csrf and not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""),
-                                                str(session.get("csrf", ""))):
-                return error(403, "Missing or wrong X-CSRF-Token header.")
-            return await handler(request, coach)
-        return wrapped
 
     async def to_page(self, request: web.Request) -> web.Response:
         raise web.HTTPFound("/coach/")
@@ -99,6 +93,10 @@ class CoachApi:
         if coach is None:
             return error(401, "Wrong username or password.")
         await self.accounts.succeeded(username, address)
+        if coach.disabled:
+            return error(403, "This account is disabled; ask an administrator.")
+        await self.accounts.logged_in(coach.username, time.time())
+        await self.audit.record(coach.username, audit.LOGIN)
         session = await new_session(request)
         session["username"] = coach.username
         session["generation"] = coach.generation
@@ -112,8 +110,35 @@ class CoachApi:
     async def me(self, request: web.Request, coach: Coach) -> web.Response:
         return web.json_response(self._me(coach, (await get_session(request))["csrf"]))
 
+    async def update_me(self, request: web.Request, coach: Coach) -> web.Response:
+        """The coach's own settings: the e-mail address notifications go to ("" for none)."""
+        email = (await json_object(request)).get("email")
+        if not isinstance(email, str):
+            raise bad_request('Send {"email": "name@example.org"} (or "" for no e-mail).')
+        try:
+            coach = await self.accounts.set_email(coach.username, email.strip())
+        except AccountError as exc:
+            raise bad_request(str(exc)) from None
+        return web.json_response(self._me(coach, (await get_session(request))["csrf"]))
+
+    async def team_numbers(self, request: web.Request, coach: Coach) -> web.Response:
+        """Waiting, over-SLA and claimed leads per team: an operator's are every team's,
+        a coach's their own teams' (numbers only, no leads)."""
+        now = time.time()
+        numbers = []
+        for team in (self.teams.teams if coach.is_operator else coach.teams):
+            leads = await self.leads.team_leads(team)
+            waiting = [lead for lead in leads if lead.status == "waiting"]
+            numbers.append({
+                "id": team, "name": self.teams.teams[team].name, "waiting": len(waiting),
+                "over_sla": sum(lead.waiting_seconds(now) > self.teams.sla_seconds
+                                for lead in waiting),
+                "claimed": sum(lead.status == "claimed" for lead in leads)})
+        return web.json_response({"teams": numbers})
+
     def _me(self, coach: Coach, csrf: str) -> dict[str, Any]:
         return {"username": coach.username, "name": coach.name, "csrf_token": csrf,
+                "role": coach.role, "email": coach.email,
                 "teams": [{"id": t, "name": self.teams.teams[t].name} for t in coach.teams
                           if t in self.teams.teams]}
 
@@ -157,6 +182,7 @@ class CoachApi:
         lead = await self._lead_of_my_teams(request, coach)
         if lead.fields.get("coach") != coach.username:
             return error(409, "Claim the lead to see the person's details.")
+        await self.audit.record(coach.username, audit.LEAD_VIEW, lead.id, lead.team)
         return web.json_response(await self._detail(lead, coach))
 
     async def claim(self, request: web.Request, coach: Coach) -> web.Response:
@@ -167,6 +193,7 @@ class CoachApi:
                          else "This lead is closed.")
         if result == "claimed_first":
             TIME_TO_CLAIM.labels(team=lead.team).observe(lead.waiting_seconds(time.time()))
+        await self.audit.record(coach.username, audit.LEAD_CLAIM, lead.id, lead.team)
         return web.json_response(await self._detail(await self.leads.get(lead.id) or lead,
                                                     coach))
 
@@ -177,20 +204,43 @@ class CoachApi:
                                    content_type="application/json")
         return lead
 
+    async def list_canned(self, request: web.Request, coach: Coach) -> web.Response:
+        """The canned replies of the coach's teams, in Swedish (what the coach reads), with
+        the teams that offer each."""
+        replies: dict[str, dict[str, Any]] = {}
+        for team in coach.teams:
+            for reply in self.canned.for_team(team):
+                entry = replies.setdefault(reply.id, {
+                    "id": reply.id, "title": self.canned.title(reply.id, COACH_LANGUAGE),
+                    "text": self.canned.text(reply.id, COACH_LANGUAGE), "teams": []})
+                entry["teams"].append(team)
+        return web.json_response({"canned": list(replies.values())})
+
     async def message(self, request: web.Request, coach: Coach) -> web.Response:
+        """A coach's words, or a canned reply ({"canned": id}) in the person's language."""
         lead = await self._mine(request, coach)
-        text = (await json_object(request)).get("text")
+        body = await json_object(request)
+        language = lead.fields.get("language", "sv")
+        if "canned" in body:
+            reply_id = body["canned"]
+            if not isinstance(reply_id, str) or not self.canned.offers(lead.team, reply_id):
+                raise bad_request("Unknown canned reply for this lead's team; "
+                                  "GET /coach/api/canned lists them.")
+            text = self.canned.text(reply_id, language)
+        else:
+            text = body.get("text")
         if not isinstance(text, str) or not text.strip():
-            raise bad_request('Send {"text": "..."} with the message for the person.')
+            raise bad_request('Send {"text": "..."} with the message for the person, or '
+                              '{"canned": "<id>"}.')
         if len(text) > MAX_REPLY_CHARS:
             raise bad_request(f"At most {MAX_REPLY_CHARS} characters.")
         if lead.fields.get("user_left"):
             return error(409, "The person has left the chat; contact them another way.")
-        language = lead.fields.get("language", "sv")
         shown = self.content.text("coach_message", language, name=coach.name, text=text.strip())
         await self.deliveries.send(lead.conversation, [Reply(shown)])
         await self.leads.add_message(lead.id, "coach", text.strip(), coach.name)
         await self.leads.touch(lead, coach.username)
+        await self.audit.record(coach.username, audit.LEAD_MESSAGE, lead.id, lead.team)
         return web.json_response({"ok": True})
 
     async def close(self, request: web.Request, coach: Coach) -> web.Response:
@@ -201,6 +251,7 @@ class CoachApi:
         if await self.leads.close(lead, coach.username, outcome) != "closed":
             return error(409, "The lead is no longer yours.")
         LEAD_OUTCOMES.labels(team=lead.team, outcome=outcome).inc()
+        await self.audit.record(coach.username, audit.LEAD_CLOSE, lead.id, lead.team)
         if not lead.fields.get("user_left"):
             language = lead.fields.get("language", "sv")
             await self.deliveries.send(lead.conversation,

@@ -20,6 +20,9 @@ LEAD_OUTCOMES = Counter("lotsen_lead_outcomes_total", "Closed leads by outcome",
 LEADS_WAITING = Gauge("lotsen_leads_waiting", "Unclaimed leads now", ["team"])
 LEADS_OVER_SLA = Gauge("lotsen_leads_over_sla", "Unclaimed leads waiting longer than the SLA",
                        ["team"])
+BOOKING_ATTENDANCE = Gauge("lotsen_booking_attendance",
+                           "Drop-in bookings marked by staff as attended or no-show",
+                           ["location", "status"])
 CAMPAIGN_STARTS = Counter("lotsen_campaign_starts_total", "Conversations started from a link",
                           ["channel", "source"])
 CAMPAIGN_MESSAGES = Gauge("lotsen_campaign_messages",

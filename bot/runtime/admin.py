@@ -2,7 +2,13 @@
 
   python -m bot.admin teams                                   team ids, one a line
   python -m bot.admin add-coach USERNAME --team ID [--team ID] [--name "Full Name"]
+      [--role coach|operator]   (operators also run campaigns; they may have no team)
+      [--email ADDRESS]         (where "a lead is waiting" notifications go)
+  python -m bot.admin coaches                                 every account: username, name,
+                                                              teams, role, last login, disabled
   python -m bot.admin reset-password USERNAME                 (ends the coach's sessions)
+  python -m bot.admin disable-coach USERNAME | enable-coach USERNAME
+                                                              (disabling ends the sessions)
   python -m bot.admin remove-coach USERNAME                   (ends the coach's sessions)
       (passwords are read from standard input: one line, or asked twice on a terminal)
   python -m bot.admin dead-letters [list | retry ID | drop ID | retry-all | drop-all]
@@ -27,7 +33,7 @@ import time
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.coach.accounts import AccountError, CoachAccounts
+from bot.coach.accounts import COACH_ROLE, ROLES, AccountError, CoachAccounts
 from bot.config import ConfigError, Settings
 from bot.core.handover.teams import Teams
 from bot.core.jobs import JobQueue
@@ -46,9 +52,22 @@ def read_password() -> str:
 async def coach_command(settings: Settings, teams: Teams, redis: Redis,
                         args: argparse.Namespace) -> None:
     accounts = CoachAccounts(redis, settings.key_prefix, teams)
-    if args.command == "add-coach":
-        coach = await accounts.add(args.username, read_password(), args.team, args.name)
-        print(f"coach {coach.username} saved for team(s) {', '.join(coach.teams)}")
+    if args.command == "coaches":
+        print("username\tname\tteams\trole\tlast login (UTC)\tdisabled")
+        for coach in await accounts.all():
+            login = time.strftime("%Y-%m-%d %H:%M", time.gmtime(coach.last_login)) \
+                if coach.last_login else "never"
+            print(f"{coach.username}\t{coach.name}\t{','.join(coach.teams) or '-'}\t"
+                  f"{coach.role}\t{login}\t{'yes' if coach.disabled else 'no'}")
+    elif args.command in ("disable-coach", "enable-coach"):
+        coach = await accounts.set_disabled(args.username, args.command == "disable-coach")
+        print(f"coach {coach.username} " + ("disabled; their sessions have ended"
+                                            if coach.disabled else "enabled"))
+    elif args.command == "add-coach":
+        coach = await accounts.add(args.username, read_password(), args.team or [], args.name,
+                                   args.role, args.email or "")
+        print(f"{coach.role} {coach.username} saved for team(s) "
+              f"{', '.join(coach.teams) or '(none)'}")
     elif args.command == "reset-password":
         coach = await accounts.set_password(args.username, read_password())
         print(f"password of {coach.username} changed; their sessions have ended")
@@ -89,8 +108,15 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("teams", help="print the team ids, one a line")
     add = commands.add_parser("add-coach", help="create or update a coach account")
     add.add_argument("username")
-    add.add_argument("--team", action="append", required=True, help="team id (repeatable)")
+    add.add_argument("--team", action="append", help="team id (repeatable; a coach needs one)")
     add.add_argument("--name", help="the name shown to people (default: the username)")
+    add.add_argument("--role", choices=ROLES, default=COACH_ROLE,
+                     help="coach (default) or operator (also runs campaigns)")
+    add.add_argument("--email", help="the address notifications go to (none by default)")
+    commands.add_parser("coaches", help="list every account")
+    for verb, what in (("disable", "refuse logins and end sessions"), ("enable", "allow again")):
+        toggle = commands.add_parser(f"{verb}-coach", help=what)
+        toggle.add_argument("username")
     reset = commands.add_parser("reset-password", help="set a new password (ends sessions)")
     reset.add_argument("username")
     remove = commands.add_parser("remove-coach", help="delete an account (ends sessions)")

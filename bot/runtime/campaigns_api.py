@@ -1,6 +1,8 @@
-"""The outreach API (admin token, as `POST /api/nlu/parse`): campaigns created as a previewed
-draft, sent, cancelled, followed. The work is `CampaignService`'s, shared with
-`python -m bot.admin campaign ...`; this module only maps HTTP to it:
+"""The outreach API: campaigns created as a previewed draft, sent, cancelled, followed. The
+work is `CampaignService`'s, shared with `python -m bot.admin campaign ...`; this module only
+maps HTTP to it. The same routes are served twice: under /api/campaigns for scripts (admin
+token, as `POST /api/nlu/parse`), and under /coach/api/campaigns for the coach panel's
+operators (their session, CSRF token and role; see bot/coach/guard.py):
 
   POST /api/campaigns              201 the preview (nothing is sent)
   POST /api/campaigns/{id}/send    202 scheduled for send_at or now; again: 202, no change
@@ -25,7 +27,19 @@ from bot.core.outreach.drafts import CampaignError
 from bot.core.outreach.service import CampaignService, Conflict, NotFound
 from bot.http import admin_refusal, error, json_object
 
-Handler = Callable[[web.Request], Awaitable[web.Response]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Who may call a route: (handler, whether it changes anything) -> the guarded handler.
+Access = Callable[[Handler, bool], Handler]
+
+
+def admin_access(token: str) -> Access:
+    """Scripts and the CLI's remote use: the admin token in `Authorization: Bearer`."""
+    def access(handler: Handler, changes: bool) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            refused = admin_refusal(request, token)
+            return refused if refused is not None else await handler(request)
+        return guarded
+    return access
 
 
 def preview_json(campaign: Campaign) -> dict[str, Any]:
@@ -50,23 +64,23 @@ async def export_metrics(campaigns: CampaignService) -> None:
 
 
 class CampaignRoutes:
-    def __init__(self, campaigns: CampaignService, admin_token: str) -> None:
+    def __init__(self, campaigns: CampaignService, access: Access,
+                 prefix: str = "/api/campaigns") -> None:
         self.campaigns = campaigns
-        self.token = admin_token
+        self.access = access
+        self.prefix = prefix
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/api/campaigns", self._guard(self.create)),
-                web.get("/api/campaigns", self._guard(self.list)),
-                web.get("/api/campaigns/{id}", self._guard(self.status)),
-                web.post("/api/campaigns/{id}/send", self._guard(self.send)),
-                web.post("/api/campaigns/{id}/cancel", self._guard(self.cancel))]
+        base = self.prefix
+        return [web.post(base, self._guard(self.create, changes=True)),
+                web.get(base, self._guard(self.list)),
+                web.get(base + "/{id}", self._guard(self.status)),
+                web.post(base + "/{id}/send", self._guard(self.send, changes=True)),
+                web.post(base + "/{id}/cancel", self._guard(self.cancel, changes=True))]
 
-    def _guard(self, handler: Handler) -> Handler:
-        """The admin token first; the service's refusals as 400, 404 and 409."""
-        async def guarded(request: web.Request) -> web.Response:
-            refused = admin_refusal(request, self.token)
-            if refused is not None:
-                return refused
+    def _guard(self, handler: Handler, changes: bool = False) -> Handler:
+        """Access first; the service's refusals as 400, 404 and 409."""
+        async def mapped(request: web.Request) -> web.StreamResponse:
             try:
                 return await handler(request)
             except CampaignError as exc:
@@ -76,7 +90,7 @@ class CampaignRoutes:
             except Conflict as exc:
                 return error(409, str(exc))
 
-        return guarded
+        return self.access(mapped, changes)
 
     async def create(self, request: web.Request) -> web.Response:
         campaign = await self.campaigns.create(await json_object(request))

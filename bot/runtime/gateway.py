@@ -19,17 +19,27 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.accessibility.facts import StatementFacts
 from bot.accessibility.routes import statement_routes
-from bot.coach.accounts import CoachAccounts
+from bot.coach.accounts import OPERATOR_ROLE, CoachAccounts
 from bot.coach.api import CoachApi
+from bot.coach.audit import AuditLog, AuditRoutes
 from bot.coach.bookings import StaffRoutes
+from bot.coach.dropin import DropinRoutes
+from bot.coach.live import EventHub, LiveRoutes
+from bot.coach.outreach import OutreachPanel
 from bot.coach.sessions import RedisSessionStorage
 from bot.config import Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.keys import Keys
-from bot.core.metrics import HTTP_ERRORS, LEADS_OVER_SLA, LEADS_WAITING, REDIS_MEMORY
+from bot.core.metrics import (
+    BOOKING_ATTENDANCE,
+    HTTP_ERRORS,
+    LEADS_OVER_SLA,
+    LEADS_WAITING,
+    REDIS_MEMORY,
+)
 from bot.core.nlu import NLUUnavailable
 from bot.http import ClientAddresses, admin_refusal, bad_request, error, json_object
-from bot.runtime.campaigns_api import CampaignRoutes, export_metrics
+from bot.runtime.campaigns_api import CampaignRoutes, admin_access, export_metrics
 from bot.runtime.headers import security_headers
 from bot.runtime.wiring import Services, build_services, redis_client
 
@@ -37,6 +47,7 @@ log = logging.getLogger("lotsen.http")
 MAX_BODY_BYTES = 1024 * 1024
 
 SERVICES = web.AppKey("services", Services)
+HUB = web.AppKey("live_hub", EventHub)
 
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> web.Application:
@@ -55,14 +66,31 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
         app.router.add_routes(services.channels.routes())
         app.router.add_routes(StaffRoutes(services.bookings, services.booking_texts,
                                           settings.admin_token).routes())
-        app.router.add_routes(CampaignRoutes(services.campaigns, settings.admin_token).routes())
+        app.router.add_routes(CampaignRoutes(services.campaigns,
+                                             admin_access(settings.admin_token)).routes())
         accounts = CoachAccounts(services.redis, settings.key_prefix, services.teams)
         addresses = ClientAddresses(settings.trusted_proxies, settings.limit_exempt)
-        app.router.add_routes(CoachApi(accounts, services.leads, services.teams,
-                                       services.content, services.deliveries,
-                                       addresses).routes())
+        audit_log = AuditLog(services.redis, services.keys, settings.audit_days)
+        coach_api = CoachApi(accounts, services.leads, services.teams, services.content,
+                             services.deliveries, audit_log, services.static.canned,
+                             addresses)
+        app.router.add_routes(coach_api.routes())
+        guard = coach_api.guard
+        dropin = DropinRoutes(services.bookings, services.booking_texts, services.teams,
+                              services.static.places, guard, audit_log)
+        app.router.add_routes(dropin.routes())
+        app.router.add_routes(AuditRoutes(audit_log, guard).routes())
+        hub = app[HUB] = EventHub(services.staff_events)
+        app.router.add_routes(LiveRoutes(hub, guard, dropin.locations_of).routes())
+        app.router.add_routes(OutreachPanel(services.campaigns, services.content,
+                                            services.languages, services.static.districts,
+                                            guard).routes())
+        app.router.add_routes(CampaignRoutes(services.campaigns,
+                                             guard.access(OPERATOR_ROLE),
+                                             prefix="/coach/api/campaigns").routes())
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(task(stop)) for task in services.channels.background()]
+        tasks = [asyncio.create_task(task(stop))
+                 for task in [*services.channels.background(), hub.run]]
         yield
         stop.set()
         for task in tasks:
@@ -72,6 +100,12 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
         await services.close()
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def end_live_streams(app: web.Application) -> None:
+        if HUB in app:  # open event streams would hold up the shutdown
+            app[HUB].close()
+
+    app.on_shutdown.append(end_live_streams)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
@@ -175,6 +209,9 @@ async def metrics(request: web.Request) -> web.Response:
         LEADS_OVER_SLA.labels(team=team).set(sum(
             1 for lead in waiting if lead.waiting_seconds(now) > services.teams.sla_seconds))
     await export_metrics(services.campaigns)
+    for location in services.bookings.schedule.dropin_locations():
+        for status, count in (await services.bookings.store.attendance_counts(location)).items():
+            BOOKING_ATTENDANCE.labels(location=location, status=status).set(count)
     response = web.Response(body=generate_latest())
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     return response

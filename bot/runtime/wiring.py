@@ -26,6 +26,7 @@ from bot.core.critical import CriticalSections
 from bot.core.delivery import Deliveries
 from bot.core.dialogue import DialogueEngine
 from bot.core.flows.erase import ErasureFlow
+from bot.core.handover.canned import CannedReplies
 from bot.core.handover.flow import HandoverFlow
 from bot.core.handover.leads import LeadStore
 from bot.core.handover.teams import Teams
@@ -41,6 +42,7 @@ from bot.core.outreach.reach import Reach
 from bot.core.outreach.service import CampaignService
 from bot.core.outreach.subscriptions import SubscriptionStore
 from bot.core.places import Places
+from bot.core.staff_events import StaffEvents
 from bot.core.store import ConversationStore
 from bot.runtime.channels import ChannelRegistry
 from connectors.base import ChannelContext
@@ -66,6 +68,7 @@ class StaticContent:
     places: Places
     schedule: Schedule
     teams: Teams
+    canned: CannedReplies
 
     @property
     def districts(self) -> list[str]:
@@ -83,7 +86,9 @@ def load_content(settings: Settings) -> StaticContent:
     schedule = Schedule.load(settings.config_dir / "dropin.yml",
                              {loc.id for loc in places.locations})
     teams = Teams.load(settings.config_dir / "teams.yml")
-    return StaticContent(languages, content, places, schedule, teams)
+    canned = CannedReplies.load(settings.config_dir / "canned.yml",
+                                settings.content_dir / "canned.yml", catalogs, teams.teams)
+    return StaticContent(languages, content, places, schedule, teams, canned)
 
 
 @dataclass
@@ -105,6 +110,7 @@ class Services:
     deliveries: Deliveries
     reaches: dict[str, Reach]
     campaigns: CampaignService
+    staff_events: StaffEvents
     critical: CriticalSections  # sends a stopping worker finishes before it closes its clients
 
     @property
@@ -141,6 +147,9 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
     when = WhenParser(settings.content_dir / "dates.yml",
                       [languages.languages[c].babel_locale for c in languages.enabled])
     leads = LeadStore(redis, prefix, retention)
+    staff_events = StaffEvents(redis, Keys(prefix))
+    leads.events = staff_events
+    bookings.store.events = staff_events
     subscriptions = SubscriptionStore(redis, Keys(prefix))
     erasure = ErasureFlow(content, store, erasers=[bookings.erase, leads.erase_user,
                                                    jobs.erase_for, subscriptions.erase])
@@ -166,4 +175,4 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
                                 static.districts, clock)
     return Services(settings, clock, redis, http, Keys(prefix), static, rasa, jobs, bookings,
                     texts, leads, subscriptions, engine, channels, channels.deliveries(),
-                    reaches, campaigns, CriticalSections())
+                    reaches, campaigns, staff_events, CriticalSections())

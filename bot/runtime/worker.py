@@ -19,6 +19,8 @@ from typing import Any
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.coach.accounts import CoachAccounts
+from bot.coach.notify import Notifier
 from bot.config import Settings
 from bot.core.booking.reminders import reminder_handler
 from bot.core.booking.service import REMINDER_JOB, BookingService
@@ -30,10 +32,11 @@ from bot.core.handover.teams import Teams
 from bot.core.job_runner import JobRunner
 from bot.core.jobs import JobHandler
 from bot.core.keys import WORKER_HEARTBEAT
+from bot.core.mail import Mailer
 from bot.core.messages import Reply
 from bot.core.outreach.renewals import LOOK_EVERY_SECONDS, RenewalQuestions
 from bot.core.outreach.sending import CampaignSender
-from bot.runtime.wiring import build_services
+from bot.runtime.wiring import Services, build_services
 
 log = logging.getLogger("lotsen.worker")
 HEARTBEAT_TTL = 30
@@ -83,6 +86,7 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
                 **campaigns.handlers(), **renewals.handlers(), **services.channels.jobs()}
     runner = JobRunner(queue, handlers, campaigns.dead_handlers(),
                        concurrency=settings.worker_concurrency, clock=clock)
+    notifying = start_notifier(settings, services, stop, clock)
     first_delay, max_delay = 0.5, 10.0  # seconds between attempts while Redis is down
     delay, outage = first_delay, False
     next_tick = next_prune = next_renewals = 0.0
@@ -121,10 +125,28 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
             with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
                 await runner.wait(poll_seconds)
     finally:
+        if notifying is not None:
+            try:
+                await asyncio.wait_for(notifying, DRAIN_SECONDS)
+            except (TimeoutError, asyncio.CancelledError):
+                notifying.cancel()
         await runner.stop(DRAIN_SECONDS)
         await services.critical.drain(DRAIN_SECONDS)
         await services.close()
         log.info("worker_stopped")
+
+
+def start_notifier(settings: Settings, services: Services, stop: asyncio.Event,
+                   clock: Clock) -> asyncio.Task[None] | None:
+    """E-mail to coaches, when LOTSEN_SMTP_URL is set (bot/coach/notify.py)."""
+    mailer = Mailer(settings.smtp_url, settings.mail_from)
+    if not mailer.enabled:
+        return None
+    notifier = Notifier(services.staff_events,
+                        CoachAccounts(services.redis, settings.key_prefix, services.teams),
+                        services.leads, services.teams, mailer, services.keys,
+                        f"{settings.public_url.rstrip('/')}/coach/", settings.digest_hour, clock)
+    return asyncio.create_task(notifier.run(stop))
 
 
 def main(settings: Settings) -> None:

@@ -38,7 +38,8 @@ VISIBLE_INTERACTIVE_JS = f"""
 return [...document.querySelectorAll("{INTERACTIVE}")].filter((e) => {{
   const r = e.getBoundingClientRect();
   return e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden'
-         && r.width > 1 && r.height > 1;
+         && r.width > 1 && r.height > 1
+         && !e.closest('details:not([open]) > :not(summary)');  // folded away: not shown
 }});"""
 
 
@@ -147,7 +148,9 @@ async def test_axe_finds_no_violations_logged_out_and_with_a_lead_open(panel) ->
     page = await (await panel.get("/coach/")).text()
     assert "style=" not in page and "<style" not in page
     assert re.findall(r"<script[^>]*>", page) == [
-        '<script src="/coach/static/coach.js" defer>']
+        '<script src="/coach/static/coach.js" defer>',
+        '<script src="/coach/static/outreach.js" defer>',
+        '<script src="/coach/static/dropin.js" defer>']
 
 
 # ---------------------------------------------------------------------- 2. keyed queue rows

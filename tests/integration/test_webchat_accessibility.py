@@ -217,7 +217,9 @@ def names_session(base: str, codes: list[str]) -> dict[str, dict[str, object]]:
     found = {}
     with chromium() as driver:
         for code in codes:
-            driver.get(f"{base}/?lang={code}")
+            # A page of the same origin without the chat's script: clearing the storage there
+            # cannot race a chat that is still starting (and would store its session after).
+            driver.get(f"{base}/webchat/languages")
             driver.execute_script("sessionStorage.clear()")
             open_chat(driver, f"{base}/?lang={code}")
             found[code] = {

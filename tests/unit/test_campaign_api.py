@@ -30,8 +30,8 @@ GOOD = {"name": "sfi Tensta", "audience": {"topics": ["sfi_parents"]},
         "texts": {"sv": SV, "ar": AR}}
 
 
-@pytest.fixture
-async def client(aiohttp_client, prefix, redis, providers):
+async def campaign_gateway(aiohttp_client, prefix: str, providers):  # type: ignore[no-untyped-def]
+    """The gateway with Telegram and 46elks (stand-ins) configured, on the fixed clock."""
     settings = make_settings(prefix, public_url="http://lotsen.test",
                              telegram_token=TELEGRAM_TOKEN,
                              telegram_api_url=providers.url, elks_username=ELKS_USER,
@@ -39,6 +39,11 @@ async def client(aiohttp_client, prefix, redis, providers):
     client = await aiohttp_client(create_app(settings, clock=CLOCK))
     client.settings = settings  # type: ignore[attr-defined]
     return client
+
+
+@pytest.fixture
+async def client(aiohttp_client, prefix, redis, providers):
+    return await campaign_gateway(aiohttp_client, prefix, providers)
 
 
 async def subscribe(client, conversation: str, language: str, topics=("sfi_parents",),

@@ -18,7 +18,11 @@ def test_environment_overrides_and_types() -> None:
 
 
 @pytest.mark.parametrize("env", [{"LOTSEN_PORT": "eighty"}, {"LOTSEN_PORT": "70000"},
-                                 {"LOTSEN_NLU_THRESHOLD": "2"}, {"LOTSEN_KEY_PREFIX": "a:b"}])
+                                 {"LOTSEN_NLU_THRESHOLD": "2"}, {"LOTSEN_KEY_PREFIX": "a:b"},
+                                 {"LOTSEN_SMTP_URL": "mail.example.org"},
+                                 {"LOTSEN_SMTP_URL": "http://mail.example.org"},
+                                 {"LOTSEN_SMTP_URL": "smtp://"}, {"LOTSEN_DIGEST_HOUR": "24"},
+                                 {"LOTSEN_AUDIT_DAYS": "0"}])
 def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match="LOTSEN_"):
         Settings.from_env(env)

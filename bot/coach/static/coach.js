@@ -1,9 +1,15 @@
 // Lotsen coach dashboard: the queue of warm leads for the coach's teams, claim, reply, close.
 //
-// The panel polls every 5 s and updates in place: one <tr> per lead id, created once and
+// The panel follows /coach/api/events (Server-Sent Events; polling every 5 s only while that
+// stream is down) and updates in place: one <tr> per lead id, created once and
 // updated cell by cell, so a focused button keeps its focus; the transcript (role="log") only
 // ever gets new messages appended, so a screen reader announces each message once. Polling
 // never moves focus; only the coach's own actions (log in, claim, open, close) do.
+//
+// Operators also get the "Utskick" view (outreach.js): the two views are hash routes (#ko,
+// #utskick) so the browser's back button works; a view change moves focus to its heading.
+// outreach.js uses the helpers in window.LotsenCoach and the coach:login / coach:logout /
+// coach:view events.
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -24,6 +30,7 @@
   const factCells = new Map();  // fact key -> its <dd>
   let transcriptLead = null;  // the lead whose messages the transcript shows
   let shown = [];             // signatures of the messages in the transcript, in order
+  let me = null;              // the logged-in account (GET /coach/api/me)
 
   async function api(path, body) {
     const options = { method: body === undefined ? "GET" : "POST", credentials: "same-origin",
@@ -62,25 +69,104 @@
 
   function status(text) { setText($("queue-status"), text); }
 
-  function showLoggedIn(me, moveFocus) {
+  function showLoggedIn(account, moveFocus) {
+    me = account;
     csrf = me.csrf_token;
     $("login-view").hidden = true;
-    $("work-view").hidden = false;
     $("who").hidden = false;
     $("who-name").textContent = me.name;
-    $("queue-teams").textContent = "– " + me.teams.map((t) => t.name).join(", ");
-    if (moveFocus) $("queue-title").focus();
-    refresh();
+    $("email").value = me.email || "";
+    $("queue-teams").textContent = me.teams.length ? "– " + me.teams.map((t) => t.name).join(", ") : "";
+    $("views-nav").hidden = false;
+    $("nav-outreach").hidden = me.role !== "operator";
+    $("notify-on").hidden = !("Notification" in window) || Notification.permission !== "default";
+    document.dispatchEvent(new CustomEvent("coach:login", { detail: me }));
+    showView(viewOfHash(), moveFocus);
+    listen();
+    loadCanned().then(refresh);
   }
 
   function showLogin(moveFocus) {
-    csrf = null; current = null; transcriptLead = null; shown = [];
+    const wasLoggedIn = me !== null;
+    if (events) { events.close(); events = null; }
+    document.title = TITLE;
+    csrf = null; me = null; current = null; transcriptLead = null; shown = [];
     rows.clear(); $("queue-body").replaceChildren(); $("transcript-list").replaceChildren();
     status("");
     $("login-view").hidden = false; $("work-view").hidden = true; $("who").hidden = true;
-    $("lead-view").hidden = true;
+    $("lead-view").hidden = true; $("views-nav").hidden = true; $("outreach-view").hidden = true;
+    $("dropin-view").hidden = true; $("notify-on").hidden = true;
+    if (wasLoggedIn) document.dispatchEvent(new CustomEvent("coach:logout"));
     if (moveFocus) $("login-title").focus();
   }
+
+  // ------------------------------------------------------------------ views
+  const VIEWS = { queue: { hash: "#ko", box: "work-view", heading: "queue-title" },
+                  dropin: { hash: "#dropin", box: "dropin-view", heading: "dropin-title" },
+                  outreach: { hash: "#utskick", box: "outreach-view", heading: "compose-title" } };
+  const viewOfHash = () => Object.keys(VIEWS).find((name) => VIEWS[name].hash === location.hash) || "queue";
+
+  function showView(name, moveFocus) {
+    if (!me) return;
+    if (name === "outreach" && me.role !== "operator") name = "queue";
+    for (const [key, view] of Object.entries(VIEWS)) {
+      $(view.box).hidden = key !== name;
+      setAttr(document.querySelector(`#views-nav [data-view="${key}"]`), "aria-current",
+              key === name ? "page" : null);
+    }
+    document.dispatchEvent(new CustomEvent("coach:view", { detail: name }));
+    if (moveFocus) $(VIEWS[name].heading).focus();
+  }
+
+  window.addEventListener("hashchange", () => showView(viewOfHash(), true));
+
+  // ------------------------------------------------------------------ live updates
+  // Server-Sent Events say what changed (ids only); the panel then asks the API. EventSource
+  // reconnects by itself and resumes after the last event; while it is down the panel polls.
+  const TITLE = document.title;
+  let events = null;
+  let lastEvent = 0;          // when the stream last said anything (or opened)
+
+  function listen() {
+    if (events || !("EventSource" in window)) return;
+    events = new EventSource("/coach/api/events");
+    events.addEventListener("open", () => { lastEvent = Date.now(); });
+    for (const kind of ["lead_waiting", "lead_claimed", "lead_message", "lead_closed"]) {
+      events.addEventListener(kind, (event) => {
+        lastEvent = Date.now();
+        refresh();
+        if (kind === "lead_waiting") notify(JSON.parse(event.data));
+      });
+    }
+    for (const kind of ["booking_created", "booking_cancelled"]) {
+      events.addEventListener(kind, (event) => {
+        document.dispatchEvent(new CustomEvent("coach:booking", { detail: JSON.parse(event.data) }));
+      });
+    }
+    events.addEventListener("error", () => {
+      if (events && events.readyState === EventSource.CLOSED) { events = null; setTimeout(listen, 5000); }
+    });
+  }
+  const live = () => events && events.readyState === EventSource.OPEN;
+
+  function notify(data) {
+    if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
+    const team = (me.teams.find((t) => t.id === data.team) || {}).name || data.team;
+    new Notification("Ny lead väntar", { body: team, tag: `lead-${data.lead}` });
+  }
+
+  // The tab's title counts the leads nobody has taken: visible from another tab.
+  function badge(leads) {
+    const waiting = leads.filter((lead) => lead.status === "waiting").length;
+    document.title = waiting ? `(${waiting}) ${TITLE}` : TITLE;
+  }
+
+  $("notify-on").addEventListener("click", async () => {
+    const answer = await Notification.requestPermission();
+    $("notify-on").hidden = answer !== "default";
+    status(answer === "granted" ? "Aviseringar är på: du får en när en ny lead väntar."
+                                : "Aviseringar är inte på.");
+  });
 
   async function refresh() {
     if (!csrf) return;
@@ -89,6 +175,7 @@
     try {
       const data = await api("/coach/api/leads");
       renderQueue(data.leads);
+      badge(data.leads);
       if (current) await openLead(current, false);
     } catch (err) { if (err.status === 401) showLogin(true); }
     finally { busy = false; if (again) refresh(); }
@@ -265,8 +352,53 @@
     if (fresh || atBottom) box.scrollTop = box.scrollHeight;
   }
 
+  // ------------------------------------------------------------------ canned replies
+  let canned = [];            // GET /coach/api/canned: Swedish title and text, and the teams
+
+  async function loadCanned() {
+    try { canned = (await api("/coach/api/canned")).canned; } catch (err) { canned = []; }
+  }
+
+  function renderCanned(lead) {
+    const offered = canned.filter((reply) => reply.teams.includes(lead.team));
+    const select = $("canned-choice");
+    const key = `${lead.id}|${offered.map((r) => r.id).join(",")}`;
+    if (select.dataset.key !== key) {
+      select.dataset.key = key;
+      select.replaceChildren(...offered.map((reply) => {
+        const option = el("option", { value: reply.id }); option.textContent = reply.title; return option;
+      }));
+    }
+    $("canned-form").hidden = offered.length === 0 || Boolean(lead.user_left);
+    previewCanned(lead.language);
+  }
+
+  function previewCanned(code) {
+    const reply = canned.find((r) => r.id === $("canned-choice").value);
+    setText($("canned-preview"), reply ? `”${reply.text}” – skickas på ${language(code)}.` : "");
+  }
+
+  $("canned-choice").addEventListener("change", () => previewCanned(currentLanguage));
+  let currentLanguage = "sv";
+
+  $("canned-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!current || !$("canned-choice").value) return;
+    $("lead-error").textContent = "";
+    try {
+      await api(`/coach/api/leads/${current}/messages`, { canned: $("canned-choice").value });
+      await openLead(current, false);
+      status("Snabbsvaret är skickat.");
+    } catch (err) {
+      if (err.status === 401) { showLogin(true); return; }
+      $("lead-error").textContent = ERRORS[err.status] || err.message;
+    }
+  });
+
   function renderLead(lead) {
     $("lead-view").hidden = false;
+    currentLanguage = lead.language;
+    renderCanned(lead);
     setText($("lead-title"), `Lead: ${lead.name}`);
     renderFacts(lead);
     const at = new Date(lead.consent.at * 1000).toLocaleString("sv-SE", { timeZone: "Europe/Stockholm" });
@@ -324,11 +456,27 @@
     }
   });
 
+  $("email-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    setText($("email-status"), "");
+    try {
+      me = await api("/coach/api/me", { email: $("email").value.trim() });
+      setText($("email-status"), me.email ? `Sparat: aviseringar går till ${me.email}.` : "Sparat: inga e-postaviseringar.");
+    } catch (err) {
+      if (err.status === 401) { showLogin(true); return; }
+      setText($("email-status"), err.status === 400 ? "Det där ser inte ut som en e-postadress." : err.message);
+    }
+  });
+
   $("logout").addEventListener("click", async () => {
     try { await api("/coach/api/logout", {}); } catch (err) { /* logged out either way */ }
     showLogin(true);
   });
 
-  api("/coach/api/me").then((me) => showLoggedIn(me, false)).catch(() => showLogin(false));
-  setInterval(refresh, 5000);
+  window.LotsenCoach = { api, el, setText, setAttr, language, onUnauthorized: () => showLogin(true) };
+  window.LotsenCoach.me = () => me;
+  window.LotsenCoach.live = () => Boolean(live());  // whether the event stream is open
+  api("/coach/api/me").then((account) => showLoggedIn(account, false)).catch(() => showLogin(false));
+  // Polling only while the live stream is down (and once a minute regardless: waiting times).
+  setInterval(() => { if (!live() || Date.now() - lastEvent > 60000) { lastEvent = Date.now(); refresh(); } }, 5000);
 })();

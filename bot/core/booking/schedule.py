@@ -133,6 +133,19 @@ class Schedule:
                 return slot
         return None
 
+    def seats_on(self, location: str, day: date) -> int:
+        """All the seats the location's sessions offer on `day` (booked or not)."""
+        if day in self.closed_days:
+            return 0
+        return sum(len(self._session_slots(session, day)) * session.capacity
+                   for session in self.sessions.values()
+                   if session.location == location and day.weekday() in session.weekdays
+                   and (session.id, day) not in self.closed_sessions)
+
+    def dropin_locations(self) -> list[str]:
+        """The locations with drop-in sessions, in the order of the schedule."""
+        return list(dict.fromkeys(session.location for session in self.sessions.values()))
+
     def locations_for(self, service: str) -> list[str]:
         seen: dict[str, None] = {}
         for session in self.sessions.values():

@@ -23,8 +23,31 @@ from bot.core.keys import (
     BOOKING_REMINDED,
     BOOKING_SLOT,
     BOOKING_USER,
+    Erasure,
     Keys,
+    Owner,
+    declare,
 )
+from bot.core.staff_events import BOOKING_CANCELLED, BOOKING_CREATED, StaffEvents
+
+ATTENDANCE = ("attended", "no_show")
+BOOKING_ATTENDANCE = declare("booking:attendance:{location}", owner=Owner.SYSTEM,
+                             expiry="none (counts)", erasure=Erasure.NOT_PERSONAL,
+                             note="attended/no_show counts per location, for /metrics")
+
+# KEYS: booking, the location's attendance counts. ARGV: attended | no_show.
+# A correction (attended -> no_show) moves the count, so the counts stay true.
+ATTEND = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if status ~= 'booked' then return 'not_active' end
+local before = redis.call('HGET', KEYS[1], 'attendance')
+if before == ARGV[1] then return 'unchanged' end
+redis.call('HSET', KEYS[1], 'attendance', ARGV[1])
+if before then redis.call('HINCRBY', KEYS[2], before, -1) end
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+return 'marked'
+"""
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
 
@@ -87,13 +110,15 @@ class Booking:
     language: str
     status: str
     day: str
+    attendance: str = ""  # "" | attended | no_show (marked by staff)
 
     @classmethod
     def from_hash(cls, data: dict[str, str]) -> Booking:
         return cls(code=data["code"], conversation=data["conversation"], slot=data["slot"],
                    session=data["session"], service=data["service"], location=data["location"],
                    start=int(data["start"]), end=int(data["end"]), language=data["language"],
-                   status=data["status"], day=data["day"])
+                   status=data["status"], day=data["day"],
+                   attendance=data.get("attendance", ""))
 
 
 @dataclass(frozen=True)
@@ -109,6 +134,9 @@ class BookingStore:
         self.retention = retention_seconds
         self._book = redis.register_script(BOOK)
         self._cancel = redis.register_script(CANCEL)
+        self._attend = redis.register_script(ATTEND)
+        # Where the staff panel learns of new and cancelled bookings (set by the wiring).
+        self.events: StaffEvents | None = None
 
     def booking_key(self, code: str) -> str:
         return self.keys(BOOKING, code=code)
@@ -139,6 +167,9 @@ class BookingStore:
                 args=[code, capacity, start, end, conversation, slot, session, service,
                       location, language, now, self.retention, day])
             if status != "retry":
+                if status == "booked" and self.events is not None:
+                    # No code: it is the person's, and the stream outlives an erasure.
+                    await self.events.publish(BOOKING_CREATED, location=location, day=day)
                 return BookAttempt(status, found)
         raise RuntimeError("could not find a free booking code")
 
@@ -161,10 +192,27 @@ class BookingStore:
         booking = await self.get(code)
         if booking is None:
             return "not_found"
-        return str(await self._cancel(
+        result = str(await self._cancel(
             keys=[self.booking_key(booking.code), self.slot_key(booking.slot),
                   self.user_key(conversation)],
             args=[booking.code, conversation, now]))
+        if result == "cancelled" and self.events is not None:
+            await self.events.publish(BOOKING_CANCELLED, location=booking.location,
+                                      day=booking.day)
+        return result
+
+    async def mark_attendance(self, booking: Booking, attendance: str) -> str:
+        """'marked' | 'unchanged' | 'not_active' (cancelled) | 'missing'."""
+        if attendance not in ATTENDANCE:
+            raise ValueError(f"attendance must be one of {ATTENDANCE}")
+        return str(await self._attend(
+            keys=[self.booking_key(booking.code),
+                  self.keys(BOOKING_ATTENDANCE, location=booking.location)],
+            args=[attendance]))
+
+    async def attendance_counts(self, location: str) -> dict[str, int]:
+        counts = await self.redis.hgetall(self.keys(BOOKING_ATTENDANCE, location=location))
+        return {status: int(counts.get(status, 0)) for status in ATTENDANCE}
 
     async def for_day(self, location: str, day: str) -> list[Booking]:
         codes = await self.redis.smembers(self.day_key(location, day))

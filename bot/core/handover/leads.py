@@ -20,6 +20,13 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bot.core.keys import CONV_LEADS, CONV_OPEN_LEAD, LEAD, LEAD_MESSAGES, LEAD_STREAM, Keys
+from bot.core.staff_events import (
+    LEAD_CLAIMED,
+    LEAD_CLOSED,
+    LEAD_MESSAGE,
+    LEAD_WAITING,
+    StaffEvents,
+)
 
 GROUP = "coaches"
 QUEUE_CONSUMER = "queue"
@@ -108,6 +115,12 @@ class LeadStore:
         self._create = redis.register_script(CREATE)
         self._claim = redis.register_script(CLAIM)
         self._close = redis.register_script(CLOSE)
+        # Where the staff panel and notifications learn of changes (set by the wiring).
+        self.events: StaffEvents | None = None
+
+    async def _tell(self, kind: str, team: str, lead_id: str) -> None:
+        if self.events is not None:
+            await self.events.publish(kind, team=team, lead=lead_id)
 
     def lead_key(self, lead_id: str) -> str:
         return self.keys(LEAD, lead=lead_id)
@@ -135,6 +148,8 @@ class LeadStore:
             args=[lead_id, json.dumps(payload), GROUP])
         for key in (self.lead_key(found), self.open_key(conversation), self.all_key(conversation)):
             await self.redis.expire(key, self.retention)
+        if status == "created":
+            await self._tell(LEAD_WAITING, team, str(found))
         return str(status), str(found)
 
     async def get(self, lead_id: str) -> Lead | None:
@@ -152,14 +167,21 @@ class LeadStore:
         return lead if lead and lead.status in ("waiting", "claimed") else None
 
     async def claim(self, lead: Lead, coach: str, claim_timeout: int) -> str:
-        return str(await self._claim(keys=[self.lead_key(lead.id), self.stream_key(lead.team)],
-                                     args=[coach, time.time(), claim_timeout, GROUP]))
+        result = str(await self._claim(keys=[self.lead_key(lead.id),
+                                             self.stream_key(lead.team)],
+                                       args=[coach, time.time(), claim_timeout, GROUP]))
+        if result in ("claimed", "claimed_first"):
+            await self._tell(LEAD_CLAIMED, lead.team, lead.id)
+        return result
 
     async def close(self, lead: Lead, coach: str, outcome: str) -> str:
-        return str(await self._close(
+        result = str(await self._close(
             keys=[self.lead_key(lead.id), self.stream_key(lead.team),
                   self.open_key(lead.conversation)],
             args=[coach, outcome, time.time(), GROUP]))
+        if result == "closed":
+            await self._tell(LEAD_CLOSED, lead.team, lead.id)
+        return result
 
     async def touch(self, lead: Lead, coach: str) -> None:
         """A coach working on a lead keeps the claim alive (resets the entry's idle time)."""
@@ -175,6 +197,9 @@ class LeadStore:
             pipe.ltrim(self.messages_key(lead_id), -MAX_MESSAGES, -1)
             pipe.expire(self.messages_key(lead_id), self.retention)
             await pipe.execute()
+        team = await self.redis.hget(self.lead_key(lead_id), "team")
+        if team:
+            await self._tell(LEAD_MESSAGE, team, lead_id)
 
     async def messages(self, lead_id: str) -> list[dict[str, Any]]:
         return [json.loads(m) for m in await self.redis.lrange(self.messages_key(lead_id), 0, -1)]
@@ -214,6 +239,7 @@ class LeadStore:
             lead = await self.get(found[0][1]["lead"]) if found else None
             if lead and lead.status == "claimed":
                 await self.set_fields(lead.id, status="waiting", coach="")
+                await self._tell(LEAD_WAITING, team, lead.id)
                 released += 1
         return released
 

@@ -129,6 +129,13 @@ class CampaignService:
                 "missing_languages": sorted(missing), "skipped": sum(skipped.values()),
                 "skipped_reasons": dict(skipped)}
 
+    def costs(self, texts: Mapping[str, str]) -> dict[str, dict[str, int]]:
+        """What one message of each text costs per paid channel (e.g. {"sv": {"sms": 2}}),
+        for the operator composing it; free channels are left out."""
+        return {language: {name: units for name, reach in sorted(self.reaches.items())
+                           if (units := reach.segments(text.strip())) > 0}
+                for language, text in texts.items()}
+
     async def get(self, campaign_id: str) -> Campaign:
         valid = campaign_id.isascii() and campaign_id.isalnum() and len(campaign_id) <= 32
         campaign = await self.store.get(campaign_id) if valid else None
@@ -191,7 +198,8 @@ class CampaignService:
                              "districts": list(campaign.audience.districts),
                              "channels": list(campaign.audience.channels),
                              "languages": list(campaign.audience.languages)},
-                "languages": sorted(campaign.texts), "fallback": campaign.fallback}
+                "languages": sorted(campaign.texts), "fallback": campaign.fallback,
+                "preview": campaign.preview}
 
     async def list(self) -> list[dict[str, Any]]:
         """Every campaign, newest first."""
