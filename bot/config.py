@@ -30,7 +30,8 @@ class Settings:
     rasa_token: str = ""
     admin_token: str = ""
     default_language: str = "sv"
-    nlu_threshold: float = 0.5
+    nlu_threshold: float = 0.4
+    answer_threshold: float = 0.4  # a specific answer below this gives the topic's answer
     nlu_timeout_seconds: float = 3.0
     max_message_chars: int = 1000
     retention_days: int = 30
@@ -111,6 +112,8 @@ class Settings:
             raise ConfigError(f"LOTSEN_PORT must be 1-65535, got {self.port}")
         if not 0.0 <= self.nlu_threshold <= 1.0:
             raise ConfigError(f"LOTSEN_NLU_THRESHOLD must be 0-1, got {self.nlu_threshold}")
+        if not 0.0 <= self.answer_threshold <= 1.0:
+            raise ConfigError(f"LOTSEN_ANSWER_THRESHOLD must be 0-1, got {self.answer_threshold}")
         if not self.key_prefix or ":" in self.key_prefix:
             raise ConfigError("LOTSEN_KEY_PREFIX must be non-empty and contain no ':'")
         if self.max_message_chars < 1 or self.retention_days < 1 or self.audit_days < 1:

@@ -175,7 +175,8 @@ class WebchatChannel(Channel):
         address = await self._limited(request, "messages",
                                       self.settings.limit_messages_per_minute)
         message = self.message(session, text=text or "", payload=payload or None,
-                               language_hint=hint or None, client_address=address)
+                               language_hint=hint or None, language_chosen=bool(hint),
+                               client_address=address)
         outcome = await self.engine.handle(message)
         if outcome.fallback == "rate_limited":
             said = outcome.replies[0].text if outcome.replies else \

@@ -2,6 +2,9 @@
 
 Starts its own Rasa + gateway (unless --url and --token point at a running gateway), sends every
 case of the development set, prints tables and the list of errors, and writes reports/eval.json.
+Then the specific answers: every question of our own development set (nlu/eval/answers_dev_*.yml,
+never in the training data) must get its answer (`"answer"` of the parse API), per language; and
+language detection on nlu/eval/language_dev.yml (mixed-language and Arabic/Persian cases).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from scripts.stack import running_stack  # noqa: E402
 
 DEFAULT_CASES = ROOT.parent / "shared" / "eval" / "nlu_dev.yml"
+ANSWER_CASES = ROOT / "nlu" / "eval"
 DETECTION_MIN_WORDS = 3
 
 
@@ -41,10 +45,97 @@ async def classify(url: str, token: str, cases: list[dict[str, str]]) -> list[di
                 body = await resp.json()
                 if resp.status != 200:
                     raise SystemExit(f"parse failed ({resp.status}): {body}")
+            answer = body.get("answer") or {}
+            selected = body.get("selected") or {}
             results.append({**case, "predicted": body["intent"]["name"],
+                            "selected": selected.get("name"),
+                            "selected_confidence": selected.get("confidence", 0.0),
                             "confidence": body["intent"]["confidence"],
+                            "predicted_answer": answer.get("name"),
                             "detected_language": body["language"]})
     return results
+
+
+def load_answer_cases(folder: Path, languages: set[str] | None) -> list[dict[str, str]]:
+    """Cases {text, lang, intent, answer} from nlu/eval/answers_dev_<lang>.yml (Rasa format)."""
+    cases = []
+    for path in sorted(folder.glob("answers_dev_*.yml")):
+        lang = path.stem.removeprefix("answers_dev_")
+        if languages is not None and lang not in languages:
+            continue
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            for line in block["examples"].splitlines():
+                if line.startswith("- "):
+                    cases.append({"text": line[2:].strip(), "lang": lang,
+                                  "intent": block["intent"].partition("/")[0],
+                                  "answer": block["intent"]})
+    return cases
+
+
+def load_language_cases(path: Path, languages: set[str] | None) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+    return [{**c, "intent": c.get("intent", "")} for c in cases
+            if languages is None or c["lang"] in languages]
+
+
+def answer_report(results: list[dict[str, object]]) -> dict[str, object]:
+    """Specific-answer accuracy per language: the right answer, not just the right topic."""
+    by_lang: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for r in results:
+        by_lang[str(r["lang"])].append(r)
+    summary: dict[str, object] = {"languages": {}}
+    print(f"\nSpecific answers on our development set ({len(results)} questions)")
+    print(f"{'lang':6}{'cases':>6}{'answer acc':>12}{'topic acc':>11}")
+    for lang in sorted(by_lang):
+        rows = by_lang[lang]
+        hits = sum(r["predicted_answer"] == r["answer"] for r in rows)
+        topic = sum(r["predicted"] == r["intent"] for r in rows)
+        summary["languages"][lang] = {"cases": len(rows),  # type: ignore[index]
+                                      "answer_accuracy": hits / len(rows),
+                                      "topic_accuracy": topic / len(rows)}
+        print(f"{lang:6}{len(rows):>6}{pct(hits, len(rows)):>12}{pct(topic, len(rows)):>11}")
+    hits = sum(r["predicted_answer"] == r["answer"] for r in results)
+    print(f"{'all':6}{len(results):>6}{pct(hits, len(results)):>12}")
+    summary["overall"] = {"cases": len(results),
+                          "answer_accuracy": hits / len(results) if results else None}
+    summary["thresholds"] = threshold_sweep(results)
+    errors = [r for r in results if r["predicted_answer"] != r["answer"]]
+    print(f"\nSpecific-answer errors ({len(errors)}): expected -> given")
+    for r in errors:
+        print(f"  [{r['lang']}] {r['answer']} -> {r['predicted_answer'] or r['predicted']}: "
+              f"{r['text']}")
+    summary["errors"] = errors
+    return summary
+
+
+def threshold_sweep(results: list[dict[str, object]]) -> list[dict[str, float]]:
+    """What LOTSEN_ANSWER_THRESHOLD would give: right specific answers, and wrong ones (worse
+    for the person than the topic's own answer, which is what falls below the threshold)."""
+    print("\nLOTSEN_ANSWER_THRESHOLD  right answer  wrong specific answer  topic answer")
+    sweep = []
+    for threshold in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+        given = [r for r in results if r["predicted"] == r["intent"] and r["selected"]
+                 and not str(r["selected"]).endswith("/overview")
+                 and float(r["selected_confidence"]) >= threshold]  # type: ignore[arg-type]
+        right = sum(r["selected"] == r["answer"] for r in given) / len(results)
+        wrong = sum(r["selected"] != r["answer"] for r in given) / len(results)
+        sweep.append({"threshold": threshold, "right": right, "wrong": wrong})
+        print(f"{threshold:>23.1f}{100 * right:>13.1f}%{100 * wrong:>22.1f}%"
+              f"{100 * (1 - right - wrong):>13.1f}%")
+    return sweep
+
+
+def detection_report(results: list[dict[str, object]]) -> dict[str, object]:
+    wrong = [r for r in results if r["detected_language"] != r["lang"]]
+    print(f"\nLanguage detection on nlu/eval/language_dev.yml: "
+          f"{pct(len(results) - len(wrong), len(results))} of {len(results)}")
+    for r in wrong:
+        print(f"  [{r['lang']} -> {r['detected_language']}] {r['text']}")
+    return {"cases": len(results),
+            "accuracy": (len(results) - len(wrong)) / len(results) if results else None,
+            "errors": wrong}
 
 
 def pct(hits: int, total: int) -> str:
@@ -121,14 +212,26 @@ def main() -> None:
         raise SystemExit(f"evaluation set not found: {args.cases} (set LOTSEN_EVAL_FILE)")
     languages = set(args.languages.split(",")) if args.languages else None
     cases = load_cases(args.cases, languages)
+    answer_cases = load_answer_cases(ANSWER_CASES, languages)
+    language_cases = load_language_cases(ANSWER_CASES / "language_dev.yml", languages)
     started = time.monotonic()
+
+    async def run_all(url: str, token: str) -> tuple[list, list, list]:
+        print(f"eval: {len(cases)} intent cases, {len(answer_cases)} specific questions, "
+              f"{len(language_cases)} language cases...", file=sys.stderr, flush=True)
+        return (await classify(url, token, cases), await classify(url, token, answer_cases),
+                await classify(url, token, language_cases))
+
     if args.url:
-        results = asyncio.run(classify(args.url, args.token, cases))
+        results, answers, detected = asyncio.run(run_all(args.url, args.token))
     else:
         print("eval: starting Rasa and the gateway...", file=sys.stderr, flush=True)
         with running_stack(prefix="lotsen-eval") as stack:
-            results = asyncio.run(classify(stack.gateway_url, stack.admin_token, cases))
+            results, answers, detected = asyncio.run(
+                run_all(stack.gateway_url, stack.admin_token))
     summary = report(results)
+    summary["answers"] = answer_report(answers)
+    summary["language_detection"] = detection_report(detected)
     summary["cases_file"] = str(args.cases)
     summary["seconds"] = round(time.monotonic() - started, 1)
     args.out.parent.mkdir(exist_ok=True)

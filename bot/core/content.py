@@ -1,6 +1,8 @@
 """Reply templates from `bot/content/replies.yml`, rendered in the user's language.
 
-Code names a reply by its key; the words live in YAML (English source) and the catalogs.
+Code names a reply by its key; the words live in YAML (English source) and the catalogs. The
+specific answers within the topic intents (`info_sfi_parents/bring_child`) live beside it in
+`answers.yml`: each is a template under its own key and a button `/<key>` with its title.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ class Template:
     short: str | None = None   # a shorter text for channels where every character costs
 
 
+ANSWERS_FILE = "answers.yml"
+
+
 class ContentError(ValueError):
     """The content YAML is inconsistent (a button without a title, an unknown menu)."""
 
@@ -38,13 +43,29 @@ class Content:
             payload: entry["title"] for payload, entry in data["buttons"].items()}
         self.templates: dict[str, Template] = {}
         self.ui_keys: tuple[str, ...] = tuple(data.get("ui", {}))
+        answers_path = path.parent / ANSWERS_FILE
+        answers: dict[str, dict] = {}
+        if answers_path.exists():
+            answers = yaml.safe_load(answers_path.read_text(encoding="utf-8"))["answers"] or {}
+        for key, entry in answers.items():
+            self.button_titles[f"/{key}"] = str(entry["title"])
         for section in ("intents", "system", "ui"):
             for key, entry in data[section].items():
-                buttons = self._resolve_buttons(key, entry.get("buttons"))
-                plural = str(entry["plural"]) if "plural" in entry else None
-                short = str(entry["short"]) if "short" in entry else None
-                self.templates[key] = Template(text=str(entry["text"]), buttons=buttons,
-                                               plural=plural, short=short)
+                self.templates[key] = self._template(key, entry)
+        self.answers: dict[str, tuple[str, ...]] = {}  # intent -> its specific answers
+        for key, entry in answers.items():
+            intent, _, name = key.partition("/")
+            if not name or intent not in data["intents"]:
+                raise ContentError(f"{ANSWERS_FILE}: {key!r} is not <intent>/<answer> of an "
+                                   f"intent in replies.yml")
+            self.templates[key] = self._template(key, entry)
+            self.answers[intent] = (*self.answers.get(intent, ()), key)
+
+    def _template(self, key: str, entry: dict) -> Template:
+        buttons = self._resolve_buttons(key, entry.get("buttons"))
+        plural = str(entry["plural"]) if "plural" in entry else None
+        short = str(entry["short"]) if "short" in entry else None
+        return Template(text=str(entry["text"]), buttons=buttons, plural=plural, short=short)
 
     def _resolve_buttons(self, key: str, spec: object) -> tuple[str, ...]:
         if spec is None:

@@ -34,6 +34,7 @@ from bot.core.messages import IncomingMessage, Outcome, Reply
 from bot.core.metrics import CAMPAIGN_STARTS, FALLBACKS, MESSAGES, NLU_LATENCY
 from bot.core.nlu import NLUUnavailable, ParseResult, RasaClient
 from bot.core.places import Places, format_hours
+from bot.core.review.inbox import ReviewInbox
 from bot.core.store import ConversationState, ConversationStore
 from bot.core.turn import Intent, Turn
 
@@ -52,7 +53,8 @@ class DialogueEngine:
     def __init__(self, *, store: ConversationStore, nlu: RasaClient, content: Content,
                  languages: LanguageTable, detector: LanguageDetector, places: Places,
                  threshold: float, max_message_chars: int, rate_limit_per_minute: int,
-                 flows: Sequence[Flow] = ()) -> None:
+                 flows: Sequence[Flow] = (), answer_threshold: float = 0.5,
+                 review: ReviewInbox | None = None) -> None:
         self.store = store
         self.nlu = nlu
         self.content = content
@@ -60,6 +62,8 @@ class DialogueEngine:
         self.detector = detector
         self.places = places
         self.threshold = threshold
+        self.answer_threshold = answer_threshold
+        self.review = review
         self.max_chars = max_message_chars
         self.rate_limit = rate_limit_per_minute
         self.flows = list(flows)
@@ -165,6 +169,8 @@ class DialogueEngine:
                 return chosen
         if state.language_chosen and self.languages.is_enabled(state.language):
             return state.language  # type: ignore[return-value]
+        if message.language_chosen and self.languages.is_enabled(message.language_hint):
+            return message.language_hint  # type: ignore[return-value]
         if detect and message.text:
             detected = self.detector.detect(message.text, previous=state.language)
             if detected:
@@ -213,7 +219,10 @@ class DialogueEngine:
         except NLUUnavailable as exc:
             log.warning("nlu_unavailable", extra={"detail": str(exc)})
             return self._nlu_down_menu(turn)
-        intent = Intent(parsed.intent, parsed.confidence, parsed.entity("district"), text)
+        if self.review is not None:
+            await self.review.seen(turn.language)
+        intent = Intent(parsed.intent, parsed.confidence, parsed.entity("district"), text,
+                        answer=self.specific_answer(parsed))
         if active is not None:
             answered = await active.on_understood(turn, intent)
             if answered is not None:
@@ -221,8 +230,26 @@ class DialogueEngine:
             if not active.active(turn):  # the flow stepped aside: act on what was said
                 return await self._act(turn, intent)
         if parsed.confidence < self.threshold:
+            await self._keep_for_review(turn, text, parsed.intent, "clarify")
             return self._clarify(turn, parsed)
+        if intent.name == "out_of_scope":
+            await self._keep_for_review(turn, text, parsed.intent, "out_of_scope")
         return await self._act(turn, intent)
+
+    def specific_answer(self, parsed: ParseResult) -> str | None:
+        """The specific answer to give within the parsed intent, or None for the topic's own
+        answer: the selector must be confident, agree with the intent and name an answer
+        that has content (`<intent>/overview` is the topic answer itself)."""
+        key = parsed.answer
+        if not key or parsed.answer_confidence < self.answer_threshold:
+            return None
+        if key.partition("/")[0] != parsed.intent or not self.content.has(key):
+            return None
+        return key
+
+    async def _keep_for_review(self, turn: Turn, text: str, predicted: str, reason: str) -> None:
+        if self.review is not None:
+            await self.review.record(text, turn.language, predicted, reason)
 
     async def _always_answered(self, text: str) -> Intent | None:
         """The intent of `text` if it is one answered in any state (NLU down: None)."""
@@ -259,6 +286,9 @@ class DialogueEngine:
             return await self._act(turn, Intent("help", source="payload"))
         name = payloads.intent_name(payload) or ""
         known = self.content.has(name) or name in self.flow_of_intent
+        if known and "/" in name:  # a specific answer: reported as its intent
+            return await self._act(turn, Intent(name.partition("/")[0], source="payload",
+                                                answer=name))
         return await self._act(turn, Intent(name if known else "help", source="payload"))
 
     def _from_menu(self, state: ConversationState, text: str) -> str | None:
@@ -307,6 +337,9 @@ class DialogueEngine:
         return Outcome(replies, turn.language, turn.label or intent.name, intent.confidence)
 
     async def _static_answer(self, turn: Turn, intent: Intent) -> list[Reply]:
+        if intent.answer and self.content.has(intent.answer):
+            turn.answered = intent.answer
+            return [self.content.reply(intent.answer, turn.language, short=turn.short)]
         name = intent.name if self.content.has(intent.name) else "out_of_scope"
         return [self.content.reply(name, turn.language, short=turn.short)]
 

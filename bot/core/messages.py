@@ -57,6 +57,9 @@ class IncomingMessage:
     text: str = ""
     payload: str | None = None
     language_hint: str | None = None
+    # The hint is the person's own choice (the web chat page's language), not a guess from
+    # the channel (Telegram's app language): it then outranks detection like a menu choice.
+    language_chosen: bool = False
     capabilities: Capabilities = Capabilities()
     source: str | None = None  # where the person came from (a campaign link), if known
     client_address: str | None = None  # for per-address limits (web); None: not limited

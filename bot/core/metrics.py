@@ -31,3 +31,10 @@ CAMPAIGN_MESSAGES = Gauge("lotsen_campaign_messages",
                           ["campaign", "status", "channel"])
 REDIS_MEMORY = Gauge("lotsen_redis_memory_ratio",
                      "Redis used memory / maxmemory (0: no limit set); warn from 0.8")
+NLU_READ = Counter("lotsen_nlu_messages_total", "Text messages read by NLU", ["language"])
+NOT_UNDERSTOOD = Counter("lotsen_not_understood_total",
+                         "Messages kept for review: a clarifying menu, out_of_scope, or "
+                         "'That didn't help'", ["language", "reason"])
+NOT_UNDERSTOOD_SHARE = Gauge("lotsen_not_understood_share",
+                             "Share of messages not understood, per language and ISO week "
+                             "(this week and the last)", ["language", "week"])

@@ -34,9 +34,17 @@ class ParseResult:
     confidence: float
     entities: tuple[Entity, ...] = ()
     ranking: tuple[tuple[str, float], ...] = field(default=())
+    # The specific answer the model ranks first within the intent (`info_sfi_parents/
+    # bring_child`, or `.../overview` for the topic's own answer) and its share of the intent's
+    # confidence; the engine decides whether it is confident enough.
+    answer: str | None = None
+    answer_confidence: float = 0.0
 
     def entity(self, name: str) -> str | None:
         return next((e.value for e in self.entities if e.entity == name), None)
+
+
+FLAT_SEPARATOR = "__"  # a specific answer's class in the model: `info_sfi__where` (nlu/build.py)
 
 
 class RasaClient:
@@ -83,21 +91,39 @@ class RasaClient:
 
 
 def _to_result(data: dict[str, Any]) -> ParseResult:
+    """Rasa's answer as topic-level intents plus the specific answer within the topic.
+
+    The model's classes are the intents of spec §4 and, for the five topics, one class per
+    specific answer (`info_sfi__where`, `info_sfi__overview`; see nlu/build.py). A topic's
+    confidence is the sum of its classes' (DIET reports every class: `ranking_length: 0`); the
+    answer is the topic's best class, with its share of the topic's confidence."""
     intent = data.get("intent") or {}
     entities = tuple(
         Entity(str(e.get("entity")), str(e.get("value")))
         for e in data.get("entities") or []
         if e.get("entity") and e.get("value") is not None
     )
-    ranking = tuple(
-        (str(r.get("name")), float(r.get("confidence") or 0.0))
-        for r in data.get("intent_ranking") or []
-    )
+    classes = [(str(r.get("name")), float(r.get("confidence") or 0.0))
+               for r in data.get("intent_ranking") or []]
+    if not classes and intent.get("name"):
+        classes = [(str(intent["name"]), float(intent.get("confidence") or 0.0))]
+    topics: dict[str, float] = {}
+    best: dict[str, tuple[str, float]] = {}
+    for name, confidence in classes:
+        topic, _, answer = name.partition(FLAT_SEPARATOR)
+        topics[topic] = topics.get(topic, 0.0) + confidence
+        if answer and (topic not in best or confidence > best[topic][1]):
+            best[topic] = (f"{topic}/{answer}", confidence)
+    ranking = tuple(sorted(topics.items(), key=lambda item: item[1], reverse=True))
+    top, top_confidence = ranking[0] if ranking else ("out_of_scope", 0.0)
+    answer, answer_confidence = best.get(top, (None, 0.0))
     return ParseResult(
-        intent=str(intent.get("name") or "out_of_scope"),
-        confidence=float(intent.get("confidence") or 0.0),
+        intent=top,
+        confidence=min(top_confidence, 1.0),
         entities=_dedupe(entities),
         ranking=ranking,
+        answer=answer,
+        answer_confidence=answer_confidence / top_confidence if top_confidence else 0.0,
     )
 
 

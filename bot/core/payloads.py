@@ -1,10 +1,11 @@
 """Button payloads: what a pressed button (or a typed menu number) sends back to the engine.
 
-`/<intent>` answers that intent, `/lang:<code>` chooses a language, and every flow owns one
-prefix (`/book:`, `/handover:`, `/erase:`, `/sub:`). Code builds payloads only from these
-constants, and the engine checks every payload in `replies.yml` and every fixed payload a flow
-declares at start-up (`DialogueEngine.check_payloads`): a typo stops the start with its name
-instead of failing when a reply is rendered.
+`/<intent>` answers that intent (`/<intent>/<answer>` a specific answer within it),
+`/lang:<code>` chooses a language, and every flow owns one prefix (`/book:`, `/handover:`,
+`/erase:`, `/sub:`, `/review:`). Code builds payloads only from these constants, and the
+engine checks every payload in `replies.yml` and every fixed payload a flow declares at
+start-up (`DialogueEngine.check_payloads`): a typo stops the start with its name instead of
+failing when a reply is rendered.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ BOOKING = Prefix("/book:")
 HANDOVER = Prefix("/handover:")
 ERASE = Prefix("/erase:")
 SUBSCRIPTION = Prefix("/sub:")
+REVIEW = Prefix("/review:")
 
 
 def intent(name: str) -> str:
@@ -45,7 +47,8 @@ def intent(name: str) -> str:
 
 
 def intent_name(payload: str) -> str | None:
-    """The intent a plain `/<intent>` payload names; None for a flow's or language payload."""
+    """The intent a plain `/<intent>` payload names (`/<intent>/<answer>` for a specific
+    answer); None for a flow's or language payload."""
     name = payload.removeprefix("/")
     if not payload.startswith("/") or not name or ":" in name:
         return None

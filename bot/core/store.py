@@ -31,6 +31,10 @@ class ConversationState:
     last_intent: str | None = None
     handover_lead: str | None = None
     subscription_offered: bool = False  # "get notices about this" is offered once per chat
+    # The last question answered from NLU, redacted, and what answered it: kept until the next
+    # answer so that "That didn't help" can put it in the review inbox.
+    review_question: str | None = None
+    review_answer: str | None = None
 
     @classmethod
     def from_json(cls, raw: str | bytes | None) -> ConversationState:

@@ -17,6 +17,7 @@ class Intent:
     district: str | None = None
     text: str = ""
     source: str = "nlu"  # nlu | payload | menu | keyword
+    answer: str | None = None  # a specific answer within the intent (`info_sfi/where`)
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Turn:
     erased: bool = False
     label: str | None = None  # a flow may name the intent to report instead of its own
     completed: str | None = None  # what this turn achieved ("booking"), for flows' follow-ups
+    answered: str | None = None  # the specific answer given (`info_sfi/where`), if one was
 
     @property
     def conversation_id(self) -> str:

@@ -26,6 +26,7 @@ from bot.coach.bookings import StaffRoutes
 from bot.coach.dropin import DropinRoutes
 from bot.coach.live import EventHub, LiveRoutes
 from bot.coach.outreach import OutreachPanel
+from bot.coach.review import ReviewRoutes
 from bot.coach.sessions import RedisSessionStorage
 from bot.config import Settings
 from bot.core.clock import Clock, system_clock
@@ -35,6 +36,7 @@ from bot.core.metrics import (
     HTTP_ERRORS,
     LEADS_OVER_SLA,
     LEADS_WAITING,
+    NOT_UNDERSTOOD_SHARE,
     REDIS_MEMORY,
 )
 from bot.core.nlu import NLUUnavailable
@@ -80,6 +82,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
                               services.static.places, guard, audit_log)
         app.router.add_routes(dropin.routes())
         app.router.add_routes(AuditRoutes(audit_log, guard).routes())
+        app.router.add_routes(ReviewRoutes(services.review, guard, services.content,
+                                           services.languages).routes())
         hub = app[HUB] = EventHub(services.staff_events)
         app.router.add_routes(LiveRoutes(hub, guard, dropin.locations_of).routes())
         app.router.add_routes(OutreachPanel(services.campaigns, services.content,
@@ -209,6 +213,11 @@ async def metrics(request: web.Request) -> web.Response:
         LEADS_OVER_SLA.labels(team=team).set(sum(
             1 for lead in waiting if lead.waiting_seconds(now) > services.teams.sla_seconds))
     await export_metrics(services.campaigns)
+    for row in await services.review.weeks(services.languages.enabled, count=2):
+        for language, counts in row["languages"].items():
+            if counts["share"] is not None:
+                NOT_UNDERSTOOD_SHARE.labels(language=language, week=row["week"]).set(
+                    counts["share"])
     for location in services.bookings.schedule.dropin_locations():
         for status, count in (await services.bookings.store.attendance_counts(location)).items():
             BOOKING_ATTENDANCE.labels(location=location, status=status).set(count)
@@ -234,8 +243,15 @@ async def nlu_parse(request: web.Request) -> web.Response:
     except NLUUnavailable as exc:
         return error(503, f"NLU is unavailable: {exc}")
     language = services.engine.detector.detect(text, min_words=1) or services.languages.default
+    answer = services.engine.specific_answer(parsed)
     return web.json_response({
         "intent": {"name": parsed.intent, "confidence": round(parsed.confidence, 4)},
         "language": language,
         "entities": [e.to_json() for e in parsed.entities],
+        # The specific answer the bot would give (None: the topic's own answer).
+        "answer": {"name": answer, "confidence": round(parsed.answer_confidence, 4)}
+        if answer else None,
+        # What the answer selector chose before the threshold (for tuning it; see make eval).
+        "selected": {"name": parsed.answer, "confidence": round(parsed.answer_confidence, 4)}
+        if parsed.answer else None,
     })

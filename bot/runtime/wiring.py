@@ -42,6 +42,8 @@ from bot.core.outreach.reach import Reach
 from bot.core.outreach.service import CampaignService
 from bot.core.outreach.subscriptions import SubscriptionStore
 from bot.core.places import Places
+from bot.core.review.flow import ReviewFlow
+from bot.core.review.inbox import ReviewInbox
 from bot.core.staff_events import StaffEvents
 from bot.core.store import ConversationStore
 from bot.runtime.channels import ChannelRegistry
@@ -111,6 +113,7 @@ class Services:
     reaches: dict[str, Reach]
     campaigns: CampaignService
     staff_events: StaffEvents
+    review: ReviewInbox
     critical: CriticalSections  # sends a stopping worker finishes before it closes its clients
 
     @property
@@ -160,11 +163,15 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
     flows = [BookingFlow(bookings, texts, content, places, when, daily_bookings),
              HandoverFlow(leads, static.teams, content, store, daily_leads), erasure,
              SubscriptionFlow(subscriptions, content, places, clock)]
+    shared_words = {*languages.neutral_words, *static.districts}
+    review = ReviewInbox(redis, Keys(prefix), retention, clock, shared_words)
+    flows.append(ReviewFlow(review, content))  # last: its button ends the answer's buttons
     engine = DialogueEngine(store=store, nlu=rasa, content=content, languages=languages,
                             detector=LanguageDetector(languages), places=places,
                             threshold=settings.nlu_threshold,
                             max_message_chars=settings.max_message_chars,
-                            rate_limit_per_minute=settings.rate_limit_per_minute, flows=flows)
+                            rate_limit_per_minute=settings.rate_limit_per_minute, flows=flows,
+                            answer_threshold=settings.answer_threshold, review=review)
     engine.check_payloads()
     channels = ChannelRegistry(ChannelContext(settings, redis, http, engine, jobs))
     erasure.erasers.append(channels.erase)
@@ -175,4 +182,4 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
                                 static.districts, clock)
     return Services(settings, clock, redis, http, Keys(prefix), static, rasa, jobs, bookings,
                     texts, leads, subscriptions, engine, channels, channels.deliveries(),
-                    reaches, campaigns, staff_events, CriticalSections())
+                    reaches, campaigns, staff_events, review, CriticalSections())

@@ -150,7 +150,8 @@ async def test_axe_finds_no_violations_logged_out_and_with_a_lead_open(panel) ->
     assert re.findall(r"<script[^>]*>", page) == [
         '<script src="/coach/static/coach.js" defer>',
         '<script src="/coach/static/outreach.js" defer>',
-        '<script src="/coach/static/dropin.js" defer>']
+        '<script src="/coach/static/dropin.js" defer>',
+        '<script src="/coach/static/review.js" defer>']
 
 
 # ---------------------------------------------------------------------- 2. keyed queue rows

@@ -56,7 +56,10 @@ async def request_coach(talk: Conversation, district: str = "Rinkeby",
     await talk.send("Amina")
     await talk.send(payload="/handover:contact:chat")
     await talk.send(payload=f"/handover:district:{district}")
-    await talk.send(payload=f"/handover:age:{age}")
+    after_age = await talk.send(payload=f"/handover:age:{age}")
+    if not any(b["payload"].startswith("/handover:topic:")
+               for b in after_age["replies"][0]["buttons"]):
+        return after_age  # the topic was known from the conversation
     return await talk.send(payload="/handover:topic:work")
 
 

@@ -7,6 +7,9 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.core.messages import IncomingMessage
+from bot.core.nlu import ParseResult
+from bot.core.review.flow import UNHELPFUL
+from bot.core.store import ConversationState
 from bot.runtime.wiring import build_services
 from tests.conftest import make_settings
 
@@ -113,3 +116,33 @@ async def test_locations_list_sample_notice_in_users_language(services) -> None:
 async def test_unknown_payload_falls_back_to_help(services) -> None:
     outcome = await services.engine.handle(msg(payload="/does_not_exist"))
     assert outcome.intent == "help"
+
+
+@pytest.mark.parametrize(("intent", "answer", "confidence", "given"), [
+    ("info_sfi_parents", "info_sfi_parents/bring_child", 0.9, "info_sfi_parents/bring_child"),
+    ("info_sfi_parents", "info_sfi_parents/bring_child", 0.3, None),   # not confident
+    ("info_sfi", "info_sfi_parents/bring_child", 0.9, None),           # another topic's answer
+    ("info_sfi_parents", "info_sfi_parents/overview", 0.9, None),      # the topic's own answer
+    ("info_sfi_parents", None, 0.0, None),                             # a model without answers
+])
+def test_a_specific_answer_is_given_only_when_sure_and_within_the_intent(
+        services, intent: str, answer: str | None, confidence: float, given: str | None) -> None:
+    parsed = ParseResult(intent, 0.95, answer=answer, answer_confidence=confidence)
+    assert services.engine.specific_answer(parsed) == given
+
+
+async def test_a_specific_answers_button_answers_it_and_reports_its_topic(services) -> None:
+    outcome = await services.engine.handle(msg(payload="/info_sfi_parents/bring_child",
+                                               hint="en"))
+    assert outcome.intent == "info_sfi_parents"
+    assert outcome.replies[0].text == services.content.text("info_sfi_parents/bring_child", "en")
+    assert all(b.payload != UNHELPFUL for b in outcome.replies[0].buttons)  # not for buttons
+
+
+async def test_a_chosen_page_language_outranks_detection(services) -> None:
+    chosen = IncomingMessage("test", "u9", text="where can I learn some swedish please",
+                             language_hint="ar", language_chosen=True)
+    assert services.engine._language_for(chosen, ConversationState()) == "ar"
+    guessed = IncomingMessage("test", "u9", text="where can I learn some swedish please",
+                              language_hint="ar")
+    assert services.engine._language_for(guessed, ConversationState()) == "en"

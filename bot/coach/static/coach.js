@@ -6,8 +6,9 @@
 // ever gets new messages appended, so a screen reader announces each message once. Polling
 // never moves focus; only the coach's own actions (log in, claim, open, close) do.
 //
-// Operators also get the "Utskick" view (outreach.js): the two views are hash routes (#ko,
-// #utskick) so the browser's back button works; a view change moves focus to its heading.
+// Operators also get the "Utskick" view (outreach.js) and the review inbox (review.js): views
+// are hash routes (#ko, #dropin, #utskick, #granska) so the browser's back button works; a view
+// change moves focus to its heading.
 // outreach.js uses the helpers in window.LotsenCoach and the coach:login / coach:logout /
 // coach:view events.
 (() => {
@@ -79,6 +80,7 @@
     $("queue-teams").textContent = me.teams.length ? "– " + me.teams.map((t) => t.name).join(", ") : "";
     $("views-nav").hidden = false;
     $("nav-outreach").hidden = me.role !== "operator";
+    $("nav-review").hidden = me.role !== "operator";
     $("notify-on").hidden = !("Notification" in window) || Notification.permission !== "default";
     document.dispatchEvent(new CustomEvent("coach:login", { detail: me }));
     showView(viewOfHash(), moveFocus);
@@ -95,7 +97,7 @@
     status("");
     $("login-view").hidden = false; $("work-view").hidden = true; $("who").hidden = true;
     $("lead-view").hidden = true; $("views-nav").hidden = true; $("outreach-view").hidden = true;
-    $("dropin-view").hidden = true; $("notify-on").hidden = true;
+    $("dropin-view").hidden = true; $("review-view").hidden = true; $("notify-on").hidden = true;
     if (wasLoggedIn) document.dispatchEvent(new CustomEvent("coach:logout"));
     if (moveFocus) $("login-title").focus();
   }
@@ -103,12 +105,13 @@
   // ------------------------------------------------------------------ views
   const VIEWS = { queue: { hash: "#ko", box: "work-view", heading: "queue-title" },
                   dropin: { hash: "#dropin", box: "dropin-view", heading: "dropin-title" },
-                  outreach: { hash: "#utskick", box: "outreach-view", heading: "compose-title" } };
+                  outreach: { hash: "#utskick", box: "outreach-view", heading: "compose-title" },
+                  review: { hash: "#granska", box: "review-view", heading: "review-title" } };
   const viewOfHash = () => Object.keys(VIEWS).find((name) => VIEWS[name].hash === location.hash) || "queue";
 
   function showView(name, moveFocus) {
     if (!me) return;
-    if (name === "outreach" && me.role !== "operator") name = "queue";
+    if ((name === "outreach" || name === "review") && me.role !== "operator") name = "queue";
     for (const [key, view] of Object.entries(VIEWS)) {
       $(view.box).hidden = key !== name;
       setAttr(document.querySelector(`#views-nav [data-view="${key}"]`), "aria-current",

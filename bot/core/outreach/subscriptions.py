@@ -126,9 +126,10 @@ class SubscriptionStore:
             pipe.hset(key, mapping=subscription.to_hash())
             pipe.expire(key, ttl)
             pipe.zadd(self._index, {subscription.conversation: subscription.expires_at})
-            # The index lives as long as its longest subscription (set if none, else extended).
-            pipe.expireat(self._index, int(subscription.expires_at) + 1, nx=True)
-            pipe.expireat(self._index, int(subscription.expires_at) + 1, gt=True)
+            # The index lives as long as its longest subscription (set if none, else extended),
+            # as a duration from the injected clock: an instant would be read on Redis' clock.
+            pipe.expire(self._index, ttl + 1, nx=True)
+            pipe.expire(self._index, ttl + 1, gt=True)
             await pipe.execute()
 
     async def get(self, conversation: str, now: float) -> Subscription | None:

@@ -1,0 +1,202 @@
+"""The review inbox in Redis: questions the bot did not understand, grouped by similarity.
+
+What is kept is a redacted question (bot.core.review.redact), its language, what the model
+guessed and why it was kept (`clarify`, `out_of_scope`, `unhelpful`), and never a conversation
+id: an entry cannot be traced back to a person. Alike questions share a group (the same words,
+by Jaccard similarity of their word sets), so an editor labels a pattern once, not forty
+messages. Each group expires after the retention period, counted from its last question; an
+index per language lists the groups; weekly counters give the share of messages not understood.
+
+A label is an intent (`info_sfi`), a specific answer (`info_sfi/where`) or `ignore`; labelled
+groups are exported as Rasa NLU YAML for `nlu/data/`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from bot.core.clock import Clock
+from bot.core.keys import Erasure, Keys, Owner, declare
+from bot.core.metrics import NLU_READ, NOT_UNDERSTOOD
+from bot.core.review.redact import redact, signature, similarity
+
+REASONS = ("clarify", "out_of_scope", "unhelpful")
+IGNORE = "ignore"
+SIMILAR = 0.5           # Jaccard similarity from which two questions share a group
+RECENT_GROUPS = 300     # groups of a language compared with a new question
+MAX_EXAMPLES = 20       # distinct questions kept per group
+WEEKS_KEPT = 53
+
+REVIEW_GROUP = declare("review:group:{id}", owner=Owner.SYSTEM, expiry="the retention period "
+                       "after its last question", erasure=Erasure.NOT_PERSONAL,
+                       note="redacted questions with no conversation id: nothing leads to a "
+                            "person")
+REVIEW_INDEX = declare("review:index:{language}", owner=Owner.SYSTEM,
+                       expiry="members pruned when their group has expired",
+                       erasure=Erasure.NOT_PERSONAL, note="group ids by last question time")
+REVIEW_WEEK = declare("review:week:{week}", owner=Owner.SYSTEM, expiry=f"{WEEKS_KEPT} weeks",
+                      erasure=Erasure.NOT_PERSONAL,
+                      note="per language: messages read by NLU and messages not understood")
+
+
+class ReviewError(ValueError):
+    """A label or a language the inbox does not accept."""
+
+
+@dataclass
+class ReviewGroup:
+    id: str
+    language: str
+    predicted: str
+    count: int
+    reasons: dict[str, int]
+    examples: list[str]
+    label: str = ""
+    last_seen: float = 0.0
+    words: frozenset[str] = field(default_factory=frozenset)
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "language": self.language, "predicted": self.predicted,
+                "count": self.count, "reasons": self.reasons, "examples": self.examples,
+                "label": self.label or None,
+                "last_seen": datetime.fromtimestamp(self.last_seen).astimezone().isoformat()}
+
+
+def week_of(moment: datetime) -> str:
+    year, week, _ = moment.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+class ReviewInbox:
+    def __init__(self, redis: Redis, keys: Keys, retention_seconds: int, clock: Clock,
+                 shared_words: Iterable[str] = ()) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.retention = retention_seconds
+        self.clock = clock
+        self.shared_words = frozenset(shared_words)
+
+    # ------------------------------------------------------------- from the dialogue engine
+    async def seen(self, language: str) -> None:
+        """One message was read by NLU (the denominator of the share not understood)."""
+        NLU_READ.labels(language=language).inc()
+        await self._count(language, "messages")
+
+    async def record(self, text: str, language: str, predicted: str, reason: str) -> str | None:
+        """Keep `text` (redacted here) for review; returns its group id (None: nothing left)."""
+        if reason not in REASONS:
+            raise ValueError(f"unknown review reason {reason!r}")
+        NOT_UNDERSTOOD.labels(language=language, reason=reason).inc()
+        await self._count(language, "missed")
+        cleaned = redact(text, self.shared_words).strip()
+        words = signature(cleaned)
+        if not words:
+            return None
+        now = self.clock().timestamp()
+        group = await self._similar_group(language, words)
+        if group is None:
+            group = ReviewGroup(secrets.token_urlsafe(9), language, predicted, 0, {}, [],
+                                words=words)
+        elif group.label:
+            group.label = ""  # a new question after labelling: the group needs a new look
+        group.count += 1
+        group.reasons[reason] = group.reasons.get(reason, 0) + 1
+        group.last_seen = now
+        if cleaned not in group.examples and len(group.examples) < MAX_EXAMPLES:
+            group.examples.append(cleaned)
+        group.words = group.words | words if len(group.words) < 40 else group.words
+        await self._save(group)
+        return group.id
+
+    # ------------------------------------------------------------- for editors
+    async def groups(self, language: str, *, labelled: bool | None = None) -> list[ReviewGroup]:
+        """The language's groups, most frequent first (`labelled` filters)."""
+        index = self.keys(REVIEW_INDEX, language=language)
+        ids = await self.redis.zrevrange(index, 0, -1)
+        found: list[ReviewGroup] = []
+        gone: list[str] = []
+        for gid in ids:
+            gid = gid.decode() if isinstance(gid, bytes) else gid
+            group = await self.get(gid)
+            if group is None:
+                gone.append(gid)
+            elif labelled is None or bool(group.label) == labelled:
+                found.append(group)
+        if gone:
+            await self.redis.zrem(index, *gone)
+        return sorted(found, key=lambda g: (-g.count, -g.last_seen))
+
+    async def get(self, group_id: str) -> ReviewGroup | None:
+        raw = await self.redis.get(self.keys(REVIEW_GROUP, id=group_id))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return ReviewGroup(group_id, data["language"], data["predicted"], data["count"],
+                           data["reasons"], data["examples"], data.get("label", ""),
+                           data["last_seen"], frozenset(data.get("words", [])))
+
+    async def label(self, group_id: str, label: str) -> ReviewGroup | None:
+        group = await self.get(group_id)
+        if group is None:
+            return None
+        group.label = label
+        await self._save(group, touch_index=False)
+        return group
+
+    async def weeks(self, languages: Iterable[str], count: int = 8) -> list[dict[str, object]]:
+        """The share of messages not understood per language for the last `count` weeks."""
+        now = self.clock()
+        rows = []
+        for back in range(count):
+            week = week_of(datetime.fromtimestamp(now.timestamp() - back * 7 * 86400, now.tzinfo))
+            counts = await self.redis.hgetall(self.keys(REVIEW_WEEK, week=week))
+            values = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in counts.items()}
+            per_language = {}
+            for language in languages:
+                messages = values.get(f"{language}:messages", 0)
+                missed = values.get(f"{language}:missed", 0)
+                per_language[language] = {
+                    "messages": messages, "not_understood": missed,
+                    "share": round(missed / messages, 4) if messages else None}
+            rows.append({"week": week, "languages": per_language})
+        return rows
+
+    # ------------------------------------------------------------- storage
+    async def _similar_group(self, language: str, words: frozenset[str]) -> ReviewGroup | None:
+        ids = await self.redis.zrevrange(self.keys(REVIEW_INDEX, language=language),
+                                         0, RECENT_GROUPS - 1)
+        best, best_score = None, SIMILAR
+        for gid in ids:
+            group = await self.get(gid.decode() if isinstance(gid, bytes) else gid)
+            if group is None:
+                continue
+            score = similarity(words, group.words)
+            if score >= best_score:
+                best, best_score = group, score
+        return best
+
+    async def _save(self, group: ReviewGroup, touch_index: bool = True) -> None:
+        body = json.dumps({"language": group.language, "predicted": group.predicted,
+                           "count": group.count, "reasons": group.reasons,
+                           "examples": group.examples, "label": group.label,
+                           "last_seen": group.last_seen, "words": sorted(group.words)},
+                          ensure_ascii=False)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys(REVIEW_GROUP, id=group.id), body, ex=self.retention)
+            if touch_index:
+                pipe.zadd(self.keys(REVIEW_INDEX, language=group.language),
+                          {group.id: group.last_seen})
+            await pipe.execute()
+
+    async def _count(self, language: str, what: str) -> None:
+        key = self.keys(REVIEW_WEEK, week=week_of(self.clock()))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, f"{language}:{what}", 1)
+            pipe.expire(key, WEEKS_KEPT * 7 * 86400)
+            await pipe.execute()
