@@ -22,12 +22,6 @@ from bot.core.i18n import LanguageTable
 from bot.core.review.inbox import IGNORE, ReviewGroup, ReviewInbox
 from bot.http import bad_request, error, json_object
 
-# The intents of spec §4 (names fixed): what a group may be labelled with, besides answers.
-INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "help", "bot_challenge",
-           "out_of_scope", "info_jobbtorg", "info_jobbtorg_unga", "info_sfi", "info_sfi_parents",
-           "info_vuxenutbildning", "ask_location", "ask_opening_hours", "book_dropin",
-           "cancel_booking", "list_bookings", "request_coach", "change_language",
-           "delete_my_data", "subscribe", "unsubscribe")
 OVERVIEW = "overview"  # the sub-answer key of a topic's own answer in the training data
 ENTITY_MARKUP = re.compile(r"[\[\]{}()]")
 
@@ -72,7 +66,7 @@ class ReviewRoutes:
     def labels(self) -> list[str]:
         """Every label a group may get: the intents, the specific answers, `ignore`."""
         answers = [key for keys in self.content.answers.values() for key in keys]
-        return [*INTENTS, *answers, IGNORE]
+        return [*self.content.intents, *answers, IGNORE]
 
     def _language(self, request: web.Request) -> str:
         code = request.query.get("lang") or self.languages.default

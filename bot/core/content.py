@@ -43,6 +43,7 @@ class Content:
             payload: entry["title"] for payload, entry in data["buttons"].items()}
         self.templates: dict[str, Template] = {}
         self.ui_keys: tuple[str, ...] = tuple(data.get("ui", {}))
+        self.intents: tuple[str, ...] = tuple(data["intents"])  # every intent the bot answers
         answers_path = path.parent / ANSWERS_FILE
         answers: dict[str, dict] = {}
         if answers_path.exists():

@@ -73,6 +73,12 @@ def week_of(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
+def _group(group_id: str, data: dict) -> ReviewGroup:
+    return ReviewGroup(group_id, data["language"], data["predicted"], data["count"],
+                       data["reasons"], data["examples"], data.get("label", ""),
+                       data["last_seen"], frozenset(data.get("words", [])))
+
+
 class ReviewInbox:
     def __init__(self, redis: Redis, keys: Keys, retention_seconds: int, clock: Clock,
                  shared_words: Iterable[str] = ()) -> None:
@@ -118,28 +124,16 @@ class ReviewInbox:
     async def groups(self, language: str, *, labelled: bool | None = None) -> list[ReviewGroup]:
         """The language's groups, most frequent first (`labelled` filters)."""
         index = self.keys(REVIEW_INDEX, language=language)
-        ids = await self.redis.zrevrange(index, 0, -1)
-        found: list[ReviewGroup] = []
-        gone: list[str] = []
-        for gid in ids:
-            gid = gid.decode() if isinstance(gid, bytes) else gid
-            group = await self.get(gid)
-            if group is None:
-                gone.append(gid)
-            elif labelled is None or bool(group.label) == labelled:
-                found.append(group)
+        loaded = await self._load(await self.redis.zrevrange(index, 0, -1))
+        gone = [gid for gid, group in loaded.items() if group is None]
         if gone:
             await self.redis.zrem(index, *gone)
+        found = [g for g in loaded.values()
+                 if g is not None and (labelled is None or bool(g.label) == labelled)]
         return sorted(found, key=lambda g: (-g.count, -g.last_seen))
 
     async def get(self, group_id: str) -> ReviewGroup | None:
-        raw = await self.redis.get(self.keys(REVIEW_GROUP, id=group_id))
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        return ReviewGroup(group_id, data["language"], data["predicted"], data["count"],
-                           data["reasons"], data["examples"], data.get("label", ""),
-                           data["last_seen"], frozenset(data.get("words", [])))
+        return (await self._load([group_id]))[group_id]
 
     async def label(self, group_id: str, label: str) -> ReviewGroup | None:
         group = await self.get(group_id)
@@ -172,14 +166,22 @@ class ReviewInbox:
         ids = await self.redis.zrevrange(self.keys(REVIEW_INDEX, language=language),
                                          0, RECENT_GROUPS - 1)
         best, best_score = None, SIMILAR
-        for gid in ids:
-            group = await self.get(gid.decode() if isinstance(gid, bytes) else gid)
+        for group in (await self._load(ids)).values():
             if group is None:
                 continue
             score = similarity(words, group.words)
             if score >= best_score:
                 best, best_score = group, score
         return best
+
+    async def _load(self, ids: Iterable[str | bytes]) -> dict[str, ReviewGroup | None]:
+        """Groups by id in one round trip (None: expired), in the order given."""
+        names = [gid.decode() if isinstance(gid, bytes) else gid for gid in ids]
+        if not names:
+            return {}
+        bodies = await self.redis.mget([self.keys(REVIEW_GROUP, id=gid) for gid in names])
+        return {gid: None if raw is None else _group(gid, json.loads(raw))
+                for gid, raw in zip(names, bodies, strict=True)}
 
     async def _save(self, group: ReviewGroup, touch_index: bool = True) -> None:
         body = json.dumps({"language": group.language, "predicted": group.predicted,
