@@ -89,7 +89,10 @@ async def test_100_parallel_wrong_passwords_verify_at_most_10_and_health_stays_f
         # A 401 is only ever answered after argon2 checked the password; a 429 before it.
         assert statuses.count(401) + 1 <= 10, statuses
         assert statuses.count(401) + statuses.count(429) == 100
-        assert len(health_ms) == 25 and max(health_ms) < 100, sorted(health_ms)[-5:]
+        # Argon2 on the event loop would hold most probes for hundreds of ms; a shared 2-core
+        # machine may delay one of 25 by itself (seen: 122 ms), so one outlier under 500 ms.
+        slowest = sorted(health_ms)
+        assert len(health_ms) == 25 and slowest[-2] < 100 and slowest[-1] < 500, slowest[-5:]
 
         refused = await attempt(PASSWORD, COACH)  # the real coach, during the backoff
         assert refused.status == 429 and int(refused.headers["Retry-After"]) <= 4
