@@ -2,9 +2,11 @@
 
 Starts its own Rasa + gateway (unless --url and --token point at a running gateway), sends every
 case of the development set, prints tables and the list of errors, and writes reports/eval.json.
-Then the specific answers: every question of our own development set (nlu/eval/answers_dev_*.yml,
-never in the training data) must get its answer (`"answer"` of the parse API), per language; and
-language detection on nlu/eval/language_dev.yml (mixed-language and Arabic/Persian cases).
+Then the same for our own held-out intent set (nlu/eval/intents_dev_*.yml, written apart from the
+training data, which a test keeps it out of); then the specific answers: every question of our
+own development set (nlu/eval/answers_dev_*.yml, never in the training data) must get its
+answer (`"answer"` of the parse API), per language; and language detection on
+nlu/eval/language_dev.yml (mixed-language and Arabic/Persian cases).
 """
 
 from __future__ import annotations
@@ -56,11 +58,13 @@ async def classify(url: str, token: str, cases: list[dict[str, str]]) -> list[di
     return results
 
 
-def load_answer_cases(folder: Path, languages: set[str] | None) -> list[dict[str, str]]:
-    """Cases {text, lang, intent, answer} from nlu/eval/answers_dev_<lang>.yml (Rasa format)."""
+def load_answer_cases(folder: Path, languages: set[str] | None,
+                      kind: str = "answers") -> list[dict[str, str]]:
+    """Cases {text, lang, intent, answer} from nlu/eval/<kind>_dev_<lang>.yml (Rasa format):
+    the specific answers (`answers`) or the intents of spec §4 (`intents`)."""
     cases = []
-    for path in sorted(folder.glob("answers_dev_*.yml")):
-        lang = path.stem.removeprefix("answers_dev_")
+    for path in sorted(folder.glob(f"{kind}_dev_*.yml")):
+        lang = path.stem.removeprefix(f"{kind}_dev_")
         if languages is not None and lang not in languages:
             continue
         for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
@@ -142,7 +146,8 @@ def pct(hits: int, total: int) -> str:
     return f"{100 * hits / total:5.1f}%" if total else "    -"
 
 
-def report(results: list[dict[str, object]]) -> dict[str, object]:
+def report(results: list[dict[str, object]],
+           title: str = "Intent accuracy and language detection per language") -> dict[str, object]:
     by_lang: dict[str, list[dict[str, object]]] = defaultdict(list)
     by_intent: dict[str, list[dict[str, object]]] = defaultdict(list)
     for r in results:
@@ -153,7 +158,7 @@ def report(results: list[dict[str, object]]) -> dict[str, object]:
         return len(str(r["text"]).split()) >= DETECTION_MIN_WORDS
 
     summary: dict[str, object] = {"languages": {}, "intents": {}, "errors": []}
-    print(f"\nIntent accuracy and language detection per language ({len(results)} cases)")
+    print(f"\n{title} ({len(results)} cases)")
     print(f"{'lang':6}{'cases':>6}{'intent acc':>12}{'lang det (>=3 words)':>24}")
     for lang in sorted(by_lang):
         rows = by_lang[lang]
@@ -213,23 +218,29 @@ def main() -> None:
     languages = set(args.languages.split(",")) if args.languages else None
     cases = load_cases(args.cases, languages)
     answer_cases = load_answer_cases(ANSWER_CASES, languages)
+    own_cases = load_answer_cases(ANSWER_CASES, languages, kind="intents")
     language_cases = load_language_cases(ANSWER_CASES / "language_dev.yml", languages)
     started = time.monotonic()
 
-    async def run_all(url: str, token: str) -> tuple[list, list, list]:
-        print(f"eval: {len(cases)} intent cases, {len(answer_cases)} specific questions, "
-              f"{len(language_cases)} language cases...", file=sys.stderr, flush=True)
-        return (await classify(url, token, cases), await classify(url, token, answer_cases),
+    async def run_all(url: str, token: str) -> tuple[list, list, list, list]:
+        print(f"eval: {len(cases)} intent cases, {len(own_cases)} own intent cases, "
+              f"{len(answer_cases)} specific questions, {len(language_cases)} language cases...",
+              file=sys.stderr, flush=True)
+        return (await classify(url, token, cases), await classify(url, token, own_cases),
+                await classify(url, token, answer_cases),
                 await classify(url, token, language_cases))
 
     if args.url:
-        results, answers, detected = asyncio.run(run_all(args.url, args.token))
+        results, own, answers, detected = asyncio.run(run_all(args.url, args.token))
     else:
         print("eval: starting Rasa and the gateway...", file=sys.stderr, flush=True)
         with running_stack(prefix="lotsen-eval") as stack:
-            results, answers, detected = asyncio.run(
+            results, own, answers, detected = asyncio.run(
                 run_all(stack.gateway_url, stack.admin_token))
     summary = report(results)
+    if own:
+        summary["own_intents"] = report(
+            own, "Intent accuracy on our own held-out set (nlu/eval/intents_dev_*.yml)")
     summary["answers"] = answer_report(answers)
     summary["language_detection"] = detection_report(detected)
     summary["cases_file"] = str(args.cases)
