@@ -31,7 +31,7 @@ tool = test -x $(TOOLS_VENV)/bin/$(1) || { \
   test -x $(TOOLS_VENV)/bin/python || { $(PYTHON311) -m venv $(TOOLS_VENV) && echo '*' >$(TOOLS_VENV)/.gitignore; }; \
   $(TOOLS_VENV)/bin/python -m pip install -q '$($(2))' $(PIP_QUIET); }
 
-.PHONY: help install axe run chat test test-fast test-calendar eval bench bench-campaign lint model catalogs i18n-update screenshot browser faketime sms-segments clean lock audit
+.PHONY: help install axe run chat test test-fast test-calendar eval bench bench-channels bench-campaign lint model catalogs i18n-update screenshot browser faketime sms-segments clean lock audit
 
 help:
 	@echo "make run      start Rasa, the gateway and the worker (web chat at http://127.0.0.1:$${LOTSEN_PORT:-8080}/)"
@@ -39,7 +39,9 @@ help:
 	@echo "              then the unit tests again on two other dates (faketime)"
 	@echo "make chat     talk to the bot in this terminal (Rasa from LOTSEN_RASA_URL, or its menu)"
 	@echo "make eval     NLU accuracy per language and intent on ../shared/eval/nlu_dev.yml"
-	@echo "make bench    load test: web chat API vs Rasa alone vs a bare aiohttp endpoint"
+	@echo "make bench    NLU capacity: bare Rasa, web chat with 1 and 2 Rasa replicas, overload at 3x,"
+	@echo "              parse cache hit rate (about 4 minutes)"
+	@echo "make bench-channels  web chat API and Telegram webhook vs Rasa alone vs bare aiohttp"
 	@echo "make bench-campaign  campaign sending against stand-in providers (100 ms a call):"
 	@echo "              3,000 Telegram, 1,000 SMS, a kill -9 of the worker (about 6 minutes)"
 	@echo "make screenshot  the web chat in Arabic (RTL) by headless Chromium -> reports/webchat-ar.png"
@@ -141,6 +143,9 @@ eval: install model
 
 bench: install model
 	@$(PY) scripts/bench.py
+
+bench-channels: install model
+	@$(PY) scripts/bench_channels.py
 
 bench-campaign: install faketime
 	@$(PY) -m scripts.bench_campaign

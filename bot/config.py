@@ -25,6 +25,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_sentinels: str = ""     # host:port,host:port: find the master through Sentinel
+    redis_service: str = "lotsen"  # the master's name in Sentinel (`sentinel monitor <name>`)
     key_prefix: str = "lotsen"
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = ""
@@ -33,6 +35,12 @@ class Settings:
     nlu_threshold: float = 0.4
     answer_threshold: float = 0.4  # a specific answer below this gives the topic's answer
     nlu_timeout_seconds: float = 3.0
+    nlu_budget_ms: int = 800      # a message waits at most this long for a free Rasa slot
+    nlu_concurrency: int = 4      # parses in flight per Rasa replica (Rasa parses one at a time)
+    nlu_cache: bool = True        # the parse cache (bot/core/nlu/cache.py)
+    nlu_replicas: int = 1         # Rasa processes `make run` starts (scripts/run.py)
+    max_in_flight: int = 50       # free-text messages at once per process before shedding
+    rasa_resolve: bool = False    # one replica per address behind each Rasa host name (compose)
     max_message_chars: int = 1000
     retention_days: int = 30
     rate_limit_per_minute: int = 30
@@ -131,6 +139,22 @@ class Settings:
                                   "smtps://user:password@host:465")
         if not 0 <= self.digest_hour <= 23:
             raise ConfigError("LOTSEN_DIGEST_HOUR must be 0-23")
+        if self.max_in_flight < 0:
+            raise ConfigError("LOTSEN_MAX_IN_FLIGHT must be >= 0 (0: no limit)")
+        if self.nlu_budget_ms < 1 or self.nlu_concurrency < 1 or self.nlu_replicas < 1:
+            raise ConfigError("LOTSEN_NLU_BUDGET_MS, LOTSEN_NLU_CONCURRENCY and "
+                              "LOTSEN_NLU_REPLICAS must be >= 1")
+        if not rasa_urls(self.rasa_url):
+            raise ConfigError("LOTSEN_RASA_URL must name at least one Rasa server")
+        for url in rasa_urls(self.rasa_url):
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+                raise ConfigError(f"LOTSEN_RASA_URL: {url!r} is not an http(s) URL")
+        try:
+            sentinels(self.redis_sentinels)
+        except ValueError as exc:
+            raise ConfigError(f"LOTSEN_REDIS_SENTINELS: {exc}") from None
+        if self.redis_sentinels and not self.redis_service:
+            raise ConfigError("LOTSEN_REDIS_SERVICE must name the master Sentinel monitors")
         if self.redis_max_connections < 2 or self.redis_pool_timeout_seconds <= 0:
             raise ConfigError("LOTSEN_REDIS_MAX_CONNECTIONS must be >= 2 and "
                               "LOTSEN_REDIS_POOL_TIMEOUT_SECONDS > 0")
@@ -147,6 +171,25 @@ class Settings:
                 networks(getattr(self, name))
             except ValueError as exc:
                 raise ConfigError(f"LOTSEN_{name.upper()}: {exc}") from None
+
+
+def rasa_urls(spec: str) -> list[str]:
+    """`LOTSEN_RASA_URL`: one address or a comma-separated list, each once, no trailing '/'."""
+    urls = [part.strip().rstrip("/") for part in spec.split(",") if part.strip()]
+    return list(dict.fromkeys(urls))
+
+
+def sentinels(spec: str) -> list[tuple[str, int]]:
+    """`LOTSEN_REDIS_SENTINELS` ("10.0.0.5:26379, sentinel-2:26379") as (host, port) pairs."""
+    pairs = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        host, _, port = part.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{part!r} is not host:port")
+        pairs.append((host.strip("[]"), int(port)))
+    return pairs
 
 
 def networks(spec: str) -> tuple[IPv4Network | IPv6Network, ...]:

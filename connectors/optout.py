@@ -13,14 +13,12 @@ number say STOP?" for a number one already has, and names nobody by itself.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from pathlib import Path
 
 import yaml
 from redis.asyncio import Redis
 
+from bot.core.hashing import KeyedHash
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.outreach.subscriptions import SubscriptionStore
 
@@ -28,22 +26,16 @@ OPTOUT = declare("optout:{digest}", owner=Owner.CONVERSATION, expiry="none",
                  erasure=Erasure.KEPT,
                  note="a keyed hash of the conversation that said STOP: honours the "
                       "objection until START, also after erasure")
-HASH_SECRET = declare("system:hash-secret", owner=Owner.SYSTEM, expiry="none",
-                      erasure=Erasure.NOT_PERSONAL,
-                      note="the generated key of the opt-out hashes (when not configured)")
 
 
 class OptOuts:
     def __init__(self, redis: Redis, keys: Keys, secret: str = "") -> None:
         self.redis = redis
         self.keys = keys
-        self._secret = secret.encode() if secret else b""
+        self._hash = KeyedHash(redis, keys, secret)
 
     async def _key(self, conversation: str) -> str:
-        if not self._secret:
-            await self.redis.set(self.keys(HASH_SECRET), secrets.token_hex(32), nx=True)
-            self._secret = str(await self.redis.get(self.keys(HASH_SECRET))).encode()
-        digest = hmac.new(self._secret, conversation.encode(), hashlib.sha256).hexdigest()
+        digest = await self._hash.hexdigest(conversation)
         return self.keys(OPTOUT, digest=digest[:40])
 
     async def opted_out(self, conversation: str) -> bool:

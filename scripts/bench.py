@@ -1,196 +1,383 @@
-"""`make bench`: throughput and latency through the web chat API, side by side with Rasa's own
-`/model/parse` and a bare aiohttp endpoint, in one run on this machine.
+"""`make bench`: NLU capacity and scale-out, in one run on this machine (about 4 minutes).
 
-The ratios show where time goes: bare aiohttp is the floor of HTTP handling, Rasa alone is the
-cost of NLU, and the web chat adds the dialogue engine and Redis. The load generator runs on the
-same (2-core) machine, so absolute numbers are lower than on a dedicated server.
+1. Bare Rasa saturation: one replica's `/model/parse`, closed loop (its ceiling).
+2. Web chat saturation with 1 and with 2 Rasa replicas (parse cache off, so every reply needs a
+   real parse): goodput = replies from a real parse per second.
+3. Overload: an open-loop load of 3x the single-replica ceiling for 30 s on the 1-replica
+   gateway; latency counted from each message's scheduled send time, so a queue cannot hide.
+4. The parse cache's hit rate on a realistic mix (scripts/bench_mix.yml).
+
+Messages are the held-out questions of nlu/eval/answers_dev_<lang>.yml, seven languages. The
+Rasa servers are started once and shared by three gateways (one per configuration). The load
+generator runs on the same 2 cores as everything else: compare the ratios, not absolute numbers.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
-import statistics
+import os
+import random
+import re
+import secrets
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.stack import PYTHON, free_port, running_stack, stop, wait_http  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.runtime.wiring import load_content  # noqa: E402
+from scripts.stack import free_port, start_python, start_rasa, stop, wait_http, wait_rasa  # noqa: E402
 
-TEXTS = ["hej, vad kan du hjälpa mig med", "var ligger jobbtorg i kista",
-         "finns det sfi för föräldralediga", "I want to learn swedish",
-         "what are your opening hours", "jag är 19 och har inget jobb",
-         "kan jag studera på komvux", "can I talk to a coach"]
+PREFIX = "lotsen-bench"
+WEB_USERS = 24       # closed-loop web chat users: enough to keep two replicas' slots full
+RASA_USERS = 4       # closed-loop clients of bare Rasa (it parses one message at a time)
+BUDGET_P99 = 1.5     # seconds: the overload run's bar for p99
+
+
+def questions() -> list[str]:
+    """Held-out questions in every language, shuffled the same way every run."""
+    texts = []
+    for path in sorted((ROOT / "nlu" / "eval").glob("answers_dev_*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            texts += [re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line[2:].strip())
+                      for line in block["examples"].splitlines() if line.startswith("- ")]
+    random.Random(7).shuffle(texts)
+    return texts
+
+
+def mixed_messages(count: int, seed: int = 11) -> list[str]:
+    """`count` messages drawn from scripts/bench_mix.yml: short ones by weight, else questions."""
+    mix = yaml.safe_load((ROOT / "scripts" / "bench_mix.yml").read_text(encoding="utf-8"))
+    rng, pool = random.Random(seed), questions()
+    kinds = [(None, mix["questions"])] + [(k["texts"], k["weight"]) for k in mix["short"].values()]
+    picked = rng.choices([k for k, _ in kinds], weights=[w for _, w in kinds], k=count)
+    return [rng.choice(texts) if texts else pool[i % len(pool)] for i, texts in enumerate(picked)]
 
 
 @dataclass
-class Result:
+class Run:
+    """What one load run saw. `kinds` counts replies: parsed (a real parse), nlu_busy,
+    nlu_down, or http_<status>/error for failures."""
+
     name: str
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
     seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    cpu: dict[str, float] = field(default_factory=dict)  # share of one core, by process group
 
-    def row(self) -> dict[str, float | int | str]:
+    def quantile(self, q: float) -> float:
         lat = sorted(self.latencies)
+        return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else 0.0
 
-        def pick(q: float) -> float:
-            return round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 1) if lat else 0.0
+    @property
+    def sent(self) -> int:
+        return sum(self.kinds.values())
 
-        return {"target": self.name, "requests": len(lat), "errors": self.errors,
-                "rps": round(len(lat) / self.seconds, 1) if self.seconds else 0.0,
-                "p50_ms": pick(0.50), "p95_ms": pick(0.95), "p99_ms": pick(0.99),
-                "mean_ms": round(statistics.fmean(lat) * 1000, 1) if lat else 0.0}
+    @property
+    def goodput(self) -> float:
+        return self.kinds["parsed"] / self.seconds if self.seconds else 0.0
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for k, n in self.kinds.items() if re.fullmatch(r"http_5\d\d", k))
+
+    def row(self) -> dict[str, object]:
+        return {"run": self.name, "sent": self.sent, "seconds": round(self.seconds, 1),
+                "goodput_per_s": round(self.goodput, 1), "kinds": dict(self.kinds),
+                "p50_ms": round(self.quantile(0.50) * 1000), "p95_ms":
+                round(self.quantile(0.95) * 1000), "p99_ms": round(self.quantile(0.99) * 1000),
+                "cpu_cores": {k: round(v, 2) for k, v in self.cpu.items()}}
 
 
-async def load(name: str, users: int, seconds: float, make_request) -> Result:  # type: ignore[no-untyped-def]
-    """`users` concurrent loops, each sending one request after another for `seconds`."""
-    result = Result(name)
-    connector = aiohttp.TCPConnector(limit=users)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        deadline = time.monotonic() + seconds
-        started = time.monotonic()
+Send = Callable[[aiohttp.ClientSession, int, str], Awaitable[str]]
+
+
+async def closed_loop(name: str, send: Send, texts: list[str], users: int,
+                      seconds: float, warmup: float = 3.0) -> Run:
+    """`users` clients, each sending its next message when the last was answered; the first
+    `warmup` seconds are not counted."""
+    run = Run(name)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        begin = time.monotonic()
+        counted_from, deadline = begin + warmup, begin + warmup + seconds
 
         async def user(index: int) -> None:
-            state: dict[str, str] = {}
-            texts = itertools.cycle(TEXTS[index % len(TEXTS):] + TEXTS[:index % len(TEXTS)])
+            turn = index
             while time.monotonic() < deadline:
-                t0 = time.perf_counter()
-                try:
-                    ok = await make_request(session, state, next(texts))
-                except (TimeoutError, aiohttp.ClientError):
-                    ok = False
-                if ok:
-                    result.latencies.append(time.perf_counter() - t0)
-                else:
-                    result.errors += 1
+                started = time.monotonic()
+                kind = await send(http, index, texts[turn % len(texts)])
+                turn += users
+                if started >= counted_from:
+                    run.kinds[kind] += 1
+                    run.latencies.append(time.monotonic() - started)
 
         await asyncio.gather(*(user(i) for i in range(users)))
-        result.seconds = time.monotonic() - started
-    return result
+        run.seconds = seconds
+    return run
 
 
-def webchat_request(base: str):  # type: ignore[no-untyped-def]
-    async def request(session: aiohttp.ClientSession, state: dict[str, str], text: str) -> bool:
-        if "session" not in state:
-            async with session.post(f"{base}/webchat/sessions", json={}) as resp:
-                state["session"] = (await resp.json())["session"]
-        async with session.post(f"{base}/webchat/sessions/{state['session']}/messages",
-                                json={"text": text}) as resp:
-            await resp.read()
-            return resp.status == 200
-    return request
+async def open_loop(name: str, send: Send, texts: list[str], rate: float, seconds: float,
+                    sessions: int) -> Run:
+    """Messages at fixed times (`rate` per second) whatever the answers' speed: the latency of
+    each is counted from when it was due, so a slow server shows as latency, not as less load."""
+    run = Run(name, seconds=seconds)
+    total = int(rate * seconds)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        start = time.monotonic() + 0.5
+
+        async def one(i: int) -> None:
+            due = start + i / rate
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            kind = await send(http, i % sessions, texts[i % len(texts)])
+            run.kinds[kind] += 1
+            run.latencies.append(time.monotonic() - due)
+
+        await asyncio.gather(*(one(i) for i in range(total)))
+    return run
 
 
-def rasa_request(base: str, token: str):  # type: ignore[no-untyped-def]
-    async def request(session: aiohttp.ClientSession, state: dict[str, str], text: str) -> bool:
-        async with session.post(f"{base}/model/parse", params={"token": token},
-                                json={"text": text}) as resp:
-            await resp.read()
-            return resp.status == 200
-    return request
+class WebChat:
+    """Sends through the web chat API and tells a real answer from the two topic menus."""
+
+    def __init__(self, base: str, menus: dict[str, list[tuple[str, str]]]) -> None:
+        self.base = base
+        self.sessions: list[str] = []
+        self.menus = menus  # language -> [(kind, the menu's first line)]
+
+    async def open_sessions(self, count: int) -> None:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(count):
+                async with http.post(f"{self.base}/webchat/sessions", json={}) as resp:
+                    self.sessions.append((await resp.json())["session"])
+
+    async def send(self, http: aiohttp.ClientSession, user: int, text: str) -> str:
+        session = self.sessions[user % len(self.sessions)]
+        try:
+            async with http.post(f"{self.base}/webchat/sessions/{session}/messages",
+                                 json={"text": text},
+                                 timeout=aiohttp.ClientTimeout(total=30)) as resp:
+                if resp.status != 200:
+                    await resp.read()
+                    return f"http_{resp.status}"
+                body = await resp.json()
+        except (TimeoutError, aiohttp.ClientError):
+            return "error"
+        first = body["replies"][0]["text"] if body.get("replies") else ""
+        for kind, line in self.menus.get(body.get("language", ""), []):
+            if first.startswith(line):
+                return kind
+        return "parsed"
 
 
-TELEGRAM_SECRET = "bench-secret"
+def rasa_sender(url: str, token: str) -> Send:
+    async def send(http: aiohttp.ClientSession, user: int, text: str) -> str:
+        try:
+            async with http.post(f"{url}/model/parse", params={"token": token},
+                                 json={"text": text}) as resp:
+                await resp.read()
+                return "parsed" if resp.status == 200 else f"http_{resp.status}"
+        except (TimeoutError, aiohttp.ClientError):
+            return "error"
+    return send
 
 
-def telegram_request(base: str):  # type: ignore[no-untyped-def]
-    """The Telegram webhook: an update in, the dialogue, the reply queued in the outbox."""
-    counter = itertools.count(1)
-
-    async def request(session: aiohttp.ClientSession, state: dict[str, str], text: str) -> bool:
-        if "chat" not in state:
-            state["chat"] = str(100000 + next(counter))
-        update_id = next(counter) * 1000 + int(state["chat"]) % 1000
-        update = {"update_id": update_id, "message": {
-            "message_id": update_id, "date": int(time.time()), "text": text,
-            "chat": {"id": int(state["chat"]), "type": "private"},
-            "from": {"id": int(state["chat"]), "is_bot": False, "first_name": "B"}}}
-        async with session.post(f"{base}/telegram/webhook", json=update,
-                                headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
-                                ) as resp:
-            await resp.read()
-            return resp.status == 200
-    return request
+async def cache_counts(base: str) -> Counter[str]:
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as resp:
+        text = await resp.text()
+    found: Counter[str] = Counter()
+    for result, value in re.findall(r'lotsen_nlu_cache_total\{result="(\w+)"\} ([\d.e+]+)', text):
+        found[result] = int(float(value))
+    return found
 
 
-def bare_request(base: str):  # type: ignore[no-untyped-def]
-    async def request(session: aiohttp.ClientSession, state: dict[str, str], text: str) -> bool:
-        async with session.post(f"{base}/bare", json={"text": text}) as resp:
-            await resp.read()
-            return resp.status == 200
-    return request
+def menu_lines() -> dict[str, list[tuple[str, str]]]:
+    static = load_content(Settings())
+    return {code: [(kind, static.content.text(kind, code)) for kind in ("nlu_busy", "nlu_down")]
+            for code in static.languages.enabled}
 
 
-def print_table(rows: list[dict[str, float | int | str]], users: int, seconds: float) -> None:
-    print(f"\nbench: {users} concurrent users, {seconds:.0f} s per target, same machine")
-    print(f"{'target':22}{'requests':>9}{'errors':>7}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
-          f"{'p99 ms':>9}")
-    for r in rows:
-        print(f"{r['target']:22}{r['requests']:>9}{r['errors']:>7}{r['rps']:>9}{r['p50_ms']:>9}"
-              f"{r['p95_ms']:>9}{r['p99_ms']:>9}")
-    by = {r["target"]: r for r in rows}
-    if by.get("webchat API", {}).get("rps") and by.get("rasa /model/parse", {}).get("rps"):
-        print(f"\nweb chat p50 / Rasa p50: "
-              f"{by['webchat API']['p50_ms'] / max(by['rasa /model/parse']['p50_ms'], 0.1):.2f}x;"
-              f" bare aiohttp req/s / web chat req/s: "
-              f"{by['bare aiohttp']['rps'] / max(by['webchat API']['rps'], 0.1):.1f}x")
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Bench:
+    def __init__(self, rasa_ports: list[int], token: str, rasas: list[subprocess.Popen]) -> None:
+        self.rasa_urls = [f"http://127.0.0.1:{port}" for port in rasa_ports]
+        self.token = token
+        self.rasas = rasas
+        self.gateways: list[subprocess.Popen] = []
+
+    def cpu(self) -> dict[str, float]:
+        return {"rasa": sum(cpu_seconds(p.pid) for p in self.rasas),
+                "gateway": sum(cpu_seconds(p.pid) for p in self.gateways),
+                "load generator": sum(os.times()[:2])}
+
+    async def timed(self, run: Awaitable[Run]) -> Run:
+        """`run`, with the cores each group of processes used meanwhile (1.0 = one core)."""
+        before, started = self.cpu(), time.monotonic()
+        result = await run
+        wall, after = time.monotonic() - started, self.cpu()
+        result.cpu = {k: (after[k] - before[k]) / wall for k in after}
+        return result
+
+    def gateway(self, replicas: int, cache: bool) -> str:
+        port = free_port()
+        env = {"LOTSEN_PORT": str(port), "LOTSEN_RASA_URL": ",".join(self.rasa_urls[:replicas]),
+               "LOTSEN_RASA_TOKEN": self.token, "LOTSEN_KEY_PREFIX": PREFIX,
+               "LOTSEN_NLU_CACHE": "true" if cache else "false", "LOTSEN_LOG_LEVEL": "ERROR",
+               # One loopback address sends everything: exempt from the per-address and
+               # per-conversation limits, as a city would exempt its own load tests.
+               "LOTSEN_LIMIT_EXEMPT": "127.0.0.1,::1", "LOTSEN_RATE_LIMIT_PER_MINUTE": "1000000",
+               "LOTSEN_LIMIT_MESSAGES_PER_MINUTE": "1000000"}
+        process = start_python(["bot", "serve"], env)
+        self.gateways.append(process)
+        wait_http(f"http://127.0.0.1:{port}/healthz", 30, process, "gateway")
+        return f"http://127.0.0.1:{port}"
+
+
+def say(text: str) -> None:
+    print(f"bench: {text}", flush=True)
+
+
+async def measure(bench: Bench, seconds: float, overload_seconds: float) -> dict[str, object]:
+    texts, menus = questions(), menu_lines()
+    runs: dict[str, Run] = {}
+    say(f"1/5 bare Rasa, {RASA_USERS} clients, {seconds:.0f} s...")
+    runs["rasa"] = await bench.timed(closed_loop(
+        "bare Rasa (1 replica)", rasa_sender(bench.rasa_urls[0], bench.token), texts,
+        RASA_USERS, seconds))
+    capacity = runs["rasa"].goodput
+    say(f"1/5 bare Rasa, 2 replicas side by side, {2 * RASA_USERS} clients, {seconds:.0f} s...")
+    both = [rasa_sender(url, bench.token) for url in bench.rasa_urls]
+
+    async def either(http: aiohttp.ClientSession, user: int, text: str) -> str:
+        return await both[user % 2](http, user, text)
+    runs["rasa2"] = await bench.timed(closed_loop("bare Rasa (2 replicas)", either, texts,
+                                                  2 * RASA_USERS, seconds))
+    for step, replicas in ((2, 1), (3, 2)):
+        chat = WebChat(bench.gateway(replicas, cache=False), menus)
+        await chat.open_sessions(WEB_USERS)
+        say(f"{step}/5 web chat with {replicas} replica{'s' * (replicas > 1)}, {WEB_USERS} users, "
+            f"{seconds:.0f} s...")
+        runs[f"web{replicas}"] = await bench.timed(closed_loop(
+            f"web chat, {replicas} replica{'s' * (replicas > 1)}", chat.send, texts, WEB_USERS,
+            seconds))
+        if replicas == 1:
+            single = chat
+    rate = 3 * capacity
+    await single.open_sessions(300 - len(single.sessions))
+    say(f"4/5 overload: {rate:.0f} messages/s (3x bare Rasa) for {overload_seconds:.0f} s, "
+        "open loop, 1 replica...")
+    runs["overload"] = await bench.timed(open_loop(
+        f"overload {rate:.0f}/s, 1 replica", single.send, texts, rate, overload_seconds,
+        len(single.sessions)))
+    cached = WebChat(bench.gateway(1, cache=True), menus)
+    await cached.open_sessions(50)
+    mix = mixed_messages(1200)
+    say(f"5/5 parse cache: the mix of scripts/bench_mix.yml, 8 users, {seconds:.0f} s, "
+        "1 replica...")
+    async with aiohttp.ClientSession() as http:  # the first parse starts the health checks,
+        await cached.send(http, 0, "hej")          # which learn the model's name for the key
+    await asyncio.sleep(1.5)
+    before = await cache_counts(cached.base)
+    runs["cache"] = await bench.timed(closed_loop("web chat, cache on, mix", cached.send, mix, 8,
+                                                  seconds, warmup=0))
+    after = await cache_counts(cached.base)
+    lookups = {k: after[k] - before[k] for k in ("hit", "miss", "skip")}
+    return {"runs": runs, "capacity": capacity, "cache": lookups}
+
+
+def report(result: dict[str, object], out: Path) -> bool:
+    runs: dict[str, Run] = result["runs"]  # type: ignore[assignment]
+    print(f"\n{'run':34}{'sent':>7}{'good/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+          "  cores used: rasa/gateway/load  replies")
+    for run in runs.values():
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(run.kinds.items()))
+        cores = "/".join(f"{run.cpu.get(k, 0):.2f}" for k in ("rasa", "gateway", "load generator"))
+        print(f"{run.name:34}{run.sent:>7}{run.goodput:>8.1f}{run.quantile(.5) * 1000:>8.0f}"
+              f"{run.quantile(.95) * 1000:>8.0f}{run.quantile(.99) * 1000:>8.0f}  {cores:>26}"
+              f"  {kinds}")
+    capacity = float(result["capacity"])  # type: ignore[arg-type]
+    over, cache = runs["overload"], result["cache"]
+    hits, misses, skips = (cache[k] for k in ("hit", "miss", "skip"))  # type: ignore[index]
+    hit_rate = hits / (hits + misses) if hits + misses else 0.0
+    ratio1 = runs["web1"].goodput / capacity if capacity else 0.0
+    ratio_bare = runs["rasa2"].goodput / capacity if capacity else 0.0
+    ratio2 = runs["web2"].goodput / capacity if capacity else 0.0
+    answered = over.kinds["parsed"] + over.kinds["nlu_busy"] + over.kinds["nlu_down"]
+    checks = [
+        (f"web chat goodput, 2 replicas / bare Rasa = {ratio2:.2f} (1 replica: {ratio1:.2f})",
+         ratio2 >= 1.5, ">= 1.5"),
+        (f"overload: 5xx {over.server_errors}", over.server_errors == 0, "0"),
+        (f"overload: p99 {over.quantile(.99):.2f} s", over.quantile(.99) <= BUDGET_P99,
+         f"<= {BUDGET_P99} s"),
+        (f"overload: answered {answered}/{over.sent}", answered == over.sent, "all"),
+        (f"overload: nlu_down replies {over.kinds['nlu_down']}", over.kinds["nlu_down"] == 0,
+         "0 while Rasa is up"),
+    ]
+    print(f"\nbare Rasa saturation: {capacity:.1f} parses/s (two replicas alone: "
+          f"{ratio_bare:.2f}x); overload offered "
+          f"{3 * capacity:.0f}/s: nlu_busy share {over.kinds['nlu_busy'] / max(over.sent, 1):.1%}")
+    print(f"parse cache on the mix: hit rate {hit_rate:.1%} of lookups ({hits} hits, {misses} "
+          f"misses); {skips} messages not cacheable (personal data, long, or numbers of a menu "
+          "are read without NLU and not counted)")
+    for text, ok, bar in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {text}  (bar: {bar})")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"capacity_per_s": capacity, "cache": cache, "hit_rate": hit_rate,
+                               "runs": [r.row() for r in runs.values()],
+                               "checks": [{"check": t, "pass": ok} for t, ok, _ in checks]},
+                              indent=2, ensure_ascii=False))
+    print(f"bench: wrote {out.relative_to(ROOT)}")
+    return all(ok for _, ok, _ in checks)
+
+
+async def cleanup() -> None:
+    """Delete the bench's own keys so repeated runs leave nothing behind in Redis."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(Settings.from_env().redis_url)
+    async for key in redis.scan_iter(match=f"{PREFIX}:*", count=1000):
+        await redis.delete(key)
+    await redis.aclose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--seconds", type=float, default=15.0, help="each saturation run")
+    parser.add_argument("--overload-seconds", type=float, default=30.0)
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench.json")
     args = parser.parse_args()
-    print("bench: starting Rasa, the gateway and a bare aiohttp server...", flush=True)
-    bare_port = free_port()
-    bare = subprocess.Popen([str(PYTHON), str(ROOT / "scripts" / "bare_server.py"),
-                             str(bare_port)], start_new_session=True)
+    token = secrets.token_urlsafe(16)
+    ports = [free_port(), free_port()]
+    say("starting two Rasa servers (about 30 s)...")
+    rasas = [start_rasa(port, token) for port in ports]
+    bench = Bench(ports, token, rasas)
     try:
-        wait_http(f"http://127.0.0.1:{bare_port}/healthz", 20, bare, "bare server")
-        # The load generator is one address on loopback: exempt from the per-address limits
-        # (LOTSEN_LIMIT_EXEMPT), as a city would exempt its own load tests.
-        bench_env = {"LOTSEN_RATE_LIMIT_PER_MINUTE": "1000000",
-                     "LOTSEN_LIMIT_EXEMPT": "127.0.0.1,::1",
-                     "LOTSEN_TELEGRAM_TOKEN": "1:bench", "LOTSEN_TELEGRAM_WEBHOOK_SECRET":
-                     TELEGRAM_SECRET, "LOTSEN_PUBLIC_URL": "http://bench.invalid"}
-        with running_stack(prefix="lotsen-bench", extra_env=bench_env) as stack:
-            rows = []
-            for name, make in [
-                ("bare aiohttp", bare_request(f"http://127.0.0.1:{bare_port}")),
-                ("rasa /model/parse", rasa_request(stack.rasa_url, stack.rasa_token)),
-                ("webchat API", webchat_request(stack.gateway_url)),
-                ("telegram webhook", telegram_request(stack.gateway_url)),
-            ]:
-                print(f"bench: {name} for {args.seconds:.0f} s...", flush=True)
-                rows.append(asyncio.run(load(name, args.users, args.seconds, make)).row())
-            asyncio.run(cleanup(stack.env))
+        for port, process in zip(ports, rasas, strict=True):
+            wait_rasa(port, token, process)
+        result = asyncio.run(measure(bench, args.seconds, args.overload_seconds))
     finally:
-        stop(bare)
-    print_table(rows, args.users, args.seconds)
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text(json.dumps({"users": args.users, "seconds": args.seconds,
-                                    "results": rows}, indent=2))
-    print(f"bench: wrote {args.out.relative_to(ROOT)}")
-
-
-async def cleanup(env: dict[str, str]) -> None:
-    """Delete the bench's own keys so repeated runs leave nothing behind in Redis."""
-    from redis.asyncio import Redis
-
-    redis = Redis.from_url(env.get("LOTSEN_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    async for key in redis.scan_iter(match=f"{env['LOTSEN_KEY_PREFIX']}:*", count=1000):
-        await redis.delete(key)
-    await redis.aclose()
+        for process in [*bench.gateways, *rasas]:
+            stop(process)
+        asyncio.run(cleanup())
+    sys.exit(0 if report(result, args.out) else 1)
 
 
 if __name__ == "__main__":

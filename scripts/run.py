@@ -1,7 +1,8 @@
 """`make run`: Rasa, the gateway and the worker in the foreground until Ctrl-C.
 
 Honours the LOTSEN_* variables (LOTSEN_PORT, LOTSEN_REDIS_URL, LOTSEN_KEY_PREFIX, ...). Without
-LOTSEN_RASA_URL it starts its own Rasa server on port 5005 (LOTSEN_NLU_PORT) with a fresh token.
+LOTSEN_RASA_URL it starts its own Rasa servers: LOTSEN_NLU_REPLICAS of them (default 1) on ports
+5005, 5006, ... (from LOTSEN_NLU_PORT) with one fresh token, and gives the gateway their list.
 
 A child that exits unexpectedly is restarted with backoff while the others keep running
 (scripts/supervisor.py); a restarted Rasa comes back on the same port with the same token, so
@@ -26,16 +27,29 @@ GATEWAY_START_SECONDS = 30
 RASA_START_SECONDS = 120
 
 
-def add_rasa(supervisor: Supervisor, env: dict[str, str]) -> str:
-    """Rasa as a supervised child; returns its status URL. Port, token and model are chosen
-    once, so a restarted Rasa is the same server to the gateway."""
+def add_rasa(supervisor: Supervisor, env: dict[str, str], replicas: int) -> dict[str, str]:
+    """`replicas` Rasa servers as supervised children; returns their status URLs by name.
+    Ports, token and model are chosen once, so a restarted Rasa is the same server to the
+    gateway (which meanwhile sends its parses to the others)."""
     token = os.environ.get("LOTSEN_RASA_TOKEN") or secrets.token_urlsafe(16)
-    rasa_port = int(os.environ.get("LOTSEN_NLU_PORT", "5005"))
+    first_port = int(os.environ.get("LOTSEN_NLU_PORT", "5005"))
+    ports = [first_port + i for i in range(replicas)]
     model = model_path()
-    env.update(LOTSEN_RASA_URL=f"http://127.0.0.1:{rasa_port}", LOTSEN_RASA_TOKEN=token)
-    announce(f"starting Rasa NLU on 127.0.0.1:{rasa_port} (about 20 s)...")
-    supervisor.add("rasa", lambda: start_rasa(rasa_port, token, model))
-    return rasa_status_url(rasa_port, token)
+    env.update(LOTSEN_RASA_URL=",".join(f"http://127.0.0.1:{port}" for port in ports),
+               LOTSEN_RASA_TOKEN=token)
+    names = {port: "rasa" if replicas == 1 else f"rasa-{i + 1}" for i, port in enumerate(ports)}
+    announce(f"starting {replicas} Rasa NLU server{'s' if replicas > 1 else ''} on 127.0.0.1:"
+             f"{', '.join(map(str, ports))} (about 20 s)...")
+    for port in ports:
+        supervisor.add(names[port], lambda port=port: start_rasa(port, token, model))
+    return {names[port]: rasa_status_url(port, token) for port in ports}
+
+
+def replica_count() -> int:
+    raw = os.environ.get("LOTSEN_NLU_REPLICAS", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise RuntimeError(f"LOTSEN_NLU_REPLICAS must be a whole number >= 1, got {raw!r}")
+    return int(raw)
 
 
 def wait_ready(supervisor: Supervisor, checks: dict[str, tuple[str, float]],
@@ -73,7 +87,8 @@ def main() -> None:
     checks = {"gateway": (f"http://127.0.0.1:{port}/healthz", GATEWAY_START_SECONDS)}
     try:
         if not os.environ.get("LOTSEN_RASA_URL"):
-            checks["Rasa"] = (add_rasa(supervisor, env), RASA_START_SECONDS)
+            for name, url in add_rasa(supervisor, env, replica_count()).items():
+                checks[name] = (url, RASA_START_SECONDS)
         announce(f"starting gateway on http://127.0.0.1:{port}/ and the worker")
         supervisor.add("gateway", lambda: start_python(["bot", "serve"], env))
         supervisor.add("worker", lambda: start_python(["bot", "worker"], env))

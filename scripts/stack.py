@@ -70,7 +70,10 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None,
 def start_rasa(port: int, token: str, model: Path | None = None,
                log_path: Path | None = None) -> subprocess.Popen:
     model = model or model_path()
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
+    # One replica is one process on one core (docs/scaling.md): TensorFlow's thread pools are
+    # kept to one thread, so replicas on one machine do not fight over the cores.
+    env = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1",
+           **os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
     out = log_path.open("w") if log_path else subprocess.DEVNULL
     return subprocess.Popen(
@@ -121,29 +124,32 @@ class Stack:
 
 @contextmanager
 def running_stack(*, port: int | None = None, prefix: str | None = None, worker: bool = False,
-                  log_dir: Path | None = None, quiet: bool = True,
+                  log_dir: Path | None = None, quiet: bool = True, rasa_replicas: int = 1,
                   extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
-    """Rasa + gateway (+ worker) on free ports with fresh tokens; stopped on exit."""
-    rasa_port, gateway_port = free_port(), port or free_port()
+    """Rasa (`rasa_replicas` servers) + gateway (+ worker) on free ports with fresh tokens;
+    stopped on exit. `Stack.rasa_url` is the first Rasa; the gateway gets them all."""
+    rasa_ports, gateway_port = [free_port() for _ in range(rasa_replicas)], port or free_port()
     rasa_token, admin_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    env = {"LOTSEN_PORT": str(gateway_port), "LOTSEN_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+    rasa_urls = [f"http://127.0.0.1:{rasa_port}" for rasa_port in rasa_ports]
+    env = {"LOTSEN_PORT": str(gateway_port), "LOTSEN_RASA_URL": ",".join(rasa_urls),
            "LOTSEN_RASA_TOKEN": rasa_token, "LOTSEN_ADMIN_TOKEN": admin_token,
            "LOTSEN_LOG_LEVEL": "WARNING" if quiet else "INFO"}
     if prefix:
         env["LOTSEN_KEY_PREFIX"] = prefix
     env.update(extra_env or {})
     log = (lambda name: log_dir / f"{name}.log") if log_dir else (lambda name: None)
-    stack = Stack(f"http://127.0.0.1:{gateway_port}", env["LOTSEN_RASA_URL"], rasa_token,
-                  admin_token, env)
+    stack = Stack(f"http://127.0.0.1:{gateway_port}", rasa_urls[0], rasa_token, admin_token, env)
     try:
-        rasa = start_rasa(rasa_port, rasa_token, log_path=log("rasa"))
-        stack.processes.append(rasa)
+        rasas = [start_rasa(rasa_port, rasa_token, log_path=log(f"rasa-{i}"))
+                 for i, rasa_port in enumerate(rasa_ports)]
+        stack.processes.extend(rasas)
         gateway = start_python(["bot", "serve"], env, log("gateway"))
         stack.processes.append(gateway)
         if worker:
             stack.processes.append(start_python(["bot", "worker"], env, log("worker")))
         wait_http(f"{stack.gateway_url}/healthz", 30, gateway, "gateway")
-        wait_rasa(rasa_port, rasa_token, rasa)
+        for rasa_port, rasa in zip(rasa_ports, rasas, strict=True):
+            wait_rasa(rasa_port, rasa_token, rasa)
         yield stack
     finally:
         for process in reversed(stack.processes):

@@ -32,7 +32,7 @@ from bot.core.i18n import LanguageTable
 from bot.core.language import LanguageDetector, explicit_choice
 from bot.core.messages import IncomingMessage, Outcome, Reply
 from bot.core.metrics import CAMPAIGN_STARTS, FALLBACKS, MESSAGES, NLU_LATENCY
-from bot.core.nlu import NLUUnavailable, ParseResult, RasaClient
+from bot.core.nlu import NLUBusy, NLUUnavailable, Parser, ParseResult
 from bot.core.places import Places, format_hours
 from bot.core.review.inbox import ReviewInbox
 from bot.core.store import ConversationState, ConversationStore
@@ -50,11 +50,11 @@ Handler = Callable[[Turn, Intent], Awaitable[list[Reply]]]
 
 
 class DialogueEngine:
-    def __init__(self, *, store: ConversationStore, nlu: RasaClient, content: Content,
+    def __init__(self, *, store: ConversationStore, nlu: Parser, content: Content,
                  languages: LanguageTable, detector: LanguageDetector, places: Places,
                  threshold: float, max_message_chars: int, rate_limit_per_minute: int,
                  flows: Sequence[Flow] = (), answer_threshold: float = 0.5,
-                 review: ReviewInbox | None = None) -> None:
+                 review: ReviewInbox | None = None, max_in_flight: int = 0) -> None:
         self.store = store
         self.nlu = nlu
         self.content = content
@@ -67,6 +67,8 @@ class DialogueEngine:
         self.max_chars = max_message_chars
         self.rate_limit = rate_limit_per_minute
         self.flows = list(flows)
+        self.max_in_flight = max_in_flight  # 0: no limit
+        self.in_flight = 0
         self.handlers: dict[str, Handler] = {
             "ask_location": self._ask_location,
             "ask_opening_hours": self._ask_opening_hours,
@@ -115,6 +117,24 @@ class DialogueEngine:
 
     # ---------------------------------------------------------------- entry point
     async def handle(self, message: IncomingMessage) -> Outcome:
+        """The outcome of one message. Beyond `max_in_flight` messages at once in this process
+        (a peak the CPU cannot keep up with), free text is answered at once with the "many
+        people are writing" menu, before anything is read or stored: a cheap, honest answer
+        instead of a queue in which every message waits seconds. Buttons and menu numbers are
+        always handled (they need no NLU and carry bookings and confirmations)."""
+        text = message.text.strip()
+        if (self.max_in_flight and self.in_flight >= self.max_in_flight and text
+                and message.payload is None and not text.isdigit()):
+            language = message.language_hint if message.language_hint and \
+                self.languages.is_enabled(message.language_hint) else self.languages.default
+            return self._topic_menu_outcome(language, message.capabilities.buttons, "nlu_busy")
+        self.in_flight += 1
+        try:
+            return await self._handle(message)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, message: IncomingMessage) -> Outcome:
         cid = message.conversation_id
         text = message.text.strip()
         if len(text) > self.max_chars:
@@ -216,9 +236,11 @@ class DialogueEngine:
                 return self._flow_outcome(turn, active, answered)
         try:
             parsed = await self._parse(text)
+        except NLUBusy:
+            return self._topic_menu(turn, "nlu_busy")
         except NLUUnavailable as exc:
             log.warning("nlu_unavailable", extra={"detail": str(exc)})
-            return self._nlu_down_menu(turn)
+            return self._topic_menu(turn, "nlu_down")
         if self.review is not None:
             await self.review.seen(turn.language)
         intent = Intent(parsed.intent, parsed.confidence, parsed.entity("district"), text,
@@ -300,16 +322,20 @@ class DialogueEngine:
             return None
         return state.menu[index]
 
-    def _nlu_down_menu(self, turn: Turn) -> Outcome:
-        FALLBACKS.labels(reason="nlu_down").inc()
+    def _topic_menu(self, turn: Turn, reason: str) -> Outcome:
+        """The topics as a numbered menu, when free text cannot be read: Rasa is down
+        (`nlu_down`) or every replica was busy for the message's whole budget (`nlu_busy`)."""
+        return self._topic_menu_outcome(turn.language, turn.message.capabilities.buttons, reason)
+
+    def _topic_menu_outcome(self, language: str, buttons: bool, reason: str) -> Outcome:
+        FALLBACKS.labels(reason=reason).inc()
         topics = self.content.menus["main"]
-        lines = [self.content.text("nlu_down", turn.language)]
-        if turn.message.capabilities.buttons:  # else the channel numbers the buttons itself
+        lines = [self.content.text(reason, language)]
+        if buttons:  # else the channel numbers the buttons itself
             lines += [f"{i}. {b.title}" for i, b in
-                      enumerate(self.content.buttons(topics, turn.language), start=1)]
-        reply = self.content.reply("nlu_down", turn.language, text="\n".join(lines),
-                                   buttons=topics)
-        return Outcome([reply], turn.language, fallback="nlu_down")
+                      enumerate(self.content.buttons(topics, language), start=1)]
+        reply = self.content.reply(reason, language, text="\n".join(lines), buttons=topics)
+        return Outcome([reply], language, fallback=reason)
 
     def _clarify(self, turn: Turn, parsed: ParseResult) -> Outcome:
         turn.state.misunderstandings += 1

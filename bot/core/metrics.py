@@ -38,3 +38,11 @@ NOT_UNDERSTOOD = Counter("lotsen_not_understood_total",
 NOT_UNDERSTOOD_SHARE = Gauge("lotsen_not_understood_share",
                              "Share of messages not understood, per language and ISO week "
                              "(this week and the last)", ["language", "week"])
+NLU_REPLICAS = Gauge("lotsen_nlu_replicas", "Rasa replicas this gateway uses, by state",
+                     ["state"])
+NLU_QUEUE_WAIT = Histogram("lotsen_nlu_queue_wait_seconds",
+                           "Time a message waited for a free Rasa slot (only when all were busy)",
+                           buckets=(0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6))
+NLU_CACHE = Counter("lotsen_nlu_cache_total",
+                    "Parse cache lookups: hit, miss, or skip (not cacheable: personal data, "
+                    "long text, model unknown)", ["result"])

@@ -39,7 +39,7 @@ from bot.core.metrics import (
     NOT_UNDERSTOOD_SHARE,
     REDIS_MEMORY,
 )
-from bot.core.nlu import NLUUnavailable
+from bot.core.nlu import NLUBusy, NLUUnavailable
 from bot.http import ClientAddresses, admin_refusal, bad_request, error, json_object
 from bot.runtime.campaigns_api import CampaignRoutes, admin_access, export_metrics
 from bot.runtime.headers import security_headers
@@ -240,6 +240,10 @@ async def nlu_parse(request: web.Request) -> web.Response:
         raise bad_request(f"Text is longer than {services.settings.max_message_chars} characters.")
     try:
         parsed = await services.rasa.parse(text)
+    except NLUBusy as exc:
+        response = error(503, f"NLU is busy, try again in a moment: {exc}")
+        response.headers["Retry-After"] = "1"
+        return response
     except NLUUnavailable as exc:
         return error(503, f"NLU is unavailable: {exc}")
     language = services.engine.detector.detect(text, min_words=1) or services.languages.default

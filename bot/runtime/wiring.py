@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aiohttp
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
-from bot.config import Settings
+from bot.config import Settings, rasa_urls
 from bot.core.booking.flow import BookingFlow
 from bot.core.booking.schedule import Schedule
 from bot.core.booking.service import BookingService
@@ -35,7 +35,8 @@ from bot.core.jobs import JobQueue
 from bot.core.keys import Keys
 from bot.core.language import LanguageDetector
 from bot.core.limits import DailyLimit, Limits
-from bot.core.nlu import RasaClient
+from bot.core.nlu.cache import CachedParser, ParseCache
+from bot.core.nlu.pool import RasaPool
 from bot.core.outreach.campaigns import CampaignStore
 from bot.core.outreach.flow import SubscriptionFlow
 from bot.core.outreach.reach import Reach
@@ -47,18 +48,8 @@ from bot.core.review.inbox import ReviewInbox
 from bot.core.staff_events import StaffEvents
 from bot.core.store import ConversationStore
 from bot.runtime.channels import ChannelRegistry
+from bot.runtime.redis_connection import redis_client
 from connectors.base import ChannelContext
-
-
-def redis_client(settings: Settings) -> Redis:
-    """The Redis client configuration, for every process (strings in, strings out). A burst
-    waits for a free connection (up to LOTSEN_REDIS_POOL_TIMEOUT_SECONDS) instead of failing
-    when all LOTSEN_REDIS_MAX_CONNECTIONS are busy."""
-    pool = BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=settings.redis_max_connections,
-        timeout=settings.redis_pool_timeout_seconds, decode_responses=True, socket_timeout=2.0,
-        socket_connect_timeout=2.0, health_check_interval=15)
-    return Redis.from_pool(pool)
 
 
 @dataclass(frozen=True)
@@ -101,7 +92,7 @@ class Services:
     http: aiohttp.ClientSession
     keys: Keys
     static: StaticContent
-    rasa: RasaClient
+    rasa: RasaPool
     jobs: JobQueue
     bookings: BookingService
     booking_texts: BookingTexts
@@ -129,6 +120,7 @@ class Services:
         return self.static.teams
 
     async def close(self) -> None:
+        await self.rasa.close()
         await self.http.close()
         await self.redis.aclose()
 
@@ -140,7 +132,10 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
     redis = redis if redis is not None else redis_client(settings)
     http = aiohttp.ClientSession()
     prefix, retention = settings.key_prefix, settings.retention_seconds
-    rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.nlu_timeout_seconds)
+    rasa = RasaPool(http, rasa_urls(settings.rasa_url), settings.rasa_token,
+                    timeout_seconds=settings.nlu_timeout_seconds,
+                    budget_seconds=settings.nlu_budget_ms / 1000,
+                    concurrency=settings.nlu_concurrency, resolve=settings.rasa_resolve)
     store = ConversationStore(redis, prefix, retention)
     jobs = JobQueue(redis, prefix, clock=clock, lease_seconds=settings.job_lease_seconds,
                     dead_letter_seconds=settings.dead_letter_days * 24 * 3600)
@@ -166,12 +161,16 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
     shared_words = {*languages.neutral_words, *static.districts}
     review = ReviewInbox(redis, Keys(prefix), retention, clock, shared_words)
     flows.append(ReviewFlow(review, content))  # last: its button ends the answer's buttons
-    engine = DialogueEngine(store=store, nlu=rasa, content=content, languages=languages,
+    cache = ParseCache(redis, Keys(prefix), settings.hash_secret, shared_words) \
+        if settings.nlu_cache else None
+    engine = DialogueEngine(store=store, nlu=CachedParser(rasa, cache), content=content,
+                            languages=languages,
                             detector=LanguageDetector(languages), places=places,
                             threshold=settings.nlu_threshold,
                             max_message_chars=settings.max_message_chars,
                             rate_limit_per_minute=settings.rate_limit_per_minute, flows=flows,
-                            answer_threshold=settings.answer_threshold, review=review)
+                            answer_threshold=settings.answer_threshold, review=review,
+                            max_in_flight=settings.max_in_flight)
     engine.check_payloads()
     channels = ChannelRegistry(ChannelContext(settings, redis, http, engine, jobs))
     erasure.erasers.append(channels.erase)

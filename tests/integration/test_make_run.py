@@ -22,7 +22,7 @@ from bot.config import ROOT
 from scripts.stack import free_port
 
 READY_SECONDS = 300  # Rasa alone takes 20 s on an idle machine, much longer beside a CI run
-CHILD_LINE = re.compile(r"run: (\w+) (?:started|restarted) \(pid (\d+)\)")
+CHILD_LINE = re.compile(r"run: ([\w-]+) (?:started|restarted) \(pid (\d+)\)")
 
 
 def post(url: str, body: dict) -> dict:
@@ -139,11 +139,12 @@ class RunPy:
 
 
 @contextlib.contextmanager
-def make_run(prefix: str) -> Iterator[tuple[RunPy, str]]:
+def make_run(prefix: str, **extra: str) -> Iterator[tuple[RunPy, str]]:
     """scripts/run.py on free ports with its own Rasa, until it says it is ready."""
     port, nlu_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOTSEN_")}
-    env.update(LOTSEN_PORT=str(port), LOTSEN_NLU_PORT=str(nlu_port), LOTSEN_KEY_PREFIX=prefix)
+    env.update(LOTSEN_PORT=str(port), LOTSEN_NLU_PORT=str(nlu_port), LOTSEN_KEY_PREFIX=prefix,
+               **extra)
     run = RunPy(env)
     try:
         run.wait_for("run: ready", READY_SECONDS)
@@ -199,3 +200,18 @@ def test_run_restarts_a_killed_child_and_keeps_the_others_running(prefix, redis)
     assert "run: stopped" in run.output
     for pid in (first["rasa"], gateway, worker):
         assert not command_line(pid), f"pid {pid} outlived scripts/run.py"
+
+
+def test_two_rasa_replicas_and_one_killed_keeps_free_text_answered(prefix, redis) -> None:
+    with make_run(prefix, LOTSEN_NLU_REPLICAS="2") as (run, base):
+        first = run.pids()
+        assert {"rasa-1", "rasa-2", "gateway", "worker"} <= set(first)
+        os.kill(first["rasa-1"], signal.SIGKILL)
+        session = post(f"{base}/webchat/sessions", {})["session"]
+        for _ in range(4):  # every parse is answered by rasa-2 while rasa-1 is away
+            sv = post(f"{base}/webchat/sessions/{session}/messages",
+                      {"text": "vad erbjuder jobbtorg för stöd"})
+            assert "praktik" in sv["replies"][0]["text"], sv
+        run.wait_for(r"run: rasa-1 restarted \(pid \d+\)", 60)
+        assert run.pids()["rasa-2"] == first["rasa-2"]
+        assert run.stop(signal.SIGTERM) == 0, run.output

@@ -19,44 +19,7 @@ from aiohttp.test_utils import TestClient
 from bot.runtime.gateway import create_app
 from scripts.stack import free_port
 from tests.conftest import Conversation, make_settings
-
-
-class TcpProxy:
-    """Forwards 127.0.0.1:<port> to a target; `close()` makes the target unreachable."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = free_port()
-        self.server: asyncio.base_events.Server | None = None
-        self.writers: set[asyncio.StreamWriter] = set()
-
-    async def open(self) -> None:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-
-    async def close(self) -> None:
-        if self.server:
-            self.server.close()
-            await self.server.wait_closed()
-            self.server = None
-        for writer in list(self.writers):
-            writer.close()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.close()
-            return
-        self.writers |= {writer, up_writer}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with suppress(ConnectionError, OSError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+from tests.proxy import TcpProxy
 
 
 async def test_rasa_down_gives_menu_and_readyz_says_so_then_recovers(
@@ -79,7 +42,7 @@ async def test_rasa_down_gives_menu_and_readyz_says_so_then_recovers(
     assert "komvux" in picked.lower()
 
     await proxy.open()
-    await asyncio.sleep(2.1)  # the client's short pause after a failure
+    await asyncio.sleep(2.1)  # the health check puts Rasa back within a second or two
     assert "föräldraledig" in (await talk.say("sfi för föräldralediga, hur funkar det")).lower()
     assert (await client.get("/readyz")).status == 200
     await proxy.close()

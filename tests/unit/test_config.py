@@ -1,6 +1,6 @@
 import pytest
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, rasa_urls, sentinels
 
 
 def test_defaults_match_the_spec() -> None:
@@ -22,7 +22,22 @@ def test_environment_overrides_and_types() -> None:
                                  {"LOTSEN_SMTP_URL": "mail.example.org"},
                                  {"LOTSEN_SMTP_URL": "http://mail.example.org"},
                                  {"LOTSEN_SMTP_URL": "smtp://"}, {"LOTSEN_DIGEST_HOUR": "24"},
-                                 {"LOTSEN_AUDIT_DAYS": "0"}])
+                                 {"LOTSEN_AUDIT_DAYS": "0"}, {"LOTSEN_NLU_BUDGET_MS": "0"},
+                                 {"LOTSEN_NLU_CONCURRENCY": "0"}, {"LOTSEN_RASA_URL": " , "},
+                                 {"LOTSEN_RASA_URL": "http://a:5005,rasa-b:5005"},
+                                 {"LOTSEN_REDIS_SENTINELS": "10.0.0.1"},
+                                 {"LOTSEN_REDIS_SENTINELS": "10.0.0.1:26379,s2:port"},
+                                 {"LOTSEN_NLU_CACHE": "maybe"}])
 def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match="LOTSEN_"):
         Settings.from_env(env)
+
+
+def test_several_rasa_replicas_and_sentinels_are_lists() -> None:
+    assert rasa_urls("http://a:5005/, http://b:5005,http://a:5005") == [
+        "http://a:5005", "http://b:5005"]
+    assert sentinels("10.0.0.5:26379, sentinel-2:26379,[::1]:26380") == [
+        ("10.0.0.5", 26379), ("sentinel-2", 26379), ("::1", 26380)]
+    settings = Settings.from_env({"LOTSEN_RASA_URL": "http://a:5005,http://b:5006",
+                                  "LOTSEN_REDIS_SENTINELS": "s1:26379,s2:26379"})
+    assert settings.redis_service == "lotsen" and settings.nlu_budget_ms == 800

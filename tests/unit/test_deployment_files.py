@@ -18,9 +18,9 @@ SETTINGS_VARS = {f"LOTSEN_{f.name.upper()}" for f in fields(Settings)}
 SCRIPT_VARS = {"LOTSEN_NLU_PORT"}  # read by scripts/run.py, not by the services
 
 
-def test_has_the_four_services_each_with_image_or_build() -> None:
+def test_has_the_five_services_each_with_image_or_build() -> None:
     services = COMPOSE["services"]
-    assert set(services) == {"redis", "rasa", "gateway", "worker"}
+    assert set(services) == {"redis", "rasa", "gateway", "worker", "lb"}
     for name, service in services.items():
         assert "image" in service or "build" in service, name
 
@@ -68,9 +68,23 @@ def test_env_example_defaults_are_the_code_defaults() -> None:
         assert str(getattr(defaults, field)) == value, var
 
 
-def test_gateway_port_lines_up() -> None:
-    gateway = COMPOSE["services"]["gateway"]
+def test_the_load_balancer_publishes_the_port_and_reaches_the_gateways() -> None:
+    gateway, lb = COMPOSE["services"]["gateway"], COMPOSE["services"]["lb"]
     container_port = gateway["environment"]["LOTSEN_PORT"]
-    assert gateway["ports"] == [f"${{LOTSEN_PORT:-{ENV_EXAMPLE['LOTSEN_PORT']}}}:{container_port}"]
-    assert gateway["environment"]["LOTSEN_RASA_URL"].endswith(":5005")
-    assert "5005" in COMPOSE["services"]["rasa"]["expose"]
+    assert "ports" not in gateway  # several replicas: only the load balancer publishes a port
+    assert container_port in gateway["expose"]
+    assert lb["ports"] == [f"${{LOTSEN_PORT:-{ENV_EXAMPLE['LOTSEN_PORT']}}}:8080"]
+    mount = next(v for v in lb["volumes"] if v.endswith(":/etc/nginx/nginx.conf:ro"))
+    nginx = (ROOT / mount.split(":")[0]).read_text()
+    assert f"server gateway:{container_port} resolve" in nginx and "listen 8080;" in nginx
+    assert "proxy_buffering off" in nginx  # the staff event stream (SSE)
+
+
+def test_rasa_and_gateways_scale_with_replicas() -> None:
+    services = COMPOSE["services"]
+    assert services["rasa"]["deploy"]["replicas"] >= 2
+    assert services["gateway"]["deploy"]["replicas"] >= 2
+    gateway_env = services["gateway"]["environment"]
+    assert gateway_env["LOTSEN_RASA_URL"].endswith(":5005")
+    assert gateway_env["LOTSEN_RASA_RESOLVE"] == "true"
+    assert "5005" in services["rasa"]["expose"]

@@ -146,3 +146,17 @@ async def test_a_chosen_page_language_outranks_detection(services) -> None:
     guessed = IncomingMessage("test", "u9", text="where can I learn some swedish please",
                               language_hint="ar")
     assert services.engine._language_for(guessed, ConversationState()) == "en"
+
+
+async def test_beyond_the_in_flight_limit_free_text_gets_the_busy_menu_and_nothing_is_stored(
+        services, redis, prefix) -> None:
+    engine = services.engine
+    engine.max_in_flight, engine.in_flight = 2, 2  # two messages already being handled
+    shed = await engine.handle(msg("var kan jag lära mig svenska", user="busy", hint="ar"))
+    assert shed.fallback == "nlu_busy" and shed.language == "ar"
+    assert shed.replies[0].text.startswith(services.content.text("nlu_busy", "ar"))
+    assert "1. " in shed.replies[0].text
+    assert [key async for key in redis.scan_iter(match=f"{prefix}:conv:test:busy:*")] == []
+    pressed = await engine.handle(msg(payload="/info_sfi", user="busy"))  # buttons still work
+    assert pressed.intent == "info_sfi" and pressed.fallback is None
+    assert engine.in_flight == 2  # what it counted, it gave back

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.core.nlu import _to_result
+from bot.core.nlu import to_result as _to_result
 
 
 def rasa(*ranking: tuple[str, float]) -> dict:

@@ -1,22 +1,11 @@
-"""Client for the Rasa NLU HTTP server (`POST /model/parse`).
-
-The gateway never imports Rasa. When Rasa is unreachable the client raises `NLUUnavailable`
-quickly (a short circuit-breaker pause avoids waiting for a timeout on every message), and the
-dialogue engine falls back to a numbered menu; the next call after the pause tries Rasa again, so
-free text comes back without a restart.
+"""What one parse of a message means to Lotsen: Rasa's classes as the intents of spec §4, plus
+the specific answer within the topic. Plain data: cached in Redis as JSON (bot/core/nlu/cache.py).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from typing import Any
-
-import aiohttp
-
-
-class NLUUnavailable(RuntimeError):
-    """Rasa could not be reached or did not answer in time."""
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -43,54 +32,26 @@ class ParseResult:
     def entity(self, name: str) -> str | None:
         return next((e.value for e in self.entities if e.entity == name), None)
 
+    def to_json(self) -> dict[str, Any]:
+        return {"intent": self.intent, "confidence": self.confidence,
+                "entities": [e.to_json() for e in self.entities],
+                "ranking": [list(item) for item in self.ranking],
+                "answer": self.answer, "answer_confidence": self.answer_confidence}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ParseResult:
+        return cls(intent=str(data["intent"]), confidence=float(data["confidence"]),
+                   entities=tuple(Entity(str(e["entity"]), str(e["value"]))
+                                  for e in data.get("entities") or []),
+                   ranking=tuple((str(name), float(c)) for name, c in data.get("ranking") or []),
+                   answer=data.get("answer"),
+                   answer_confidence=float(data.get("answer_confidence") or 0.0))
+
 
 FLAT_SEPARATOR = "__"  # a specific answer's class in the model: `info_sfi__where` (nlu/build.py)
 
 
-class RasaClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str = "",
-                 timeout_seconds: float = 3.0, pause_after_failure: float = 2.0) -> None:
-        self._session = session
-        self._url = base_url.rstrip("/")
-        self._token = token
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self._pause = pause_after_failure
-        self._down_until = 0.0
-
-    def _params(self) -> dict[str, str]:
-        return {"token": self._token} if self._token else {}
-
-    async def parse(self, text: str) -> ParseResult:
-        if time.monotonic() < self._down_until:
-            raise NLUUnavailable("Rasa failed a moment ago; not retrying yet")
-        try:
-            async with self._session.post(f"{self._url}/model/parse", json={"text": text},
-                                          params=self._params(), timeout=self._timeout) as resp:
-                if resp.status != 200:
-                    raise NLUUnavailable(f"Rasa answered HTTP {resp.status}")
-                data: dict[str, Any] = await resp.json()
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            self._down_until = time.monotonic() + self._pause
-            raise NLUUnavailable(f"Rasa unreachable: {type(exc).__name__}") from exc
-        self._down_until = 0.0
-        return _to_result(data)
-
-    async def status(self) -> tuple[bool, str]:
-        """(ready, detail) for `/readyz`: Rasa answers and has a model loaded."""
-        try:
-            async with self._session.get(f"{self._url}/status", params=self._params(),
-                                         timeout=self._timeout) as resp:
-                if resp.status != 200:
-                    return False, f"HTTP {resp.status}"
-                data = await resp.json()
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            return False, f"unreachable ({type(exc).__name__})"
-        if not data.get("model_file"):
-            return False, "no model loaded"
-        return True, "ok"
-
-
-def _to_result(data: dict[str, Any]) -> ParseResult:
+def to_result(data: dict[str, Any]) -> ParseResult:
     """Rasa's answer as topic-level intents plus the specific answer within the topic.
 
     The model's classes are the intents of spec §4 and, for the five topics, one class per
@@ -132,3 +93,9 @@ def _dedupe(entities: tuple[Entity, ...]) -> tuple[Entity, ...]:
     for e in entities:
         seen.setdefault((e.entity, e.value), e)
     return tuple(seen.values())
+
+
+class Parser(Protocol):
+    """What the dialogue engine needs of NLU (the cached pool; a stand-in in unit tests)."""
+
+    async def parse(self, text: str) -> ParseResult: ...

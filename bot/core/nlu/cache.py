@@ -1,0 +1,105 @@
+"""A parse cache: the same short text under the same model is parsed by Rasa once a day.
+
+Many messages are the same few words ("hej", "ja", "tack", a menu number, a button's title typed
+as text); each costs Rasa a full parse. The key is a keyed hash (bot/core/hashing.py) of the
+model every replica serves and the normalised text; the value is the parse without the text,
+for a day. Only texts that can hold nothing personal are cached: at most MAX_CHARS characters,
+unchanged by the review inbox's redaction (no personnummer, phone number, e-mail or name), and a
+parse without entities. With the model unknown or mixed (a rolling update) nothing is cached.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import unicodedata
+from collections.abc import Iterable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.core.hashing import KeyedHash
+from bot.core.keys import Erasure, Keys, Owner, declare
+from bot.core.metrics import NLU_CACHE
+from bot.core.nlu.pool import RasaPool
+from bot.core.nlu.result import ParseResult
+from bot.core.review.redact import redact
+
+log = logging.getLogger(__name__)
+
+NLU_CACHE_KEY = declare("nlu-cache:{digest}", owner=Owner.SYSTEM, expiry="1 day",
+                        erasure=Erasure.NOT_PERSONAL,
+                        note="keyed hash of model + normalised short text with nothing personal "
+                             "in it; the value is the parse, without the text")
+TTL_SECONDS = 24 * 3600
+MAX_CHARS = 60
+EDGE_PUNCTUATION = " \t.,;:!?¡¿…'\"«»“”()-–—؟،؛።፣፤፧"
+
+
+def normalised(text: str) -> str:
+    """Case, Unicode form, spacing and punctuation at the ends don't change what was said."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(folded.split()).strip(EDGE_PUNCTUATION)
+
+
+class ParseCache:
+    def __init__(self, redis: Redis, keys: Keys, secret: str = "",
+                 shared_words: Iterable[str] = (), ttl_seconds: int = TTL_SECONDS) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._hash = KeyedHash(redis, keys, secret)
+        self._shared = tuple(shared_words)
+        self.ttl_seconds = ttl_seconds
+
+    def cacheable(self, text: str) -> bool:
+        short = normalised(text)
+        return 0 < len(short) <= MAX_CHARS and redact(text, self._shared) == text
+
+    async def key(self, model: str, text: str) -> str:
+        digest = await self._hash.hexdigest(f"{model}\0{normalised(text)}")
+        return self.keys(NLU_CACHE_KEY, digest=digest[:40])
+
+    async def get(self, key: str) -> ParseResult | None:
+        raw = await self.redis.get(key)
+        if not raw:
+            return None
+        try:
+            return ParseResult.from_json(json.loads(raw))
+        except (ValueError, KeyError, TypeError):
+            return None  # written by another version: parse again and overwrite
+
+    async def put(self, key: str, result: ParseResult) -> None:
+        await self.redis.set(key, json.dumps(result.to_json(), ensure_ascii=False),
+                             ex=self.ttl_seconds)
+
+
+class CachedParser:
+    """What the dialogue parses with: the cache in front of the Rasa pool. A cache that
+    cannot be read (Redis failing over) is passed by, never a reason to fail a message."""
+
+    def __init__(self, pool: RasaPool, cache: ParseCache | None) -> None:
+        self.pool = pool
+        self.cache = cache
+
+    async def parse(self, text: str) -> ParseResult:
+        model = self.pool.model
+        if self.cache is None or model is None or not self.cache.cacheable(text):
+            NLU_CACHE.labels(result="skip").inc()
+            return await self.pool.parse(text)
+        try:
+            key = await self.cache.key(model, text)
+            hit = await self.cache.get(key)
+        except RedisError as exc:
+            log.warning("nlu_cache_unavailable", extra={"detail": type(exc).__name__})
+            return await self.pool.parse(text)
+        if hit is not None:
+            NLU_CACHE.labels(result="hit").inc()
+            return hit
+        NLU_CACHE.labels(result="miss").inc()
+        result = await self.pool.parse(text)
+        if not result.entities:
+            try:
+                await self.cache.put(key, result)
+            except RedisError as exc:
+                log.warning("nlu_cache_unavailable", extra={"detail": type(exc).__name__})
+        return result

@@ -1,0 +1,69 @@
+"""One Rasa server as the pool sees it: its address, how many parses it has in flight, whether
+it is healthy, and which model it serves.
+
+A replica only talks HTTP; choosing, queueing and health checks are the pool's (pool.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from bot.core.nlu.errors import NLUUnavailable
+
+
+class ReplicaFailed(NLUUnavailable):
+    """This replica failed for real (refused, reset, 5xx, timed out): take it out."""
+
+
+@dataclass(eq=False)
+class Replica:
+    url: str
+    token: str = ""
+    outstanding: int = 0
+    healthy: bool = True
+    model: str | None = None  # the model file it serves (from /status), once known
+    failures: int = field(default=0)
+
+    @property
+    def name(self) -> str:
+        """The address without credentials, for logs and metrics."""
+        return self.url.split("@")[-1]
+
+    def _params(self) -> dict[str, str]:
+        return {"token": self.token} if self.token else {}
+
+    async def parse(self, session: aiohttp.ClientSession, text: str,
+                    timeout: aiohttp.ClientTimeout) -> dict[str, Any]:
+        """Rasa's `/model/parse` answer. Raises ReplicaFailed for what says the server is
+        broken, NLUUnavailable for answers that say the request was (a 4xx)."""
+        try:
+            async with session.post(f"{self.url}/model/parse", json={"text": text},
+                                    params=self._params(), timeout=timeout) as resp:
+                if resp.status >= 500:
+                    raise ReplicaFailed(f"Rasa {self.name} answered HTTP {resp.status}")
+                if resp.status != 200:
+                    raise NLUUnavailable(f"Rasa {self.name} answered HTTP {resp.status}")
+                data: dict[str, Any] = await resp.json()
+                return data
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            raise ReplicaFailed(f"Rasa {self.name} unreachable: {type(exc).__name__}") from exc
+
+    async def status(self, session: aiohttp.ClientSession,
+                     timeout: aiohttp.ClientTimeout) -> tuple[bool, str]:
+        """(ready, detail): the server answers `/status` and has a model loaded."""
+        try:
+            async with session.get(f"{self.url}/status", params=self._params(),
+                                   timeout=timeout) as resp:
+                if resp.status != 200:
+                    return False, f"HTTP {resp.status}"
+                data = await resp.json()
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            return False, f"unreachable ({type(exc).__name__})"
+        model = data.get("model_file") or data.get("model_id")
+        if not model:
+            return False, "no model loaded"
+        self.model = str(model)
+        return True, "ok"
