@@ -51,12 +51,12 @@ class ParseCache:
         self._shared = tuple(shared_words)
         self.ttl_seconds = ttl_seconds
 
-    def cacheable(self, text: str) -> bool:
+    async def key(self, model: str, text: str) -> str | None:
+        """The entry for `text` under `model`, or None when the text may not be cached."""
         short = normalised(text)
-        return 0 < len(short) <= MAX_CHARS and redact(text, self._shared) == text
-
-    async def key(self, model: str, text: str) -> str:
-        digest = await self._hash.hexdigest(f"{model}\0{normalised(text)}")
+        if not 0 < len(short) <= MAX_CHARS or redact(text, self._shared) != text:
+            return None
+        digest = await self._hash.hexdigest(f"{model}\0{short}")
         return self.keys(NLU_CACHE_KEY, digest=digest[:40])
 
     async def get(self, key: str) -> ParseResult | None:
@@ -82,22 +82,22 @@ class CachedParser:
         self.cache = cache
 
     async def parse(self, text: str) -> ParseResult:
-        model = self.pool.model
-        if self.cache is None or model is None or not self.cache.cacheable(text):
-            NLU_CACHE.labels(result="skip").inc()
-            return await self.pool.parse(text)
+        model, key, hit = self.pool.model, None, None
         try:
-            key = await self.cache.key(model, text)
-            hit = await self.cache.get(key)
-        except RedisError as exc:
+            key = await self.cache.key(model, text) if self.cache and model else None
+            hit = await self.cache.get(key) if self.cache and key else None
+        except RedisError as exc:  # passed by, not counted as a lookup
             log.warning("nlu_cache_unavailable", extra={"detail": type(exc).__name__})
+            return await self.pool.parse(text)
+        if key is None:
+            NLU_CACHE.labels(result="skip").inc()
             return await self.pool.parse(text)
         if hit is not None:
             NLU_CACHE.labels(result="hit").inc()
             return hit
         NLU_CACHE.labels(result="miss").inc()
         result = await self.pool.parse(text)
-        if not result.entities:
+        if not result.entities and self.cache is not None:
             try:
                 await self.cache.put(key, result)
             except RedisError as exc:

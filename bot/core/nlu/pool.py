@@ -51,7 +51,7 @@ class RasaPool:
                  model_interval: float = 30.0, resolve: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._session = session
-        self._configured = list(dict.fromkeys(url.rstrip("/") for url in urls))
+        self._configured = list(urls)  # already cleaned: bot.config.rasa_urls
         if not self._configured:
             raise ValueError("no Rasa URL given")
         self._token = token
@@ -197,13 +197,17 @@ class RasaPool:
                 next_full = self._clock() + self._model_interval
                 if self._resolve:
                     await self._refresh_addresses()
-            probed = [r for r in self.replicas if full or not r.healthy]
-            results = await asyncio.gather(*(r.status(self._session, self._probe_timeout)
-                                             for r in probed))
-            for replica, (ready, _) in zip(probed, results, strict=True):
-                if ready:
-                    self._put_back(replica)
+            await self._probe([r for r in self.replicas if full or not r.healthy])
             await asyncio.sleep(self._health_interval)
+
+    async def _probe(self, replicas: list[Replica]) -> list[tuple[bool, str]]:
+        """Ask each replica's `/status` at once; put back those that answer ready."""
+        results = await asyncio.gather(*(r.status(self._session, self._probe_timeout)
+                                         for r in replicas))
+        for replica, (ready, _) in zip(replicas, results, strict=True):
+            if ready:
+                self._put_back(replica)
+        return list(results)
 
     async def _refresh_addresses(self) -> None:
         loop = asyncio.get_running_loop()
@@ -219,11 +223,7 @@ class RasaPool:
 
     async def status(self) -> tuple[bool, str]:
         """(ready, detail) for `/readyz`: at least one replica answers with a model loaded."""
-        results = await asyncio.gather(*(r.status(self._session, self._probe_timeout)
-                                         for r in self.replicas))
-        for replica, (ready, _) in zip(self.replicas, results, strict=True):
-            if ready:
-                self._put_back(replica)
+        results = await self._probe(self.replicas)
         ready = [ok for ok, _ in results if ok]
         if len(self.replicas) == 1:
             return results[0]

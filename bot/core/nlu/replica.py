@@ -6,8 +6,9 @@ A replica only talks HTTP; choosing, queueing and health checks are the pool's (
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -25,12 +26,12 @@ class Replica:
     outstanding: int = 0
     healthy: bool = True
     model: str | None = None  # the model file it serves (from /status), once known
-    failures: int = field(default=0)
 
     @property
     def name(self) -> str:
-        """The address without credentials, for logs and metrics."""
-        return self.url.split("@")[-1]
+        """host:port only (never credentials, path or query), for logs and metrics."""
+        parts = urlsplit(self.url)
+        return f"{parts.hostname}:{parts.port or 80}"
 
     def _params(self) -> dict[str, str]:
         return {"token": self.token} if self.token else {}
