@@ -31,7 +31,7 @@ tool = test -x $(TOOLS_VENV)/bin/$(1) || { \
   test -x $(TOOLS_VENV)/bin/python || { $(PYTHON311) -m venv $(TOOLS_VENV) && echo '*' >$(TOOLS_VENV)/.gitignore; }; \
   $(TOOLS_VENV)/bin/python -m pip install -q '$($(2))' $(PIP_QUIET); }
 
-.PHONY: help install axe run chat test test-fast test-calendar eval bench bench-channels bench-campaign lint model catalogs i18n-update screenshot browser faketime sms-segments clean lock audit
+.PHONY: help install axe run chat test test-fast test-calendar eval bench bench-channels bench-campaign lint profile model catalogs i18n-update screenshot browser faketime sms-segments clean lock audit config-docs
 
 help:
 	@echo "make run      start Rasa, the gateway and the worker (web chat at http://127.0.0.1:$${LOTSEN_PORT:-8080}/)"
@@ -39,17 +39,21 @@ help:
 	@echo "              then the unit tests again on two other dates (faketime)"
 	@echo "make chat     talk to the bot in this terminal (Rasa from LOTSEN_RASA_URL, or its menu)"
 	@echo "make eval     NLU accuracy per language and intent on ../shared/eval/nlu_dev.yml"
-	@echo "make bench    NLU capacity: bare Rasa, web chat with 1 and 2 Rasa replicas, overload at 3x,"
-	@echo "              parse cache hit rate (about 4 minutes)"
+	@echo "make bench    NLU capacity: bare Rasa (warm, measured twice), web chat with 1 and 2 Rasa"
+	@echo "              replicas with the gateway's CPU per message, overload at 3x, parse cache"
+	@echo "              hit rate (about 5 minutes)"
+	@echo "make profile  the gateway's CPU per web chat message on a seven-language mix, and where"
+	@echo "              it goes (pyinstrument)"
 	@echo "make bench-channels  web chat API and Telegram webhook vs Rasa alone vs bare aiohttp"
 	@echo "make bench-campaign  campaign sending against stand-in providers (100 ms a call):"
 	@echo "              3,000 Telegram, 1,000 SMS, a kill -9 of the worker (about 6 minutes)"
 	@echo "make screenshot  the web chat in Arabic (RTL) by headless Chromium -> reports/webchat-ar.png"
 	@echo "make sms-segments  SMS segments of the ten most common replies (sv, ar, so), before/after shortening"
-	@echo "make lint     ruff"
+	@echo "make lint     ruff, and mypy --strict over bot/ and connectors/"
 	@echo "make lock     pin the gateway's packages with their hashes: pyproject.toml -> requirements.lock"
 	@echo "make audit    pip-audit over the gateway venv (.venv) and the Rasa venv (.venv-nlu)"
 	@echo "make i18n-update  re-extract messages into locales/lotsen.pot and update every .po"
+	@echo "make config-docs  write docs/configuration.md and .env.example from the settings in bot/config.py"
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found: install it (e.g. 'pyenv install 3.11') or set PYTHON311=/path/to/python3.11"; exit 1; }
@@ -144,6 +148,9 @@ eval: install model
 bench: install model
 	@$(PY) scripts/bench.py
 
+profile: install model
+	@$(PY) scripts/profile_gateway.py --profile
+
 bench-channels: install model
 	@$(PY) scripts/bench_channels.py
 
@@ -156,8 +163,15 @@ sms-segments: install
 screenshot: install model browser
 	@$(PY) scripts/screenshot.py
 
+# ruff over everything; mypy --strict over bot/ and connectors/ (settings in pyproject.toml).
 lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff check .
+	@$(PY) -m mypy
+
+# docs/configuration.md and .env.example are generated from Settings (bot/config.py);
+# tests/unit/test_config_docs.py fails when either is stale.
+config-docs: $(VENV)/.installed
+	@$(PY) -m bot.config_docs
 
 # requirements.lock: every package of the gateway venv (dependencies and the dev extra) pinned with
 # the hashes of all its files on PyPI. Pins that still fit pyproject.toml are kept: to move them,

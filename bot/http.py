@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import json
 from ipaddress import IPv4Address, IPv6Address, ip_address
-from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -33,7 +32,7 @@ def bad_request(message: str) -> web.HTTPBadRequest:
 MAX_JSON_DEPTH = 32
 
 
-async def json_object(request: web.Request, *, allow_empty: bool = False) -> dict[str, Any]:
+async def json_object(request: web.Request, *, allow_empty: bool = False) -> dict[str, object]:
     """The request body as a JSON object, or a 400 that says what is wrong with it: not JSON,
     not an object, nested too deep, a number too long to read, or text that is not Unicode
     (a lone surrogate cannot be stored)."""

@@ -13,37 +13,56 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from datetime import datetime
+from typing import Any, ClassVar, TypedDict, Unpack
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
 
 from bot.config import Settings
+from bot.core.clock import Clock
 from bot.core.dialogue import DialogueEngine
 from bot.core.jobs import JobHandler, JobQueue
 from bot.core.keys import Keys
 from bot.core.messages import Capabilities, IncomingMessage, Reply
 from bot.core.outreach.reach import Reach
+from bot.core.redis_types import StrRedis
 
-BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
+# A coroutine function (not any awaitable): the gateway runs each as a task.
+BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+class MessageChanges(TypedDict, total=False):
+    """The fields of an `IncomingMessage` a connector may change after making it."""
+
+    text: str
+    payload: str | None
+    language_hint: str | None
+    language_chosen: bool
+    source: str | None
+    client_address: str | None
+    received_at: datetime
 
 
 @dataclass(frozen=True)
-class ChannelContext:
-    """Everything a connector may use; built once per process by bot/runtime/wiring.py."""
+class StoreContext:
+    """What a channel's own records in Redis need (erasure uses only this: no engine)."""
 
     settings: Settings
-    redis: Redis
+    redis: StrRedis
+    keys: Keys
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class ChannelContext(StoreContext):
+    """Everything a connector may use; built once per process by bot/runtime/wiring.py."""
+
     http: aiohttp.ClientSession
     engine: DialogueEngine
     jobs: JobQueue
-
-    @property
-    def keys(self) -> Keys:
-        return Keys(self.settings.key_prefix)
 
 
 class Channel(ABC):
@@ -53,25 +72,33 @@ class Channel(ABC):
     def __init__(self, context: ChannelContext) -> None:
         self.context = context
 
-    def message(self, user_id: str, **fields: object) -> IncomingMessage:
-        """An `IncomingMessage` from this channel, carrying its capabilities."""
-        return IncomingMessage(self.name, user_id, capabilities=self.capabilities,
-                               **fields)  # type: ignore[arg-type]
+    def message(self, user_id: str, *, text: str = "", payload: str | None = None,
+                language_hint: str | None = None, language_chosen: bool = False,
+                source: str | None = None, client_address: str | None = None) -> IncomingMessage:
+        """An `IncomingMessage` from this channel, carrying its capabilities, received now."""
+        return IncomingMessage(self.name, user_id, text=text, payload=payload,
+                               language_hint=language_hint, language_chosen=language_chosen,
+                               capabilities=self.capabilities, source=source,
+                               client_address=client_address,
+                               received_at=self.context.clock())
 
     @staticmethod
-    def with_fields(message: IncomingMessage, **fields: object) -> IncomingMessage:
-        return replace(message, **fields)  # type: ignore[arg-type]
+    def with_fields(message: IncomingMessage,
+                    **fields: Unpack[MessageChanges]) -> IncomingMessage:
+        return replace(message, **fields)
 
     @abstractmethod
     async def deliver(self, user_id: str, replies: Sequence[Reply]) -> None:
         """Send replies to a person outside the request that caused them."""
 
-    async def erase(self, user_id: str) -> None:
+    @classmethod
+    async def erase(cls, stores: StoreContext, user_id: str) -> None:
         """Delete what this channel keeps about a person outside the conversation's own keys
-        (a session record, a provider record); part of "delete my data"."""
+        (a session record, a provider record); part of "delete my data". A class method, so
+        erasure needs no engine (the engine's erasure flow calls it)."""
         return None
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> Sequence[web.AbstractRouteDef]:
         """The gateway's HTTP routes of this channel (webhooks, pages)."""
         return []
 

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-
 from bot.core.content import Content
 from bot.core.dialogue import DialogueEngine
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.messages import IncomingMessage, Reply
 from bot.core.outreach.campaigns import CampaignStore
-from connectors.optout import Keywords, OptOuts
+from bot.core.redis_types import StrPipeline, StrRedis
+from connectors.optout import Keyword, Keywords, OptOuts
 from connectors.outbox import Outbox
 
 DONE_SECONDS = 2 * 24 * 3600
@@ -38,7 +36,7 @@ class Delivery:
 
     key: str
 
-    def mark_done(self, pipe: Pipeline) -> None:
+    def mark_done(self, pipe: StrPipeline) -> None:
         pipe.set(self.key, DONE, ex=DONE_SECONDS)
 
 
@@ -48,7 +46,7 @@ class Busy(Exception):
 
 class ChannelInbox:
     def __init__(self, engine: DialogueEngine, outbox: Outbox, optouts: OptOuts,
-                 keywords: Keywords, redis: Redis, keys: Keys) -> None:
+                 keywords: Keywords, redis: StrRedis, keys: Keys) -> None:
         self.engine = engine
         self.outbox = outbox
         self.optouts = optouts
@@ -83,8 +81,8 @@ class ChannelInbox:
     async def language_of(self, message: IncomingMessage) -> str:
         state = await self.engine.store.load(message.conversation_id)
         for code in (state.language, message.language_hint):
-            if self.engine.languages.is_enabled(code):
-                return code  # type: ignore[return-value]
+            if code is not None and self.engine.languages.is_enabled(code):
+                return code
         return self.engine.languages.default
 
     async def _send(self, message: IncomingMessage, replies: list[Reply],
@@ -97,13 +95,13 @@ class ChannelInbox:
         """Process one message; returns what happened (for logs and tests)."""
         cid = message.conversation_id
         keyword = self.keywords.classify(message.text) if message.text else None
-        if keyword == "stop":
+        if keyword is Keyword.STOP:
             await self.optouts.opt_out(cid)
             language = await self.language_of(message)
             await self._send(message, [self.content.reply("optout_confirmed", language)],
                              delivery, force=True)
             return "opted_out"
-        if keyword == "start":
+        if keyword is Keyword.START:
             await self.optouts.opt_in(cid)
             language = await self.language_of(message)
             await self._send(message, [self.content.reply("optin_confirmed", language)],

@@ -13,14 +13,15 @@ number say STOP?" for a number one already has, and names nobody by itself.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import yaml
-from redis.asyncio import Redis
 
 from bot.core.hashing import KeyedHash
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.outreach.subscriptions import SubscriptionStore
+from bot.core.redis_types import StrRedis
 
 OPTOUT = declare("optout:{digest}", owner=Owner.CONVERSATION, expiry="none",
                  erasure=Erasure.KEPT,
@@ -29,7 +30,7 @@ OPTOUT = declare("optout:{digest}", owner=Owner.CONVERSATION, expiry="none",
 
 
 class OptOuts:
-    def __init__(self, redis: Redis, keys: Keys, secret: str = "") -> None:
+    def __init__(self, redis: StrRedis, keys: Keys, secret: str = "") -> None:
         self.redis = redis
         self.keys = keys
         self._hash = KeyedHash(redis, keys, secret)
@@ -51,16 +52,23 @@ class OptOuts:
         await self.redis.delete(await self._key(conversation))
 
 
+class Keyword(StrEnum):
+    """A message that is one of the opt-out or opt-in words."""
+
+    STOP = "stop"
+    START = "start"
+
+
 class Keywords:
     def __init__(self, path: Path) -> None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         self.stop = frozenset(str(w).lower() for w in data.get("stop_words", []))
         self.start = frozenset(str(w).lower() for w in data.get("start_words", []))
 
-    def classify(self, text: str) -> str | None:
+    def classify(self, text: str) -> Keyword | None:
         word = text.strip().strip(".!").lower()
         if word in self.stop:
-            return "stop"
+            return Keyword.STOP
         if word in self.start:
-            return "start"
+            return Keyword.START
         return None

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from redis.asyncio.client import Pipeline
-
 from bot.core.jobs import JobQueue, NewJob
 from bot.core.messages import Reply
+from bot.core.redis_types import StrPipeline
 
 
 def send_job(channel: str) -> str:
@@ -26,7 +25,7 @@ class Outbox:
 
     async def send(self, user_id: str, replies: Sequence[Reply], *, force: bool = False,
                    language: str | None = None, indexed: bool = True,
-                   also: Callable[[Pipeline], None] | None = None) -> list[str]:
+                   also: Callable[[StrPipeline], None] | None = None) -> list[str]:
         """Queue the replies in order, in one transaction (with `also`'s commands). `indexed`
         False: not filed under the person (the confirmation that their data was erased)."""
         now = self.jobs.clock().timestamp()

@@ -11,30 +11,30 @@ import hashlib
 import hmac
 import logging
 import re
-import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import BasicAuth, web
 from prometheus_client import Counter
-from redis.asyncio import Redis
 
-from bot.config import networks
-from bot.core.jobs import GiveUp, JobHandler, RetryLater
+from bot.config import Settings, networks
+from bot.core.clock import Clock
+from bot.core.jobs import GiveUp, Job, JobHandler, RetryLater, object_field, text_field
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.messages import Capabilities, Reply
 from bot.core.outreach.campaigns import CampaignStore
 from bot.core.outreach.reach import Reach, Sent
 from bot.core.outreach.subscriptions import SubscriptionStore
+from bot.core.redis_types import StrRedis
 from bot.http import ClientAddresses, bad_request, error, form_fields
-from connectors.base import ChannelContext
+from connectors.base import ChannelContext, StoreContext
 from connectors.inbox import Delivery
 from connectors.optout import OptOuts
 from connectors.outbox import send_job
 from connectors.push import PushChannel
-from connectors.send_limits import Pacer
+from connectors.send_limits import Pacer, paced_rate
 from connectors.sms_text import render, segments
 
 log = logging.getLogger("lotsen.sms")
@@ -121,8 +121,9 @@ class SmsChannel(PushChannel):
             self.redis, context.keys, settings.retention_seconds))
         self.subscriptions = SubscriptionStore(self.redis, context.keys)
 
-    async def erase(self, number: str) -> None:
-        await self.redis.delete(self.keys.provider(number))
+    @classmethod
+    async def erase(cls, stores: StoreContext, number: str) -> None:
+        await stores.redis.delete(SmsKeys(stores.keys).provider(number))
 
     async def remember_provider(self, number: str, provider: str, seconds: int) -> None:
         """Answer `number` through `provider` for at least `seconds` (a longer time already
@@ -133,7 +134,7 @@ class SmsChannel(PushChannel):
 
     def sender(self) -> SmsSender:
         return SmsSender(self.context.http, self.redis, self.keys, self.pacer, self.optouts,
-                         self.context.settings, self.reports)
+                         self.context.settings, self.reports, self.context.clock)
 
     def jobs(self) -> dict[str, JobHandler]:
         return {send_job(CHANNEL): self.sender().send}
@@ -141,7 +142,7 @@ class SmsChannel(PushChannel):
     def reach(self) -> SmsReach:
         return SmsReach(self)
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         return [web.post("/sms/46elks", self.elks_inbound),
                 web.post("/sms/46elks/status", self.elks_status),
                 web.post("/sms/twilio", self.twilio_inbound),
@@ -234,7 +235,8 @@ class SmsChannel(PushChannel):
     async def _record_status(self, provider_id: str, status: str) -> None:
         if provider_id and status:
             key = self.keys.status(provider_id)
-            await self.redis.hset(key, mapping={"status": status, "at": str(time.time())})
+            await self.redis.hset(key, mapping={"status": status,
+                                                "at": str(self.context.clock().timestamp())})
             await self.redis.expire(key, self.retention)
             await self.reports.count_final(key)
 
@@ -244,7 +246,7 @@ class CampaignReports:
     names the campaign; whichever of the report and the sender's record comes second
     counts it)."""
 
-    def __init__(self, redis: Redis, campaigns: CampaignStore) -> None:
+    def __init__(self, redis: StrRedis, campaigns: CampaignStore) -> None:
         self.redis = redis
         self.campaigns = campaigns
 
@@ -268,6 +270,7 @@ class SmsReach(Reach):
     def __init__(self, sms: SmsChannel) -> None:
         self.sms = sms
         self._sender: SmsSender | None = None
+        self.per_second = paced_rate(float(sms.context.settings.sms_rate_per_second))
 
     @property
     def available(self) -> bool:
@@ -286,10 +289,6 @@ class SmsReach(Reach):
     async def remember(self, user_id: str, via: str, seconds: int) -> None:
         await self.sms.remember_provider(user_id, via, seconds)
 
-    @property
-    def per_second(self) -> float:
-        return float(self.sms.context.settings.sms_rate_per_second)
-
     def _the_sender(self) -> SmsSender:
         if self._sender is None:
             self._sender = self.sms.sender()
@@ -305,9 +304,10 @@ class SmsReach(Reach):
 class SmsSender:
     """The worker's side: one outbox job = one SMS through the person's provider."""
 
-    def __init__(self, http: aiohttp.ClientSession, redis: Redis, keys: SmsKeys,
-                 pacer: Pacer, optouts: OptOuts, settings: Any,
-                 reports: CampaignReports) -> None:
+    def __init__(self, http: aiohttp.ClientSession, redis: StrRedis, keys: SmsKeys,
+                 pacer: Pacer, optouts: OptOuts, settings: Settings,
+                 reports: CampaignReports, clock: Clock) -> None:
+        self.clock = clock
         self.http = http
         self.redis = redis
         self.keys = keys
@@ -316,11 +316,12 @@ class SmsSender:
         self.settings = settings
         self.reports = reports
 
-    async def send(self, args: dict[str, Any]) -> None:
-        number = str(args["to"])
-        if not args.get("force") and await self.optouts.opted_out(f"{CHANNEL}:{number}"):
+    async def send(self, job: Job) -> None:
+        """The outbox job: {"to", "reply", "force"}."""
+        number = text_field(job.payload, "to")
+        if not job.payload.get("force") and await self.optouts.opted_out(f"{CHANNEL}:{number}"):
             return  # opted out: nothing is sent, not even broadcasts
-        await self.deliver(number, render(Reply.from_json(args["reply"])))
+        await self.deliver(number, render(Reply.from_json(object_field(job.payload, "reply"))))
 
     async def deliver(self, number: str, body: str) -> str:
         """Send one SMS within the rate limit; returns the provider's message id."""
@@ -345,7 +346,7 @@ class SmsSender:
             key = self.keys.status(provider_id)
             await self.redis.hsetnx(key, "status", "sent")  # a report may have come first
             await self.redis.hset(key, mapping={"segments": counted.count,
-                                                "at": str(time.time()),
+                                                "at": str(self.clock().timestamp()),
                                                 **({"campaign": campaign} if campaign else {})})
             await self.redis.expire(key, 30 * 24 * 3600)
             if campaign:
@@ -360,7 +361,8 @@ class SmsSender:
         return "twilio" if self.settings.twilio_account_sid and not \
             self.settings.elks_username else "46elks"
 
-    async def _post(self, url: str, form: dict[str, str], auth: BasicAuth) -> dict[str, Any]:
+    async def _post(self, url: str, form: dict[str, str], auth: BasicAuth) -> dict[str, object]:
+        """The provider's JSON answer ({} when it is not an object: no message id)."""
         try:
             async with self.http.post(url, data=form, auth=auth,
                                       timeout=aiohttp.ClientTimeout(total=15)) as resp:
@@ -370,7 +372,8 @@ class SmsSender:
                                      reason=f"provider answered {resp.status}")
                 if resp.status >= 400:
                     raise GiveUp(f"provider refused the SMS ({resp.status})")
-                return await resp.json(content_type=None)
+                answer: object = await resp.json(content_type=None)
+                return answer if isinstance(answer, dict) else {}
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(5, failed=True, reason=type(exc).__name__) from exc
 

@@ -15,44 +15,57 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Awaitable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import ClassVar
 
 from aiohttp import web
-from redis.asyncio import Redis
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import TelegramError
 
-from bot.core.jobs import GiveUp, JobHandler, NewJob, RetryLater
+from bot.core.content import Content
+from bot.core.jobs import (
+    GiveUp,
+    Job,
+    JobHandler,
+    NewJob,
+    int_field,
+    object_field,
+    text_field,
+)
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.messages import Capabilities, Reply
 from bot.core.outreach.campaigns import DEEP_LINK
 from bot.core.outreach.reach import Reach, Sent, Unreachable
 from bot.core.payloads import HELP, intent
+from bot.core.redis_types import StrRedis
 from bot.http import bad_request, check_text, error, json_object
 from connectors.base import BackgroundTask, ChannelContext
 from connectors.inbox import Delivery
 from connectors.optout import OptOuts
 from connectors.outbox import send_job
 from connectors.push import PushChannel
-from connectors.send_limits import Pacer
+from connectors.send_limits import Pacer, paced_rate
+from connectors.telegram_errors import Blocked, telegram_outcome
 
 log = logging.getLogger("lotsen.telegram")
 CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 CALLBACK_LIMIT = 64
-# Sends are paced at 95 % of Telegram's limits: the margin absorbs the jitter between a reserved
-# slot and the moment the request reaches Telegram, so no second there holds more than the limit.
-PACE_HEADROOM = 0.95
 SOURCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Telegram's own commands and the payloads they stand for.
 COMMANDS = {"/language": intent("change_language"), "/help": HELP, "/menu": HELP}
 ANSWER_CALLBACK_JOB = "telegram_answer_callback"
-LEAVE_GROUP_JOB = "telegram_leave_group"
+LEAVE_GROUP_JOB = "telegram_leave_group"  # {"chat", "language"}: the refusal, then leaveChat
+REFUSAL_SENT = "refusal_sent"  # the leave job's first step
+GROUP_REFUSED_SECONDS = 600  # longer than the leave job's retries and Telegram's redeliveries
 CALLBACK = declare("tg:cb:{digest}", owner=Owner.SYSTEM, expiry="30 days",
                    erasure=Erasure.NOT_PERSONAL,
                    note="a button payload over 64 bytes behind short callback data: slot ids and "
                         "the like, the same for everyone (codes and choices fit in 64 bytes)")
+GROUP_REFUSED = declare("tg:group:{chat}:refused", owner=Owner.SYSTEM, expiry="10 minutes",
+                        erasure=Erasure.EXPIRES,
+                        note="a group chat being refused and left (its chat id, never a "
+                             "member's): one refusal however many members write at once")
 
 
 def _is_int(value: object) -> bool:
@@ -84,7 +97,7 @@ def _check_user(user: object, where: str, *, required: bool) -> None:
         raise bad_request(f"Malformed Telegram update: {where}.language_code must be text.")
 
 
-def check_update(data: dict[str, Any]) -> None:
+def check_update(data: dict[str, object]) -> None:
     """Check the parts of an update Lotsen reads, before anything is stored or queued."""
     if not _is_int(data.get("update_id")):
         raise bad_request("Not a Telegram update: no integer update_id.")
@@ -108,7 +121,7 @@ def make_bot(token: str, api_url: str) -> Bot:
 class CallbackData:
     """Button payloads as Telegram callback data, within its 64-byte limit."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: StrRedis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
 
@@ -138,7 +151,7 @@ class TelegramChannel(PushChannel):
         self.callbacks = CallbackData(context.redis, context.keys)
         self.jobs_queue = context.jobs
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         return [web.post("/telegram/webhook", self.webhook)]
 
     def background(self) -> list[BackgroundTask]:
@@ -161,17 +174,9 @@ class TelegramChannel(PushChannel):
         if self.bot is None:
             return {}
         sender = self.sender()
-        content = self.context.engine.content
-
-        async def leave_group(args: dict[str, Any]) -> None:
-            bot = await sender.ready_bot()
-            link = f"https://t.me/{bot.username}" if bot.username else ""
-            text = content.text("group_refused", str(args["language"]), link=link)
-            await sender.call(bot.send_message(chat_id=int(args["chat"]), text=text))
-            await sender.call(bot.leave_chat(chat_id=int(args["chat"])))
-
+        leaving = GroupLeaver(sender, self.context.engine.content)
         return {send_job(CHANNEL): sender.send, ANSWER_CALLBACK_JOB: sender.answer_callback,
-                LEAVE_GROUP_JOB: leave_group}
+                LEAVE_GROUP_JOB: leaving.leave}
 
     async def webhook(self, request: web.Request) -> web.Response:
         if not self.secret or self.bot is None:
@@ -183,12 +188,16 @@ class TelegramChannel(PushChannel):
         data = await json_object(request)
         check_update(data)
         processed = await self.once(CHANNEL, str(data["update_id"]),
-                                    lambda delivery: self.process(data, delivery))
+                                    lambda delivery: self._process(data, delivery))
         return web.json_response({"ok": True} if processed else {"ok": True, "duplicate": True})
 
-    async def process(self, data: dict[str, Any], delivery: Delivery | None = None) -> str:
-        """One checked update (from the webhook or from polling)."""
+    async def process(self, data: dict[str, object]) -> str:
+        """One update from polling: checked, then processed."""
         check_update(data)
+        return await self._process(data, None)
+
+    async def _process(self, data: dict[str, object], delivery: Delivery | None) -> str:
+        """One update already checked (`check_update`), from the webhook or from polling."""
         try:
             update = Update.de_json(data, self.bot)
         except Exception as exc:  # python-telegram-bot's parsers raise many kinds
@@ -201,8 +210,8 @@ class TelegramChannel(PushChannel):
         user = message.from_user
         hint = user.language_code[:2] if user and user.language_code else None
         if message.chat.type != "private":
-            await self._refuse_group(message.chat.id, hint, delivery)
-            return "group_refused"
+            refused = await self._refuse_group(message.chat.id, hint, delivery)
+            return "group_refused" if refused else "group_already_refused"
         incoming = self.message(str(message.chat.id), language_hint=hint)
         if not message.text:
             await self.inbox.reply(incoming, "non_text", delivery)
@@ -223,15 +232,25 @@ class TelegramChannel(PushChannel):
         return await self.inbox.handle(incoming, delivery)
 
     async def _refuse_group(self, chat_id: int, hint: str | None,
-                            delivery: Delivery | None) -> None:
+                            delivery: Delivery | None) -> bool:
         """Groups would mix several people in one conversation: say once, politely, that the
-        bot talks only in private chats, and leave. Nothing is stored for the group."""
-        language = hint if self.context.engine.languages.is_enabled(hint) else \
-            self.context.engine.languages.default
-        await self.jobs_queue.schedule_many(
-            [NewJob(LEAVE_GROUP_JOB, {"chat": chat_id, "language": language},
-                    due=self.jobs_queue.clock().timestamp())],
-            also=delivery.mark_done if delivery else None)
+        bot talks only in private chats, and leave. One refusal per group: the first message
+        sets the group's marker and queues the job; members writing meanwhile find the marker
+        and add nothing. Nothing is stored about the group's members. False: refused already."""
+        marker = self.context.keys(GROUP_REFUSED, chat=chat_id)
+        languages = self.context.engine.languages
+        language = hint if languages.is_enabled(hint) else languages.default
+        if not await self.context.redis.set(marker, 1, nx=True, ex=GROUP_REFUSED_SECONDS):
+            return False
+        try:
+            await self.jobs_queue.schedule_many(
+                [NewJob(LEAVE_GROUP_JOB, {"chat": chat_id, "language": language},
+                        due=self.jobs_queue.clock().timestamp())],
+                also=delivery.mark_done if delivery else None)
+        except BaseException:
+            await self.context.redis.delete(marker)  # not queued: the provider's retry will
+            raise
+        return True
 
     async def _callback(self, update: Update, delivery: Delivery | None) -> str:
         query = update.callback_query
@@ -280,8 +299,8 @@ class TelegramSender:
         self.pacer = pacer
         self.optouts = optouts
         self.callbacks = callbacks
-        self.overall = overall_per_second * PACE_HEADROOM
-        self.per_chat = chat_per_second * PACE_HEADROOM
+        self.overall = overall_per_second
+        self.per_chat = chat_per_second
         self._ready = False
 
     async def ready_bot(self) -> Bot:
@@ -290,28 +309,18 @@ class TelegramSender:
             self._ready = True
         return self.bot
 
-    async def call(self, request: Awaitable[object]) -> None:
-        """One Bot API call with Telegram's errors mapped to the job queue's."""
-        try:
-            await request
-        except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after), reason="telegram retry_after") from exc
-        except Forbidden:
-            return  # blocked, or no longer in the chat: nothing more to do
-        except BadRequest as exc:
-            raise GiveUp(f"telegram refused the call: {exc.message}") from exc
-
     async def within_limits(self, chat: str) -> None:
         """Wait for a slot within Telegram's limits (overall and this chat), or `RetryLater`."""
         # The per-chat scope names a digest of the chat, never the chat id itself.
         per_chat = f"{CHANNEL}:chat:{hashlib.sha256(chat.encode()).hexdigest()[:16]}"
         await self.pacer.wait_turn([(CHANNEL, self.overall), (per_chat, self.per_chat)])
 
-    async def send(self, args: dict[str, Any]) -> None:
-        chat = str(args["to"])
-        if not args.get("force") and await self.optouts.opted_out(f"{CHANNEL}:{chat}"):
+    async def send(self, job: Job) -> None:
+        """The outbox job: {"to", "reply", "force"}."""
+        chat = text_field(job.payload, "to")
+        if not job.payload.get("force") and await self.optouts.opted_out(f"{CHANNEL}:{chat}"):
             return  # opted out: nothing is sent, not even broadcasts
-        reply = Reply.from_json(args["reply"])
+        reply = Reply.from_json(object_field(job.payload, "reply"))
         markup = None
         if reply.buttons:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(
@@ -320,22 +329,42 @@ class TelegramSender:
         bot = await self.ready_bot()  # all before the slot: nothing may delay the send after it
         await self.within_limits(chat)
         try:
-            await bot.send_message(chat_id=int(chat), text=reply.text, reply_markup=markup)
-        except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after), reason="telegram retry_after") from exc
-        except Forbidden:
+            with telegram_outcome("sendMessage"):
+                await bot.send_message(chat_id=int(chat), text=reply.text, reply_markup=markup)
+        except Blocked:
             await self.optouts.opt_out(f"{CHANNEL}:{chat}")  # the person blocked the bot
-        except BadRequest as exc:
-            raise GiveUp(f"telegram refused the message: {exc.message}") from exc
 
-    async def answer_callback(self, args: dict[str, Any]) -> None:
+    async def answer_callback(self, job: Job) -> None:
+        """Stops the button's spinner: {"id"}. Too old to answer, or blocked: nothing to do."""
         bot = await self.ready_bot()
-        try:
-            await bot.answer_callback_query(args["id"])
-        except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after)) from exc
-        except BadRequest:
-            return  # too old to answer: nothing to do
+        with contextlib.suppress(GiveUp), telegram_outcome("answerCallbackQuery"):
+            await bot.answer_callback_query(text_field(job.payload, "id"))
+
+
+class GroupLeaver:
+    """The job that refuses a group and leaves it, in two steps: the refusal is saved as sent
+    with the job (`Job.steps`), so when leaveChat fails and the job runs again, the group does
+    not get the refusal twice."""
+
+    def __init__(self, sender: TelegramSender, content: Content) -> None:
+        self.sender = sender
+        self.content = content
+
+    async def leave(self, job: Job) -> None:
+        chat = int_field(job.payload, "chat")
+        bot = await self.sender.ready_bot()
+
+        async def refuse() -> None:
+            link = f"https://t.me/{bot.username}" if bot.username else ""
+            text = self.content.text("group_refused", text_field(job.payload, "language"),
+                                     link=link)
+            await self.sender.within_limits(str(chat))
+            with contextlib.suppress(Blocked), telegram_outcome("sendMessage"):
+                await bot.send_message(chat_id=chat, text=text)
+
+        await job.steps.run(REFUSAL_SENT, refuse)
+        with contextlib.suppress(Blocked), telegram_outcome("leaveChat"):  # Blocked: gone
+            await bot.leave_chat(chat_id=chat)
 
 
 class TelegramReach(Reach):
@@ -350,6 +379,8 @@ class TelegramReach(Reach):
     def __init__(self, telegram: TelegramChannel) -> None:
         self.telegram = telegram
         self._sender: TelegramSender | None = None
+        # The pace campaign jobs are released at: their sends' slots (send_limits.spacing).
+        self.per_second = paced_rate(float(telegram.context.settings.telegram_rate_per_second))
 
     @property
     def available(self) -> bool:
@@ -362,10 +393,6 @@ class TelegramReach(Reach):
 
     async def opted_out(self, user_id: str) -> bool:
         return await self.telegram.optouts.opted_out(f"{CHANNEL}:{user_id}")
-
-    @property
-    def per_second(self) -> float:
-        return float(self.telegram.context.settings.telegram_rate_per_second) * PACE_HEADROOM
 
     def _the_sender(self) -> TelegramSender:
         if self._sender is None:
@@ -381,17 +408,9 @@ class TelegramReach(Reach):
         if bot.username:
             text = f"{text}\n\nhttps://t.me/{bot.username}?start={DEEP_LINK}{campaign}"
         try:
-            message = await bot.send_message(chat_id=int(user_id), text=text)
-        except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after), reason="telegram retry_after") from exc
-        except Forbidden as exc:
+            with telegram_outcome("sendMessage"):
+                message = await bot.send_message(chat_id=int(user_id), text=text)
+        except Blocked as exc:
             await self.telegram.optouts.opt_out(f"{CHANNEL}:{user_id}")  # blocked the bot
             raise Unreachable("blocked") from exc
-        except BadRequest as exc:
-            raise GiveUp(f"telegram refused the message: {exc.message}") from exc
         return Sent(str(message.message_id), delivered=True)
-
-
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]

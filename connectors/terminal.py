@@ -88,12 +88,12 @@ class TerminalChannel(CommandChannel):
         return 0
 
     async def _say(self, user: str, text: str, language: str | None, stdout: TextIO) -> None:
-        fields: dict[str, object] = {"text": text}
+        message = self.message(user, text=text, language_hint=language)
         if text == "/lang" or text.startswith("/lang "):
             code = text.removeprefix("/lang").strip()
-            fields = {"payload": LANGUAGE(code) if code else intent("change_language")}
-        outcome = await self.context.engine.handle(
-            self.message(user, language_hint=language, **fields))
+            message = self.message(user, language_hint=language,
+                                   payload=LANGUAGE(code) if code else intent("change_language"))
+        outcome = await self.context.engine.handle(message)
         for reply in outcome.replies:
             print(render(reply), file=stdout, flush=True)
 

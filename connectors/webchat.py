@@ -10,18 +10,20 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
-from redis.asyncio import Redis
 
+from bot.core import batch
+from bot.core.clock import Clock
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.limits import Limits
-from bot.core.messages import Capabilities, Reply
+from bot.core.messages import Capabilities, IncomingMessage, Outcome, Reply
+from bot.core.redis_types import Command, StrRedis
 from bot.http import ClientAddresses, bad_request, error, json_object, too_many, whole_number
-from connectors.base import Channel, ChannelContext
+from connectors.base import Channel, ChannelContext, StoreContext
 from connectors.webchat_widget import widget_route
 
 CHANNEL = "webchat"
@@ -36,13 +38,17 @@ LOG = declare("conv:{conversation}:log", owner=Owner.CONVERSATION, expiry="the r
 SEQ = declare("conv:{conversation}:seq", owner=Owner.CONVERSATION, expiry="the retention period",
               erasure=Erasure.WITH_CONVERSATION)
 
-
 class WebchatStore:
-    """Sessions and their numbered message logs in Redis."""
+    """Sessions and their numbered message logs in Redis. An entry's number is not stored in
+    it: the session's counter says how many entries were ever added and the log keeps the
+    latest, so the numbers follow from the two, read together (`since`). Appending is then
+    plain commands, sent with the rest of a turn's writes."""
 
-    def __init__(self, redis: Redis, keys: Keys, retention_seconds: int) -> None:
+    def __init__(self, *, redis: StrRedis, keys: Keys, clock: Clock,
+                 retention_seconds: int) -> None:
         self.redis = redis
         self.keys = keys
+        self.clock = clock
         self.retention = retention_seconds
 
     def _session_key(self, session: str) -> str:
@@ -60,46 +66,97 @@ class WebchatStore:
         session = secrets.token_urlsafe(24)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._session_key(session),
-                      mapping={"created": int(time.time()), "language": language or ""})
+                      mapping={"created": int(self.clock().timestamp()),
+                               "language": language or ""})
             pipe.expire(self._session_key(session), idle_seconds)
             await pipe.execute()
         return session
 
-    async def keep(self, session: str) -> None:
-        """The session was used: it now lasts the retention period."""
-        await self.redis.expire(self._session_key(session), self.retention)
+    def session_read(self, session: str) -> Command:
+        return ("HGETALL", self._session_key(session))
+
+    @staticmethod
+    def session_language(record: dict[str, str]) -> str | None:
+        """The language a session was opened with ("" for none); None: no such session."""
+        return (record.get("language") or "") if record else None
 
     async def language(self, session: str) -> str | None:
         """The language the session was opened with; None if the session does not exist."""
         if not SESSION_ID.match(session):
             return None
-        values = await self.redis.hgetall(self._session_key(session))
-        if not values:
-            return None
-        return values.get("language") or ""
+        return self.session_language(await self.redis.hgetall(self._session_key(session)))
 
-    async def append(self, session: str, replies: Sequence[Reply]) -> list[dict[str, object]]:
-        entries = []
-        for reply in replies:
-            seq = await self.redis.incr(self._seq_key(session))
-            entries.append({"seq": seq, "ts": int(time.time()), **reply.to_json()})
-        if entries:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.rpush(self._log_key(session), *[json.dumps(e, ensure_ascii=False)
-                                                     for e in entries])
-                pipe.ltrim(self._log_key(session), -LOG_LIMIT, -1)
-                pipe.expire(self._log_key(session), self.retention)
-                pipe.expire(self._seq_key(session), self.retention)
-                await pipe.execute()
-        return entries
+    def append_writes(self, session: str, replies: Sequence[Reply],
+                      keep: bool = False) -> list[Command]:
+        """Add the replies to the session's log; with `keep`, the session was used: it now
+        lasts the retention period."""
+        commands: list[Command] = [("EXPIRE", self._session_key(session), self.retention)] \
+            if keep else []
+        if not replies:
+            return commands
+        now = int(self.clock().timestamp())
+        entries = [json.dumps({"ts": now, **reply.to_json()}, ensure_ascii=False)
+                   for reply in replies]
+        log, seq = self._log_key(session), self._seq_key(session)
+        return [*commands, ("INCRBY", seq, len(entries)), ("RPUSH", log, *entries),
+                ("LTRIM", log, -LOG_LIMIT, -1), ("EXPIRE", log, self.retention),
+                ("EXPIRE", seq, self.retention)]
+
+    async def append(self, session: str, replies: Sequence[Reply]) -> None:
+        await batch.run(self.redis, self.append_writes(session, replies))
 
     async def erase(self, session: str) -> None:
         await self.redis.delete(self._session_key(session), self._log_key(session),
                                 self._seq_key(session))
 
-    async def since(self, session: str, after: int) -> list[dict[str, object]]:
-        raw = await self.redis.lrange(self._log_key(session), 0, -1)
-        return [e for e in (json.loads(r) for r in raw) if int(e["seq"]) > after]
+    async def since(self, session: str, after: int) -> list[dict[str, Any]]:
+        """The log's entries numbered above `after` (the first entry ever added is 1)."""
+        raw, total = await batch.run(self.redis, [("LRANGE", self._log_key(session), 0, -1),
+                                                  ("GET", self._seq_key(session))])
+        first = int(total or 0) - len(raw) + 1
+        entries = ({**json.loads(entry), "seq": first + i} for i, entry in enumerate(raw))
+        return [entry for entry in entries if entry["seq"] > after]
+
+
+class UnknownSession(Exception):
+    """The session in the URL does not exist (expired, or never made)."""
+
+
+class OverAddressLimit(Exception):
+    """The client's address sent more messages this minute than it may."""
+
+
+class WebchatTurn:
+    """The web chat's part of a turn (bot.core.dialogue.ChannelTurn): the session record and the
+    address's message count are read with the conversation, and the session's log is written
+    with it, so a message costs the engine's two Redis round trips and no more."""
+
+    def __init__(self, store: WebchatStore, limits: Limits, session: str,
+                 address: str | None, limit: int) -> None:
+        self.store, self.limits, self.session = store, limits, session
+        self.address, self.limit = address, limit
+
+    def reads(self) -> list[Command]:
+        session = self.store.session_read(self.session)
+        if self.address is None:
+            return [session]
+        return [session, self.limits.used_read("messages", self.address, 60)]
+
+    def loaded(self, message: IncomingMessage, replies: list[Any]) -> IncomingMessage:
+        hint = self.store.session_language(batch.as_hash(replies[0]))
+        if hint is None:
+            raise UnknownSession
+        if self.address is not None and int(replies[1] or 0) >= self.limit:
+            raise OverAddressLimit
+        return Channel.with_fields(message, language_hint=hint or None,
+                                   language_chosen=bool(hint))
+
+    def writes(self, outcome: Outcome) -> list[Command]:
+        commands = self.limits.hit_writes("messages", self.address, 60) \
+            if self.address is not None else []
+        if outcome.fallback not in ("too_long", "rate_limited") and not outcome.erased:
+            commands += self.store.append_writes(self.session, outcome.replies, keep=True)
+        return commands
 
 
 class WebchatChannel(Channel):
@@ -110,27 +167,38 @@ class WebchatChannel(Channel):
     def __init__(self, context: ChannelContext) -> None:
         super().__init__(context)
         self.engine = context.engine
-        self.store = WebchatStore(context.redis, context.keys,
-                                  context.settings.retention_seconds)
+        self.store = WebchatStore(redis=context.redis, keys=context.keys, clock=context.clock,
+                                  retention_seconds=context.settings.retention_seconds)
         self.languages = context.engine.languages
         self.content = context.engine.content
         settings = context.settings
         self.settings = settings
-        self.limits = Limits(context.redis, settings.key_prefix)
+        self.limits = Limits(redis=context.redis, keys=context.keys, clock=context.clock)
         self.addresses = ClientAddresses(settings.trusted_proxies, settings.limit_exempt)
 
-    async def _limited(self, request: web.Request, name: str, limit: int) -> str | None:
-        """The client's address for per-address limits (None when exempt); a 429 over one."""
+    def _address(self, request: web.Request) -> str | None:
+        """The client's address for per-address limits (None when exempt)."""
         address = self.addresses.of(request)
         if address is None or self.addresses.exempt(address):
             return None
-        verdict = await self.limits.hit(name, str(address), limit, 60)
-        if verdict.over:
-            raise too_many(f"Too many {name} from your address; try again in "
-                           f"{verdict.retry_after} seconds.", verdict.retry_after)
         return str(address)
 
-    def routes(self) -> list[web.RouteDef]:
+    async def _limited(self, request: web.Request, name: str, limit: int) -> str | None:
+        """The client's address for per-address limits (None when exempt); a 429 over one."""
+        address = self._address(request)
+        if address is None:
+            return None
+        verdict = await self.limits.hit(name, address, limit, 60)
+        if verdict.over:
+            raise self._too_many(name, verdict.retry_after)
+        return address
+
+    @staticmethod
+    def _too_many(name: str, retry_after: int) -> web.HTTPException:
+        return too_many(f"Too many {name} from your address; try again in "
+                        f"{retry_after} seconds.", retry_after)
+
+    def routes(self) -> list[web.AbstractRouteDef]:
         return [
             web.post("/webchat/sessions", self.create_session),
             web.post("/webchat/sessions/{session}/messages", self.post_message),
@@ -141,8 +209,10 @@ class WebchatChannel(Channel):
             widget_route(self.content, self.languages),
         ]
 
-    async def erase(self, session: str) -> None:
-        await self.store.erase(session)
+    @classmethod
+    async def erase(cls, stores: StoreContext, session: str) -> None:
+        await WebchatStore(redis=stores.redis, keys=stores.keys, clock=stores.clock,
+                           retention_seconds=stores.settings.retention_seconds).erase(session)
 
     async def deliver(self, session: str, replies: Sequence[Reply]) -> None:
         """Messages sent outside a request (coach replies, reminders) join the session's log."""
@@ -151,7 +221,8 @@ class WebchatChannel(Channel):
     async def create_session(self, request: web.Request) -> web.Response:
         body = await json_object(request, allow_empty=True)
         language = body.get("language")
-        if language is not None and not self.languages.is_enabled(language):
+        if language is not None and not (isinstance(language, str)
+                                         and self.languages.is_enabled(language)):
             raise bad_request(f"Unsupported language {language!r}; "
                               f"use one of {', '.join(self.languages.enabled)}.")
         await self._limited(request, "sessions", self.settings.limit_sessions_per_minute)
@@ -160,9 +231,8 @@ class WebchatChannel(Channel):
 
     async def post_message(self, request: web.Request) -> web.Response:
         session = request.match_info["session"]
-        hint = await self.store.language(session)
-        if hint is None:
-            return error(404, "Unknown chat session. Start a new one with POST /webchat/sessions.")
+        if not SESSION_ID.match(session):
+            return _unknown_session()
         body = await json_object(request)
         text, payload = body.get("text"), body.get("payload")
         if text is None and payload is None:
@@ -172,19 +242,21 @@ class WebchatChannel(Channel):
             raise bad_request('"text" and "payload" must be strings.')
         if payload is not None and len(payload) > 64:
             raise bad_request('"payload" is at most 64 characters.')
-        address = await self._limited(request, "messages",
-                                      self.settings.limit_messages_per_minute)
+        address, limit = self._address(request), self.settings.limit_messages_per_minute
         message = self.message(session, text=text or "", payload=payload or None,
-                               language_hint=hint or None, language_chosen=bool(hint),
                                client_address=address)
-        outcome = await self.engine.handle(message)
+        try:
+            outcome = await self.engine.handle(
+                message, WebchatTurn(self.store, self.limits, session, address, limit))
+        except UnknownSession:
+            return _unknown_session()
+        except OverAddressLimit:
+            verdict = await self.limits.hit("messages", str(address), limit, 60)
+            raise self._too_many("messages", verdict.retry_after) from None
         if outcome.fallback == "rate_limited":
             said = outcome.replies[0].text if outcome.replies else \
                 "Too many messages; wait a minute and try again."
             raise too_many(said, 60)
-        if outcome.fallback != "too_long" and not outcome.erased:
-            await self.store.keep(session)
-            await self.store.append(session, outcome.replies)
         direction = self.languages.languages[outcome.language].direction
         return web.json_response({"replies": [r.to_json() for r in outcome.replies],
                                   "language": outcome.language, "direction": direction})
@@ -192,7 +264,7 @@ class WebchatChannel(Channel):
     async def get_messages(self, request: web.Request) -> web.Response:
         session = request.match_info["session"]
         if await self.store.language(session) is None:
-            return error(404, "Unknown chat session. Start a new one with POST /webchat/sessions.")
+            return _unknown_session()
         after = whole_number(request.query.get("after", "0"), "after")
         messages = await self.store.since(session, after)
         return web.json_response({"messages": messages})
@@ -206,3 +278,7 @@ class WebchatChannel(Channel):
 
     async def page(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC_DIR / "index.html")
+
+
+def _unknown_session() -> web.Response:
+    return error(404, "Unknown chat session. Start a new one with POST /webchat/sessions.")

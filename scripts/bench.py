@@ -1,11 +1,17 @@
-"""`make bench`: NLU capacity and scale-out, in one run on this machine (about 4 minutes).
+"""`make bench`: NLU capacity and scale-out, in one run on this machine (about 5 minutes).
 
-1. Bare Rasa saturation: one replica's `/model/parse`, closed loop (its ceiling).
+0. Warm-up: every Rasa server parses for a while before any figure counts (a cold TensorFlow
+   graph parses at half speed: a cold baseline makes every ratio look better than it is).
+1. Bare Rasa saturation: one replica's `/model/parse`, closed loop (its ceiling), measured at the
+   start and again at the end; the two must agree within 10 % for the ratios to count.
 2. Web chat saturation with 1 and with 2 Rasa replicas (parse cache off, so every reply needs a
    real parse): goodput = replies from a real parse per second.
 3. Overload: an open-loop load of 3x the single-replica ceiling for 30 s on the 1-replica
    gateway; latency counted from each message's scheduled send time, so a queue cannot hide.
 4. The parse cache's hit rate on a realistic mix (scripts/bench_mix.yml).
+
+Every web chat run also reports the gateway's CPU per message (its process's CPU time in the run
+over the messages it answered), the figure that decides how far two cores carry.
 
 Messages are the held-out questions of nlu/eval/answers_dev_<lang>.yml, seven languages. The
 Rasa servers are started once and shared by three gateways (one per configuration). The load
@@ -43,6 +49,9 @@ PREFIX = "lotsen-bench"
 WEB_USERS = 24       # closed-loop web chat users: enough to keep two replicas' slots full
 RASA_USERS = 4       # closed-loop clients of bare Rasa (it parses one message at a time)
 BUDGET_P99 = 1.5     # seconds: the overload run's bar for p99
+WARMUP_PARSES = 400  # per Rasa server, before anything is measured
+BASELINE_AGREEMENT = 0.10  # the two bare-Rasa baselines may differ by this share at most
+GATEWAY_CPU_MS = 1.0  # the bar for the gateway's CPU per web chat message
 
 
 def questions() -> list[str]:
@@ -75,6 +84,12 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     kinds: Counter[str] = field(default_factory=Counter)
     cpu: dict[str, float] = field(default_factory=dict)  # share of one core, by process group
+    all_sent: int = 0      # messages sent in the whole run, warm-up included
+    gateway_cpu_seconds: float = 0.0  # CPU time of the run's own gateway process in the run
+
+    @property
+    def gateway_ms_per_message(self) -> float:
+        return 1000 * self.gateway_cpu_seconds / self.all_sent if self.all_sent else 0.0
 
     def quantile(self, q: float) -> float:
         lat = sorted(self.latencies)
@@ -97,7 +112,8 @@ class Run:
                 "goodput_per_s": round(self.goodput, 1), "kinds": dict(self.kinds),
                 "p50_ms": round(self.quantile(0.50) * 1000), "p95_ms":
                 round(self.quantile(0.95) * 1000), "p99_ms": round(self.quantile(0.99) * 1000),
-                "cpu_cores": {k: round(v, 2) for k, v in self.cpu.items()}}
+                "cpu_cores": {k: round(v, 2) for k, v in self.cpu.items()},
+                "gateway_cpu_ms_per_message": round(self.gateway_ms_per_message, 3)}
 
 
 Send = Callable[[aiohttp.ClientSession, int, str], Awaitable[str]]
@@ -117,6 +133,7 @@ async def closed_loop(name: str, send: Send, texts: list[str], users: int,
             while time.monotonic() < deadline:
                 started = time.monotonic()
                 kind = await send(http, index, texts[turn % len(texts)])
+                run.all_sent += 1
                 turn += users
                 if started >= counted_from:
                     run.kinds[kind] += 1
@@ -140,6 +157,7 @@ async def open_loop(name: str, send: Send, texts: list[str], rate: float, second
             due = start + i / rate
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             kind = await send(http, i % sessions, texts[i % len(texts)])
+            run.all_sent += 1
             run.kinds[kind] += 1
             run.latencies.append(time.monotonic() - due)
 
@@ -228,13 +246,27 @@ class Bench:
                 "gateway": sum(cpu_seconds(p.pid) for p in self.gateways),
                 "load generator": sum(os.times()[:2])}
 
-    async def timed(self, run: Awaitable[Run]) -> Run:
-        """`run`, with the cores each group of processes used meanwhile (1.0 = one core)."""
+    async def timed(self, run: Awaitable[Run], gateway: subprocess.Popen | None = None) -> Run:
+        """`run`, with the cores each group of processes used meanwhile (1.0 = one core) and
+        the CPU time of the run's own gateway."""
         before, started = self.cpu(), time.monotonic()
+        own = cpu_seconds(gateway.pid) if gateway else 0.0
         result = await run
         wall, after = time.monotonic() - started, self.cpu()
         result.cpu = {k: (after[k] - before[k]) / wall for k in after}
+        if gateway is not None:
+            result.gateway_cpu_seconds = cpu_seconds(gateway.pid) - own
         return result
+
+    async def warm_up(self) -> None:
+        """Every Rasa server parses `WARMUP_PARSES` held-out questions before anything counts."""
+        texts = questions()
+        async with aiohttp.ClientSession() as http:
+            for url in self.rasa_urls:
+                send = rasa_sender(url, self.token)
+                for start in range(0, WARMUP_PARSES, RASA_USERS):
+                    await asyncio.gather(*(send(http, i, texts[(start + i) % len(texts)])
+                                           for i in range(RASA_USERS)))
 
     def gateway(self, replicas: int, cache: bool) -> str:
         port = free_port()
@@ -258,12 +290,18 @@ def say(text: str) -> None:
 async def measure(bench: Bench, seconds: float, overload_seconds: float) -> dict[str, object]:
     texts, menus = questions(), menu_lines()
     runs: dict[str, Run] = {}
-    say(f"1/5 bare Rasa, {RASA_USERS} clients, {seconds:.0f} s...")
-    runs["rasa"] = await bench.timed(closed_loop(
-        "bare Rasa (1 replica)", rasa_sender(bench.rasa_urls[0], bench.token), texts,
-        RASA_USERS, seconds))
-    capacity = runs["rasa"].goodput
-    say(f"1/5 bare Rasa, 2 replicas side by side, {2 * RASA_USERS} clients, {seconds:.0f} s...")
+    say(f"0/6 warm-up: {WARMUP_PARSES} parses on each Rasa server...")
+    await bench.warm_up()
+
+    async def baseline(key: str, when: str) -> float:
+        say(f"{when} bare Rasa, {RASA_USERS} clients, {seconds:.0f} s...")
+        runs[key] = await bench.timed(closed_loop(
+            f"bare Rasa (1 replica, {'first' if key == 'rasa' else 'again'})",
+            rasa_sender(bench.rasa_urls[0], bench.token), texts, RASA_USERS, seconds))
+        return runs[key].goodput
+
+    first = await baseline("rasa", "1/6")
+    say(f"1/6 bare Rasa, 2 replicas side by side, {2 * RASA_USERS} clients, {seconds:.0f} s...")
     both = [rasa_sender(url, bench.token) for url in bench.rasa_urls]
 
     async def either(http: aiohttp.ClientSession, user: int, text: str) -> str:
@@ -272,48 +310,54 @@ async def measure(bench: Bench, seconds: float, overload_seconds: float) -> dict
                                                   2 * RASA_USERS, seconds))
     for step, replicas in ((2, 1), (3, 2)):
         chat = WebChat(bench.gateway(replicas, cache=False), menus)
+        gateway = bench.gateways[-1]
         await chat.open_sessions(WEB_USERS)
-        say(f"{step}/5 web chat with {replicas} replica{'s' * (replicas > 1)}, {WEB_USERS} users, "
+        say(f"{step}/6 web chat with {replicas} replica{'s' * (replicas > 1)}, {WEB_USERS} users, "
             f"{seconds:.0f} s...")
         runs[f"web{replicas}"] = await bench.timed(closed_loop(
             f"web chat, {replicas} replica{'s' * (replicas > 1)}", chat.send, texts, WEB_USERS,
-            seconds))
+            seconds), gateway)
         if replicas == 1:
-            single = chat
-    rate = 3 * capacity
+            single, single_gateway = chat, gateway
+    rate = 3 * first
     await single.open_sessions(300 - len(single.sessions))
-    say(f"4/5 overload: {rate:.0f} messages/s (3x bare Rasa) for {overload_seconds:.0f} s, "
+    say(f"4/6 overload: {rate:.0f} messages/s (3x bare Rasa) for {overload_seconds:.0f} s, "
         "open loop, 1 replica...")
     runs["overload"] = await bench.timed(open_loop(
         f"overload {rate:.0f}/s, 1 replica", single.send, texts, rate, overload_seconds,
-        len(single.sessions)))
+        len(single.sessions)), single_gateway)
     cached = WebChat(bench.gateway(1, cache=True), menus)
     await cached.open_sessions(50)
     mix = mixed_messages(1200)
-    say(f"5/5 parse cache: the mix of scripts/bench_mix.yml, 8 users, {seconds:.0f} s, "
-        "1 replica...")
+    say(f"5/6 parse cache: the mix of scripts/bench_mix.yml (seven languages), 8 users, "
+        f"{seconds:.0f} s, 1 replica...")
     async with aiohttp.ClientSession() as http:  # the first parse starts the health checks,
         await cached.send(http, 0, "hej")          # which learn the model's name for the key
     await asyncio.sleep(1.5)
     before = await cache_counts(cached.base)
     runs["cache"] = await bench.timed(closed_loop("web chat, cache on, mix", cached.send, mix, 8,
-                                                  seconds, warmup=0))
+                                                  seconds, warmup=0), bench.gateways[-1])
     after = await cache_counts(cached.base)
     lookups = {k: after[k] - before[k] for k in ("hit", "miss", "skip")}
-    return {"runs": runs, "capacity": capacity, "cache": lookups}
+    again = await baseline("rasa_again", "6/6")
+    return {"runs": runs, "capacity": (first + again) / 2, "baselines": (first, again),
+            "cache": lookups}
 
 
 def report(result: dict[str, object], out: Path) -> bool:
     runs: dict[str, Run] = result["runs"]  # type: ignore[assignment]
     print(f"\n{'run':34}{'sent':>7}{'good/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
-          "  cores used: rasa/gateway/load  replies")
+          f"{'gw ms/msg':>10}  cores used: rasa/gateway/load  replies")
     for run in runs.values():
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(run.kinds.items()))
         cores = "/".join(f"{run.cpu.get(k, 0):.2f}" for k in ("rasa", "gateway", "load generator"))
         print(f"{run.name:34}{run.sent:>7}{run.goodput:>8.1f}{run.quantile(.5) * 1000:>8.0f}"
-              f"{run.quantile(.95) * 1000:>8.0f}{run.quantile(.99) * 1000:>8.0f}  {cores:>26}"
+              f"{run.quantile(.95) * 1000:>8.0f}{run.quantile(.99) * 1000:>8.0f}"
+              f"{run.gateway_ms_per_message or float('nan'):>10.2f}  {cores:>26}"
               f"  {kinds}")
     capacity = float(result["capacity"])  # type: ignore[arg-type]
+    first, again = result["baselines"]  # type: ignore[misc]
+    spread = abs(first - again) / max(first, again, 1e-9)
     over, cache = runs["overload"], result["cache"]
     hits, misses, skips = (cache[k] for k in ("hit", "miss", "skip"))  # type: ignore[index]
     hit_rate = hits / (hits + misses) if hits + misses else 0.0
@@ -321,7 +365,15 @@ def report(result: dict[str, object], out: Path) -> bool:
     ratio_bare = runs["rasa2"].goodput / capacity if capacity else 0.0
     ratio2 = runs["web2"].goodput / capacity if capacity else 0.0
     answered = over.kinds["parsed"] + over.kinds["nlu_busy"] + over.kinds["nlu_down"]
+    web1, mixed = runs["web1"].gateway_ms_per_message, runs["cache"].gateway_ms_per_message
     checks = [
+        (f"bare Rasa baseline measured twice: {first:.1f} and {again:.1f} parses/s "
+         f"({spread:.1%} apart)", spread <= BASELINE_AGREEMENT,
+         f"<= {BASELINE_AGREEMENT:.0%}"),
+        (f"gateway CPU per web chat message, cache off: {web1:.2f} ms", web1 <= GATEWAY_CPU_MS,
+         f"<= {GATEWAY_CPU_MS} ms"),
+        (f"gateway CPU per web chat message, the seven-language mix: {mixed:.2f} ms",
+         mixed <= GATEWAY_CPU_MS, f"<= {GATEWAY_CPU_MS} ms"),
         (f"web chat goodput, 2 replicas / bare Rasa = {ratio2:.2f} (1 replica: {ratio1:.2f})",
          ratio2 >= 1.5, ">= 1.5"),
         (f"overload: 5xx {over.server_errors}", over.server_errors == 0, "0"),

@@ -4,13 +4,19 @@ Three runs, each with a fresh key prefix and the real worker process (`python -m
 
 1. Telegram: 3,000 subscribers. Meanwhile 50 of them also get two ordinary replies each (as
    people answering a campaign would), so the per-chat limit is exercised. Shows the rate (≥ 27
-   messages/s wanted), the most messages that reached Telegram in any one-second window (≤ 30)
-   and the shortest gap between two messages to one chat (≥ 1 s), and that each subscriber got
-   the campaign exactly once.
-2. SMS: 1,000 subscribers, half through 46elks and half through Twilio, at
-   LOTSEN_SMS_RATE_PER_SECOND (10 here): the rate must be within 10 % of it.
+   messages/s wanted), the most messages that reached Telegram in any one-second window (≤ 30,
+   Telegram's limit) and the shortest gap between two messages to one chat (≥ 1 s), and that
+   each subscriber got the campaign exactly once.
+2. SMS: 1,000 subscribers, half through 46elks and half through Twilio, with
+   LOTSEN_SMS_RATE_PER_SECOND 10: never more than 10 in any one-second window, and the rate
+   within 5 % of the pace that keeps that (connectors/send_limits.py `paced_rate`, 9.1/s).
 3. A `kill -9` of the worker in the middle of a 1,000-subscriber Telegram campaign, then a new
    worker: every subscriber has exactly one message afterwards.
+
+A "one-second window" is any window [t, t + 1 s) at the stand-in provider, over the times the
+requests arrived there (a sliding window: what the provider's limit counts), not calendar
+seconds, which miss a burst that straddles two of them; the most in one calendar second is
+shown beside it.
 
 The worker runs under faketime at 10:00 Stockholm time (the next one), so SMS quiet hours do not
 hold the run whenever it is started; the pacing uses Redis' own clock and is not affected.
@@ -46,6 +52,7 @@ from bot.core.outreach.quiet_hours import STOCKHOLM
 from bot.core.outreach.subscriptions import Consent, Subscription
 from bot.runtime.wiring import Services, build_services
 from connectors.outbox import Outbox
+from connectors.send_limits import paced_rate
 from scripts.stack import PYTHON, stop
 from tests.fakes import (
     ELKS_PASSWORD,
@@ -58,6 +65,7 @@ from tests.fakes import (
 
 LATENCY = 0.1
 SMS_RATE = 10.0
+TELEGRAM_LIMIT = 30  # Telegram's own limit: the bar at the provider, whatever is configured
 Check = tuple[str, bool, str]
 
 
@@ -69,6 +77,12 @@ def most_in_one_second(times: list[float]) -> int:
             first += 1
         most = max(most, last - first + 1)
     return most
+
+
+def most_in_a_calendar_second(times: list[float]) -> int:
+    """The largest number of `times` within one whole second [n, n + 1) of the clock: shown
+    beside the sliding window, never the bar (it misses a burst split over two seconds)."""
+    return max(Counter(int(at) for at in times).values(), default=0)
 
 
 def rate(times: list[float]) -> float:
@@ -97,7 +111,7 @@ class Bench:
                     "LOTSEN_TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "LOTSEN_TWILIO_FROM": "+46700000000",
                     "LOTSEN_TWILIO_API_URL": url, "LOTSEN_SMS_RATE_PER_SECOND": str(SMS_RATE)}
         self.offset = offset_to_ten_in_stockholm()
-        self.worker: subprocess.Popen | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
 
     async def clean(self) -> None:
         """Delete this run's keys (nothing is left behind in Redis) and take a new prefix."""
@@ -182,16 +196,19 @@ class Bench:
             per_chat[chat].append(at)
         gaps = [b - a for times in per_chat.values() for a, b in pairwise(sorted(times))]
         sent = Counter(chat for chat, _ in got)
-        result = {"subscribers": count, "messages": len(got),
-                  "rate_per_second": round(rate(times), 2),
-                  "most_in_one_second": most_in_one_second(times),
-                  "shortest_gap_one_chat_seconds": round(min(gaps), 3) if gaps else None,
-                  "status": status}
+        result: dict[str, Any] = {
+            "subscribers": count, "messages": len(got), "rate_per_second": round(rate(times), 2),
+            "most_in_one_second": most_in_one_second(times),
+            "most_in_a_calendar_second": most_in_a_calendar_second(times),
+            "shortest_gap_one_chat_seconds": round(min(gaps), 3) if gaps else None,
+            "status": status}
         exactly = all(sent[chat] == (3 if n < 50 else 1) for n, chat in enumerate(chats))
         checks = [("telegram rate >= 27/s", result["rate_per_second"] >= 27,
                    f"{result['rate_per_second']}/s"),
-                  ("telegram <= 30 in any second", result["most_in_one_second"] <= 30,
-                   str(result["most_in_one_second"])),
+                  (f"telegram <= {TELEGRAM_LIMIT} in any 1 s window",
+                   result["most_in_one_second"] <= TELEGRAM_LIMIT,
+                   f"{result['most_in_one_second']} (calendar second: "
+                   f"{result['most_in_a_calendar_second']})"),
                   ("telegram one chat >= 1 s apart", bool(gaps) and min(gaps) >= 1.0,
                    f"{result['shortest_gap_one_chat_seconds']} s"),
                   ("telegram each subscriber exactly once", exactly and status["sent"] == count,
@@ -215,14 +232,19 @@ class Bench:
         stop(self.worker)
         await services.close()
         got = self.arrivals(("46elks", "twilio"), since)
-        measured = rate([at for _, at in got])
+        times = [at for _, at in got]
+        measured, pace, most = rate(times), paced_rate(SMS_RATE), most_in_one_second(times)
         by_provider = Counter(name for name, _, _ in self.providers.arrivals[since:])
         result = {"subscribers": count, "configured_per_second": SMS_RATE,
-                  "rate_per_second": round(measured, 2), "by_provider": dict(by_provider),
-                  "status": status}
+                  "paced_per_second": round(pace, 2), "rate_per_second": round(measured, 2),
+                  "most_in_one_second": most,
+                  "most_in_a_calendar_second": most_in_a_calendar_second(times),
+                  "by_provider": dict(by_provider), "status": status}
         once = Counter(to for to, _ in got)
-        checks = [("sms rate within 10 % of configured", abs(measured / SMS_RATE - 1) <= 0.1,
-                   f"{measured:.2f}/s of {SMS_RATE:.0f}/s"),
+        checks = [(f"sms <= {SMS_RATE:.0f} in any 1 s window", most <= SMS_RATE,
+                   f"{most} (calendar second: {result['most_in_a_calendar_second']})"),
+                  ("sms rate within 5 % of its pace", abs(measured / pace - 1) <= 0.05,
+                   f"{measured:.2f}/s of {pace:.2f}/s"),
                   ("sms each subscriber exactly once",
                    sorted(once) == sorted(numbers) and set(once.values()) == {1},
                    f"{len(got)} messages, {by_provider.get('46elks', 0)} 46elks / "
@@ -262,6 +284,12 @@ class Bench:
         return result, checks
 
 
+def show(checks: list[Check]) -> None:
+    print("  check                                     result")
+    for label, ok, detail in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {label:<38} {detail}", flush=True)
+
+
 async def main(telegram: int, sms: int, kill: int, out: Path) -> int:
     if shutil.which("faketime") is None:
         raise SystemExit("bench-campaign: faketime not found (make faketime installs it)")
@@ -281,13 +309,13 @@ async def main(telegram: int, sms: int, kill: int, out: Path) -> int:
         for name, run in runs:
             results[name], found = await run()
             checks += found
+            show(found)  # now: a later run that fails must not take these figures with it
             await bench.clean()
     finally:
         stop(bench.worker)
         await runner.cleanup()
-    print("\n  check                                     result")
-    for label, ok, detail in checks:
-        print(f"  {'PASS' if ok else 'FAIL'}  {label:<38} {detail}")
+    print("\nbench-campaign: all checks")
+    show(checks)
     results["checks"] = [{"check": label, "pass": ok, "result": detail}
                          for label, ok, detail in checks]
     out.parent.mkdir(exist_ok=True)

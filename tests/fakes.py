@@ -28,6 +28,17 @@ class Providers:
     delay: float = 0.0  # seconds between accepting a message and answering (a slow provider)
     # (provider, recipient, time.monotonic()) of every message accepted, as it arrived
     arrivals: list[tuple[str, str, float]] = field(default_factory=list)
+    in_flight: int = 0       # messages accepted and not yet answered, now
+    most_in_flight: int = 0  # ... at most (above 1: the sender did not wait for each answer)
+
+    async def _hold(self) -> None:
+        """Answer after `delay`, counting how many answers are held at once."""
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -59,7 +70,7 @@ class Providers:
                     "reply_markup": json.loads(markup) if isinstance(markup, str) else markup}
             self.telegram_sent.append(sent)
             self.arrivals.append(("telegram", str(sent["chat_id"]), time.monotonic()))
-            await asyncio.sleep(self.delay)
+            await self._hold()
             return _ok({"message_id": len(self.telegram_sent), "date": int(time.time()),
                         "chat": {"id": sent["chat_id"], "type": "private"},
                         "text": sent["text"]})
@@ -85,7 +96,7 @@ class Providers:
             return web.Response(status=400, text="Missing key from, to or message")
         self.elks_sent.append(form)
         self.arrivals.append(("46elks", form["to"], time.monotonic()))
-        await asyncio.sleep(self.delay)
+        await self._hold()
         return web.json_response({"id": f"s{len(self.elks_sent):032x}", "status": "created",
                                   "direction": "outgoing", "from": form["from"],
                                   "to": form["to"], "message": form["message"],
@@ -100,7 +111,7 @@ class Providers:
         form = {k: str(v) for k, v in (await request.post()).items()}
         self.twilio_sent.append(form)
         self.arrivals.append(("twilio", form.get("To", ""), time.monotonic()))
-        await asyncio.sleep(self.delay)
+        await self._hold()
         return web.json_response({"sid": f"SM{len(self.twilio_sent):032x}", "status": "queued",
                                   "to": form.get("To"), "from": form.get("From"),
                                   "body": form.get("Body")}, status=201)

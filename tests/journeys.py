@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bot.coach.accounts import CoachAccounts
 from bot.config import Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.outreach.flow import ALL_DISTRICTS, OFFER
@@ -25,6 +23,8 @@ from bot.runtime.gateway import SERVICES
 from tests.clock import FixedClock
 from tests.conftest import Conversation, make_settings
 from tests.fakes import ELKS_PASSWORD, ELKS_USER, TELEGRAM_TOKEN, Providers, elks_auth
+from tests.job_queue import queue_idle
+from tests.waiting import until
 
 FIXTURE_CONFIG = Path(__file__).resolve().parent / "fixtures" / "config"
 CLOCK = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))  # a Monday, 12:00 in Stockholm
@@ -71,7 +71,7 @@ async def web_booking_and_handover(client) -> tuple[Conversation, list[str]]:
 async def coach_logs_in(client, aiohttp_client):
     """A coach account and a logged-in browser; returns (browser, csrf headers)."""
     services = client.server.app[SERVICES]
-    accounts = CoachAccounts(services.redis, services.settings.key_prefix, services.teams)
+    accounts = services.accounts
     await accounts.add("sara", PASSWORD, ["jobbtorg-unga-jarva"], name="Sara")
     browser = await aiohttp_client(client.server)
     wrong = await browser.post("/coach/api/login", json={"username": "sara", "password": "no"})
@@ -141,16 +141,10 @@ async def run_worker_until_sent(settings: Settings, redis: Redis, timeout: float
     clock is left in the queue."""
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(settings, stop, poll_seconds=0.2, clock=clock))
-    due = f"{settings.key_prefix}:jobs:due"
-    deadline = time.monotonic() + timeout
     try:
-        await asyncio.sleep(0.5)
-        while time.monotonic() < deadline:
-            now = clock().timestamp()
-            if not await redis.zrangebyscore(due, "-inf", now) and not await redis.zcard(
-                    f"{settings.key_prefix}:jobs:running"):
-                break
-            await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)  # a first round: what the worker schedules by itself
+        await until(lambda: queue_idle(redis, settings.key_prefix, clock().timestamp()),
+                    timeout=timeout, interval=0.2, what="the worker to send what is due")
     finally:
         stop.set()
         await asyncio.wait_for(running, 10)

@@ -8,15 +8,26 @@ instead of publishing a statement that says something wrong.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+
+class Compliance(StrEnum):
+    """How far the service meets the law (the statement's wording depends on it)."""
+
+    FULLY = "fully"
+    PARTIALLY = "partially"
+    NOT = "not"
+
+
 LANGUAGES = ("sv", "en")
-COMPLIANCE = ("fully", "partially", "not")
+COMPLIANCE = tuple(Compliance)
 FIELDS = ("sample", "organisation", "service_name", "contact", "response_working_days",
           "compliance", "digg_report_url", "statement_made", "last_reviewed", "known_problems")
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
@@ -47,7 +58,7 @@ class StatementFacts:
     email: str | None
     form_url: str | None
     response_working_days: int
-    compliance: str  # one of COMPLIANCE
+    compliance: Compliance
     digg_report_url: str
     statement_made: date
     last_reviewed: date
@@ -70,6 +81,7 @@ class StatementFacts:
 class _LineLoader(yaml.SafeLoader):
     """Keeps the line of every key of every mapping under `__lines__`."""
 
+    # Any: the signature of SafeLoader's own method (keys and values are any YAML).
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         mapping = super().construct_mapping(node, deep=deep)
         lines = {"": node.start_mark.line + 1}
@@ -82,30 +94,32 @@ class _Parser:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def fail(self, entry: dict[str, Any], key: str, message: str) -> StatementError:
-        lines = entry.get(LINES, {})
-        line = lines.get(key) or lines.get("")
+    def fail(self, entry: Mapping[str, object], key: str, message: str) -> StatementError:
+        lines = entry.get(LINES)
+        line = (lines.get(key) or lines.get("")) if isinstance(lines, dict) else None
         return StatementError(f"{self.path}:{line}: {message}" if line else
                               f"{self.path}: {message}")
 
-    def facts(self, data: dict[str, Any]) -> StatementFacts:
+    def facts(self, data: Mapping[str, object]) -> StatementFacts:
         for key in data:
             if key != LINES and key not in FIELDS:
                 raise self.fail(data, key, f"unknown field {key!r} (known: {', '.join(FIELDS)})")
         for key in FIELDS:
             if key not in data:
                 raise self.fail(data, "", f"the field '{key}' is missing")
-        if not isinstance(data["sample"], bool):
+        sample = data["sample"]
+        if not isinstance(sample, bool):
             raise self.fail(data, "sample", "'sample' must be true or false")
-        compliance = data["compliance"]
-        if compliance not in COMPLIANCE:
+        named = data["compliance"]
+        if not isinstance(named, str) or named not in COMPLIANCE:
             raise self.fail(data, "compliance", f"'compliance' must be one of "
-                            f"{', '.join(COMPLIANCE)}, not {compliance!r}")
+                            f"{', '.join(COMPLIANCE)}, not {named!r}")
+        compliance = Compliance(named)
         made, reviewed = self.date(data, "statement_made"), self.date(data, "last_reviewed")
         if reviewed < made:
             raise self.fail(data, "last_reviewed", "'last_reviewed' is before 'statement_made'")
         problems = self.problems(data)
-        if compliance != "fully" and not problems:
+        if compliance is not Compliance.FULLY and not problems:
             raise self.fail(data, "known_problems", f"compliance '{compliance}' needs at least "
                             "one known problem: say what is not accessible and why")
         email, form_url = self.contact(data)
@@ -114,13 +128,13 @@ class _Parser:
             raise self.fail(data, "response_working_days",
                             "'response_working_days' must be a whole number >= 1")
         return StatementFacts(
-            sample=data["sample"], organisation=self.text(data, "organisation"),
+            sample=sample, organisation=self.text(data, "organisation"),
             service_name=self.text(data, "service_name"), email=email, form_url=form_url,
             response_working_days=days, compliance=compliance,
             digg_report_url=self.url(data, "digg_report_url"), statement_made=made,
             last_reviewed=reviewed, known_problems=problems)
 
-    def text(self, entry: dict[str, Any], key: str) -> Text:
+    def text(self, entry: Mapping[str, object], key: str) -> Text:
         """A plain text (the same in every language) or a mapping {sv: ..., en: ...}."""
         value = entry.get(key)
         if isinstance(value, str) and value.strip():
@@ -130,8 +144,8 @@ class _Parser:
         raise self.fail(entry, key, f"'{key}' must be a text or a mapping with "
                         f"{' and '.join(LANGUAGES)} texts")
 
-    def texts(self, value: dict[str, Any], what: str) -> Text:
-        texts = {}
+    def texts(self, value: Mapping[str, object], what: str) -> Text:
+        texts: dict[str, str] = {}
         for language in LANGUAGES:
             text = value.get(language)
             if not isinstance(text, str) or not text.strip():
@@ -139,7 +153,7 @@ class _Parser:
             texts[language] = " ".join(text.split())
         return Text(**texts)
 
-    def date(self, entry: dict[str, Any], key: str) -> date:
+    def date(self, entry: Mapping[str, object], key: str) -> date:
         value = entry.get(key)
         if isinstance(value, date) and not isinstance(value, datetime):
             return value
@@ -151,14 +165,14 @@ class _Parser:
         raise self.fail(entry, key, f"'{key}' must be an ISO date (YYYY-MM-DD), "
                         f"not {value!r}")
 
-    def url(self, entry: dict[str, Any], key: str) -> str:
+    def url(self, entry: Mapping[str, object], key: str) -> str:
         value = entry.get(key)
         if not isinstance(value, str) or not URL.match(value.strip()):
             raise self.fail(entry, key, f"'{key}' must be a web address starting with "
                             "https:// (or http://)")
         return value.strip()
 
-    def contact(self, data: dict[str, Any]) -> tuple[str | None, str | None]:
+    def contact(self, data: Mapping[str, object]) -> tuple[str | None, str | None]:
         contact = data["contact"]
         if not isinstance(contact, dict):
             raise self.fail(data, "contact", "'contact' must be a mapping with 'email' "
@@ -176,7 +190,7 @@ class _Parser:
                             "where people can report problems")
         return (email.strip() if email else None), form_url
 
-    def problems(self, data: dict[str, Any]) -> tuple[Text, ...]:
+    def problems(self, data: Mapping[str, object]) -> tuple[Text, ...]:
         items = data["known_problems"]
         if items is None:
             return ()

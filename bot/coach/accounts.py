@@ -26,22 +26,35 @@ import asyncio
 import json
 import os
 import re
-import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar, TypeVarTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from redis.asyncio import Redis
 
+from bot.core.clock import Clock
 from bot.core.handover.teams import Teams
 from bot.core.keys import COACH, COACH_LOGIN_FAILURES, Keys
 from bot.core.mail import valid_address
+from bot.core.redis_types import StrRedis
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 MIN_PASSWORD = 10
-COACH_ROLE, OPERATOR_ROLE = "coach", "operator"
-ROLES = (COACH_ROLE, OPERATOR_ROLE)
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+
+class Role(StrEnum):
+    """What an account may do (stored in its hash as the word)."""
+
+    COACH = "coach"
+    OPERATOR = "operator"
+
+
+ROLES = tuple(Role)
 FREE_ATTEMPTS = 5
 BACKOFF_CAP = 15 * 60
 ADDRESS_ATTEMPTS = 30
@@ -80,6 +93,11 @@ if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[
 """
 
 
+def _role(stored: str | None) -> Role:
+    """The role in an account's hash; an unknown word gives the lesser role."""
+    return Role(stored) if stored in ROLES else Role.COACH
+
+
 class AccountError(ValueError):
     pass
 
@@ -90,14 +108,14 @@ class Coach:
     name: str
     teams: tuple[str, ...]
     generation: int = 0  # increments with every password change: older sessions end
-    role: str = COACH_ROLE
+    role: Role = Role.COACH
     disabled: bool = False
     email: str = ""                  # where notifications go ("" = none)
     last_login: float | None = None
 
     @property
     def is_operator(self) -> bool:
-        return self.role == OPERATOR_ROLE
+        return self.role == Role.OPERATOR
 
 
 @dataclass(frozen=True)
@@ -107,9 +125,10 @@ class Attempt:
 
 
 class CoachAccounts:
-    def __init__(self, redis: Redis, prefix: str, teams: Teams) -> None:
+    def __init__(self, *, redis: StrRedis, keys: Keys, clock: Clock, teams: Teams) -> None:
         self.redis = redis
-        self.keys = Keys(prefix)
+        self.keys = keys
+        self.clock = clock
         self.teams = teams
         self.hasher = PasswordHasher()
         self._attempt = redis.register_script(ATTEMPT)
@@ -121,12 +140,12 @@ class CoachAccounts:
     def _key(self, username: str) -> str:
         return self.keys(COACH, username=username)
 
-    async def _in_pool(self, function, *args):  # type: ignore[no-untyped-def]
+    async def _in_pool(self, function: Callable[[*Ts], T], *args: *Ts) -> T:
         async with self._hashing:
             return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
 
     async def add(self, username: str, password: str, teams: list[str],
-                  name: str | None = None, role: str = COACH_ROLE, email: str = "") -> Coach:
+                  name: str | None = None, role: str = Role.COACH, email: str = "") -> Coach:
         """Create an account, or update one (a new password ends its sessions). A coach needs
         at least one team; an operator may have none."""
         if not USERNAME.match(username):
@@ -135,16 +154,16 @@ class CoachAccounts:
             raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         self._check_password(password)
         unknown = [t for t in teams if t not in self.teams.teams]
-        if unknown or (not teams and role == COACH_ROLE):
+        if unknown or (not teams and role == Role.COACH):
             problem = f"unknown team(s) {unknown}" if unknown else "a coach needs a team"
             raise AccountError(f"{problem}; `python -m bot.admin teams` lists them")
         self._check_email(email)
-        coach = Coach(username, name or username, tuple(dict.fromkeys(teams)), role=role)
+        coach = Coach(username, name or username, tuple(dict.fromkeys(teams)), role=Role(role))
         hashed = await self._in_pool(self.hasher.hash, password)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._key(username), mapping={
                 "password": hashed, "name": coach.name, "role": role, "email": email,
-                "teams": json.dumps(list(coach.teams)), "created": int(time.time())})
+                "teams": json.dumps(list(coach.teams)), "created": int(self.clock().timestamp())})
             pipe.hincrby(self._key(username), "generation", 1)
             await pipe.execute()
         saved = await self.get(username)
@@ -226,7 +245,7 @@ class CoachAccounts:
             return None
         last_login = data.get("last_login")
         return Coach(username, data.get("name", username), tuple(json.loads(data["teams"])),
-                     int(data.get("generation", 0)), data.get("role", COACH_ROLE),
+                     int(data.get("generation", 0)), _role(data.get("role")),
                      disabled=data.get("disabled") == "1", email=data.get("email", ""),
                      last_login=float(last_login) if last_login else None)
 
@@ -235,7 +254,7 @@ class CoachAccounts:
         """Count one login attempt before its password is checked; refused when over a limit."""
         keys = [self._fail_key("user", username), self._fail_key("ip", address)]
         allowed, wait = await self._attempt(
-            keys=keys, args=[time.time(), FREE_ATTEMPTS, BACKOFF_CAP, ADDRESS_ATTEMPTS,
+            keys=keys, args=[self.clock().timestamp(), FREE_ATTEMPTS, BACKOFF_CAP, ADDRESS_ATTEMPTS,
                              ADDRESS_WINDOW, 1 if count_address else 0])
         return Attempt(bool(allowed), max(1, int(wait)) if not allowed else 0)
 

@@ -9,21 +9,28 @@ of the team they consented to has claimed their lead.
 from __future__ import annotations
 
 import secrets
-import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
-from bot.coach import audit
 from bot.coach.accounts import AccountError, Coach, CoachAccounts
-from bot.coach.audit import AuditLog
+from bot.coach.audit import AuditAction, AuditLog
 from bot.coach.guard import SessionGuard
+from bot.core.clock import Clock
 from bot.core.content import Content
 from bot.core.delivery import Deliveries
 from bot.core.handover.canned import CannedReplies
-from bot.core.handover.leads import OUTCOMES, Lead, LeadStore
+from bot.core.handover.leads import (
+    OUTCOMES,
+    ClaimResult,
+    CloseResult,
+    Lead,
+    LeadStatus,
+    LeadStore,
+)
 from bot.core.handover.teams import Teams
 from bot.core.messages import Reply
 from bot.core.metrics import LEAD_OUTCOMES, TIME_TO_CLAIM
@@ -34,10 +41,79 @@ MAX_REPLY_CHARS = 2000
 COACH_LANGUAGE = "sv"  # the panel's language: canned replies are shown to coaches in it
 
 
+class TeamJson(TypedDict):
+    id: str
+    name: str
+
+
+class MeJson(TypedDict):
+    """`GET /coach/api/me` (and the login's answer)."""
+
+    username: str
+    name: str
+    csrf_token: str
+    role: str
+    email: str
+    teams: list[TeamJson]
+
+
+class TeamNumbersJson(TypedDict):
+    id: str
+    name: str
+    waiting: int
+    over_sla: int
+    claimed: int
+
+
+class LeadSummaryJson(TypedDict):
+    """A lead in the queue: no name or contact."""
+
+    id: str
+    team: str
+    language: str | None
+    topic: str | None
+    district: str | None
+    age_group: str | None
+    waiting_seconds: int
+    status: str
+    claimed_by_me: bool
+    sla_breached: bool
+    user_left: bool
+
+
+class ConsentJson(TypedDict):
+    version: str | None
+    at: float
+    channel: str | None
+    language: str | None
+    text_sha256: str | None
+
+
+class LeadDetailJson(LeadSummaryJson):
+    """A claimed lead, for the coach who claimed it."""
+
+    name: str | None
+    contact: str | None
+    phone: str | None
+    channel: str | None
+    outcome: str | None
+    consent: ConsentJson
+    transcript: Sequence[Mapping[str, object]]
+
+
+class CannedJson(TypedDict):
+    id: str
+    title: str
+    text: str
+    teams: list[str]
+
+
 class CoachApi:
-    def __init__(self, accounts: CoachAccounts, leads: LeadStore, teams: Teams,
+    def __init__(self, *, accounts: CoachAccounts, leads: LeadStore, teams: Teams,
                  content: Content, deliveries: Deliveries, audit_log: AuditLog,
-                 canned: CannedReplies, addresses: ClientAddresses | None = None) -> None:
+                 canned: CannedReplies, clock: Clock,
+                 addresses: ClientAddresses | None = None) -> None:
+        self.clock = clock
         self.canned = canned
         self.accounts = accounts
         self.audit = audit_log
@@ -48,7 +124,10 @@ class CoachApi:
         self.content = content
         self.deliveries = deliveries
 
-    def routes(self) -> list[web.RouteDef]:
+    def _now(self) -> float:
+        return self.clock().timestamp()
+
+    def routes(self) -> list[web.AbstractRouteDef]:
         return [
             web.get("/coach", self.to_page),
             web.get("/coach/", self.page),
@@ -95,8 +174,8 @@ class CoachApi:
         await self.accounts.succeeded(username, address)
         if coach.disabled:
             return error(403, "This account is disabled; ask an administrator.")
-        await self.accounts.logged_in(coach.username, time.time())
-        await self.audit.record(coach.username, audit.LOGIN)
+        await self.accounts.logged_in(coach.username, self._now())
+        await self.audit.record(coach.username, AuditAction.LOGIN)
         session = await new_session(request)
         session["username"] = coach.username
         session["generation"] = coach.generation
@@ -124,36 +203,37 @@ class CoachApi:
     async def team_numbers(self, request: web.Request, coach: Coach) -> web.Response:
         """Waiting, over-SLA and claimed leads per team: an operator's are every team's,
         a coach's their own teams' (numbers only, no leads)."""
-        now = time.time()
-        numbers = []
+        now = self._now()
+        numbers: list[TeamNumbersJson] = []
         for team in (self.teams.teams if coach.is_operator else coach.teams):
             leads = await self.leads.team_leads(team)
-            waiting = [lead for lead in leads if lead.status == "waiting"]
+            waiting = [lead for lead in leads if lead.status == LeadStatus.WAITING]
             numbers.append({
                 "id": team, "name": self.teams.teams[team].name, "waiting": len(waiting),
                 "over_sla": sum(lead.waiting_seconds(now) > self.teams.sla_seconds
                                 for lead in waiting),
-                "claimed": sum(lead.status == "claimed" for lead in leads)})
+                "claimed": sum(lead.status == LeadStatus.CLAIMED for lead in leads)})
         return web.json_response({"teams": numbers})
 
-    def _me(self, coach: Coach, csrf: str) -> dict[str, Any]:
+    def _me(self, coach: Coach, csrf: str) -> MeJson:
         return {"username": coach.username, "name": coach.name, "csrf_token": csrf,
                 "role": coach.role, "email": coach.email,
                 "teams": [{"id": t, "name": self.teams.teams[t].name} for t in coach.teams
                           if t in self.teams.teams]}
 
     # ------------------------------------------------------------------ leads
-    def _summary(self, lead: Lead, coach: Coach, now: float) -> dict[str, Any]:
+    def _summary(self, lead: Lead, coach: Coach, now: float) -> LeadSummaryJson:
         waiting = lead.waiting_seconds(now)
         return {"id": lead.id, "team": lead.team, "language": lead.fields.get("language"),
                 "topic": lead.fields.get("topic"), "district": lead.fields.get("district"),
                 "age_group": lead.fields.get("age_group"), "waiting_seconds": waiting,
                 "status": lead.status, "claimed_by_me": lead.fields.get("coach") == coach.username,
-                "sla_breached": lead.status == "waiting" and waiting > self.teams.sla_seconds,
+                "sla_breached": (lead.status == LeadStatus.WAITING
+                                 and waiting > self.teams.sla_seconds),
                 "user_left": bool(lead.fields.get("user_left"))}
 
     async def list_leads(self, request: web.Request, coach: Coach) -> web.Response:
-        now = time.time()
+        now = self._now()
         leads = [self._summary(lead, coach, now) for team in coach.teams
                  for lead in await self.leads.team_leads(team)]
         return web.json_response({"leads": leads, "sla_seconds": self.teams.sla_seconds})
@@ -165,9 +245,9 @@ class CoachApi:
                                    content_type="application/json")
         return lead
 
-    async def _detail(self, lead: Lead, coach: Coach) -> dict[str, Any]:
+    async def _detail(self, lead: Lead, coach: Coach) -> LeadDetailJson:
         fields = lead.fields
-        return {**self._summary(lead, coach, time.time()),
+        return {**self._summary(lead, coach, self._now()),
                 "name": fields.get("name"), "contact": fields.get("contact"),
                 "phone": fields.get("phone") or None, "channel": fields.get("channel"),
                 "outcome": fields.get("outcome"),
@@ -182,24 +262,24 @@ class CoachApi:
         lead = await self._lead_of_my_teams(request, coach)
         if lead.fields.get("coach") != coach.username:
             return error(409, "Claim the lead to see the person's details.")
-        await self.audit.record(coach.username, audit.LEAD_VIEW, lead.id, lead.team)
+        await self.audit.record(coach.username, AuditAction.LEAD_VIEW, lead.id, lead.team)
         return web.json_response(await self._detail(lead, coach))
 
     async def claim(self, request: web.Request, coach: Coach) -> web.Response:
         lead = await self._lead_of_my_teams(request, coach)
         result = await self.leads.claim(lead, coach.username, self.teams.claim_timeout_seconds)
-        if result in ("taken", "closed", "missing"):
-            return error(409, "Another coach has this lead." if result == "taken"
+        if result in (ClaimResult.TAKEN, ClaimResult.CLOSED, ClaimResult.MISSING):
+            return error(409, "Another coach has this lead." if result is ClaimResult.TAKEN
                          else "This lead is closed.")
-        if result == "claimed_first":
-            TIME_TO_CLAIM.labels(team=lead.team).observe(lead.waiting_seconds(time.time()))
-        await self.audit.record(coach.username, audit.LEAD_CLAIM, lead.id, lead.team)
+        if result is ClaimResult.CLAIMED_FIRST:
+            TIME_TO_CLAIM.labels(team=lead.team).observe(lead.waiting_seconds(self._now()))
+        await self.audit.record(coach.username, AuditAction.LEAD_CLAIM, lead.id, lead.team)
         return web.json_response(await self._detail(await self.leads.get(lead.id) or lead,
                                                     coach))
 
     async def _mine(self, request: web.Request, coach: Coach) -> Lead:
         lead = await self._lead_of_my_teams(request, coach)
-        if lead.status != "claimed" or lead.fields.get("coach") != coach.username:
+        if lead.status != LeadStatus.CLAIMED or lead.fields.get("coach") != coach.username:
             raise web.HTTPConflict(text='{"error": "Claim the lead first."}',
                                    content_type="application/json")
         return lead
@@ -207,7 +287,7 @@ class CoachApi:
     async def list_canned(self, request: web.Request, coach: Coach) -> web.Response:
         """The canned replies of the coach's teams, in Swedish (what the coach reads), with
         the teams that offer each."""
-        replies: dict[str, dict[str, Any]] = {}
+        replies: dict[str, CannedJson] = {}
         for team in coach.teams:
             for reply in self.canned.for_team(team):
                 entry = replies.setdefault(reply.id, {
@@ -221,6 +301,7 @@ class CoachApi:
         lead = await self._mine(request, coach)
         body = await json_object(request)
         language = lead.fields.get("language", "sv")
+        text: object
         if "canned" in body:
             reply_id = body["canned"]
             if not isinstance(reply_id, str) or not self.canned.offers(lead.team, reply_id):
@@ -240,18 +321,18 @@ class CoachApi:
         await self.deliveries.send(lead.conversation, [Reply(shown)])
         await self.leads.add_message(lead.id, "coach", text.strip(), coach.name)
         await self.leads.touch(lead, coach.username)
-        await self.audit.record(coach.username, audit.LEAD_MESSAGE, lead.id, lead.team)
+        await self.audit.record(coach.username, AuditAction.LEAD_MESSAGE, lead.id, lead.team)
         return web.json_response({"ok": True})
 
     async def close(self, request: web.Request, coach: Coach) -> web.Response:
         lead = await self._mine(request, coach)
         outcome = (await json_object(request)).get("outcome")
-        if outcome not in OUTCOMES:
+        if not isinstance(outcome, str) or outcome not in OUTCOMES:
             raise bad_request(f'"outcome" must be one of {", ".join(OUTCOMES)}.')
-        if await self.leads.close(lead, coach.username, outcome) != "closed":
+        if await self.leads.close(lead, coach.username, outcome) is not CloseResult.CLOSED:
             return error(409, "The lead is no longer yours.")
         LEAD_OUTCOMES.labels(team=lead.team, outcome=outcome).inc()
-        await self.audit.record(coach.username, audit.LEAD_CLOSE, lead.id, lead.team)
+        await self.audit.record(coach.username, AuditAction.LEAD_CLOSE, lead.id, lead.team)
         if not lead.fields.get("user_left"):
             language = lead.fields.get("language", "sv")
             await self.deliveries.send(lead.conversation,

@@ -15,21 +15,31 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from aiohttp import web
-from redis.asyncio import Redis
 
-from bot.coach.accounts import OPERATOR_ROLE, Coach
+from bot.coach.accounts import Coach, Role
 from bot.coach.guard import SessionGuard
 from bot.core.keys import Erasure, Keys, Owner, declare
+from bot.core.redis_types import StrRedis
 from bot.http import bad_request
 
-LOGIN, LEAD_VIEW, LEAD_CLAIM, LEAD_MESSAGE, LEAD_CLOSE = (
-    "login", "lead_view", "lead_claim", "lead_message", "lead_close")
-BOOKINGS_VIEW, BOOKINGS_EXPORT, ATTENDANCE, AUDIT_EXPORT = (
-    "bookings_view", "bookings_export", "attendance", "audit_export")
-ACTIONS = (LOGIN, LEAD_VIEW, LEAD_CLAIM, LEAD_MESSAGE, LEAD_CLOSE, BOOKINGS_VIEW,
-           BOOKINGS_EXPORT, ATTENDANCE, AUDIT_EXPORT)
+
+class AuditAction(StrEnum):
+    """What a staff member did (the word stored in the entry)."""
+
+    LOGIN = "login"
+    LEAD_VIEW = "lead_view"
+    LEAD_CLAIM = "lead_claim"
+    LEAD_MESSAGE = "lead_message"
+    LEAD_CLOSE = "lead_close"
+    BOOKINGS_VIEW = "bookings_view"
+    BOOKINGS_EXPORT = "bookings_export"
+    ATTENDANCE = "attendance"
+    AUDIT_EXPORT = "audit_export"
+
+
 CSV_FIELDS = ("at", "coach", "action", "target", "team")
 
 AUDIT = declare("audit", owner=Owner.STAFF, expiry="entries older than LOTSEN_AUDIT_DAYS "
@@ -47,22 +57,22 @@ class AuditEntry:
 
 
 class AuditLog:
-    def __init__(self, redis: Redis, keys: Keys, keep_days: int,
+    def __init__(self, redis: StrRedis, keys: Keys, keep_days: int,
                  clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
         self.key = keys(AUDIT)
         self.keep_ms = keep_days * 24 * 3600 * 1000
         self.clock = clock
 
-    async def record(self, coach: str, action: str, target: str = "", team: str = "") -> None:
-        if action not in ACTIONS:
-            raise ValueError(f"unknown audit action {action!r}")
+    async def record(self, coach: str, action: AuditAction, target: str = "",
+                     team: str = "") -> None:
+        action = AuditAction(action)  # an unknown word is a ValueError, as before
         now_ms = int(self.clock() * 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
             # "<ms>-*": Redis picks the sequence number; the id is the entry's time.
             pipe.xadd(self.key, {"coach": coach, "action": action, "target": target,
                                  "team": team}, id=f"{now_ms}-*")
-            pipe.xtrim(self.key, minid=now_ms - self.keep_ms, approximate=False)
+            pipe.xtrim(self.key, minid=str(now_ms - self.keep_ms), approximate=False)
             await pipe.execute()
 
     async def entries(self, *, since: float | None = None, until: float | None = None,
@@ -108,13 +118,13 @@ class AuditRoutes:
         self.log = log
         self.guard = guard
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.get("/coach/api/audit", self.guard(self.as_json, role=OPERATOR_ROLE)),
-                web.get("/coach/api/audit.csv", self.guard(self.as_csv, role=OPERATOR_ROLE))]
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [web.get("/coach/api/audit", self.guard(self.as_json, role=Role.OPERATOR)),
+                web.get("/coach/api/audit.csv", self.guard(self.as_csv, role=Role.OPERATOR))]
 
     async def _entries(self, request: web.Request) -> list[AuditEntry]:
         query = request.query
-        bounds = []
+        bounds: list[float | None] = []
         for name in ("from", "to"):
             raw = query.get(name)
             if not raw:
@@ -135,7 +145,7 @@ class AuditRoutes:
 
     async def as_csv(self, request: web.Request, coach: Coach) -> web.Response:
         entries = await self._entries(request)
-        await self.log.record(coach.username, AUDIT_EXPORT)
+        await self.log.record(coach.username, AuditAction.AUDIT_EXPORT)
         return web.Response(text=self.as_csv_text(entries), content_type="text/csv", headers={
             "Content-Disposition": 'attachment; filename="lotsen-audit.csv"'})
 

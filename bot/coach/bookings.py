@@ -24,7 +24,7 @@ class StaffRoutes:
         self.texts = texts
         self.token = admin_token
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         return [web.get("/staff/api/bookings", self.as_json),
                 web.get("/staff/api/bookings.csv", self.as_csv)]
 

@@ -19,22 +19,45 @@ import hashlib
 import io
 from collections import Counter
 from datetime import date, datetime
-from typing import Any
+from typing import TypedDict
 
 from aiohttp import web
 
-from bot.coach import audit
 from bot.coach.accounts import Coach
-from bot.coach.audit import AuditLog
+from bot.coach.audit import AuditAction, AuditLog
 from bot.coach.guard import SessionGuard
 from bot.core.booking.service import BookingService
-from bot.core.booking.store import ATTENDANCE, Booking
+from bot.core.booking.store import ATTENDANCE, AttendResult, Booking, BookingStatus
 from bot.core.booking.texts import BookingTexts
 from bot.core.handover.teams import Teams
 from bot.core.places import Places, fold
 from bot.http import bad_request, error, json_object
 
 CSV_FIELDS = ("code", "date", "start", "service", "language", "status", "attendance")
+
+
+class BookingRow(TypedDict):
+    """One booking in the view and the CSV (no name: a code)."""
+
+    code: str
+    date: str
+    start: str
+    service: str
+    language: str
+    status: str
+    attendance: str
+
+
+class DayJson(TypedDict):
+    """`GET /coach/api/bookings`: one location's day."""
+
+    location: str
+    name: str
+    day: str
+    seats: int
+    booked: int
+    languages: dict[str, int]
+    bookings: list[BookingRow]
 
 
 def team_locations(teams: Teams, places: Places, dropin: list[str]) -> dict[str, list[str]]:
@@ -58,7 +81,7 @@ class DropinRoutes:
         self.dropin = bookings.schedule.dropin_locations()
         self.covered = team_locations(teams, places, self.dropin)
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         return [web.get("/coach/api/locations", self.guard(self.locations)),
                 web.get("/coach/api/bookings", self.guard(self.as_json)),
                 web.get("/coach/api/bookings.csv", self.guard(self.as_csv)),
@@ -88,16 +111,16 @@ class DropinRoutes:
         except ValueError:
             raise bad_request('"day" must be a date like 2026-11-24.') from None
 
-    def _row(self, booking: Booking) -> dict[str, str]:
+    def _row(self, booking: Booking) -> BookingRow:
         start = datetime.fromtimestamp(booking.start, self.bookings.schedule.timezone)
         return {"code": booking.code, "date": booking.day, "start": start.strftime("%H:%M"),
                 "service": self.bookings.schedule.services[booking.service].title,
                 "language": booking.language, "status": booking.status,
                 "attendance": booking.attendance}
 
-    async def _day(self, location: str, day: date) -> dict[str, Any]:
+    async def _day(self, location: str, day: date) -> DayJson:
         bookings = await self.bookings.store.for_day(location, day.isoformat())
-        active = [b for b in bookings if b.status == "booked"]
+        active = [b for b in bookings if b.status == BookingStatus.BOOKED]
         return {"location": location, "name": self.texts.location(location),
                 "day": day.isoformat(), "seats": self.bookings.schedule.seats_on(location, day),
                 "booked": len(active), "languages": dict(Counter(b.language for b in active)),
@@ -105,7 +128,7 @@ class DropinRoutes:
 
     async def as_json(self, request: web.Request, coach: Coach) -> web.Response:
         location, day = self._asked(request, coach)
-        await self.audit.record(coach.username, audit.BOOKINGS_VIEW,
+        await self.audit.record(coach.username, AuditAction.BOOKINGS_VIEW,
                                 f"{location} {day.isoformat()}")
         return web.json_response(await self._day(location, day))
 
@@ -116,24 +139,24 @@ class DropinRoutes:
         writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-        await self.audit.record(coach.username, audit.BOOKINGS_EXPORT,
+        await self.audit.record(coach.username, AuditAction.BOOKINGS_EXPORT,
                                 f"{location} {day.isoformat()}")
         return web.Response(text=buffer.getvalue(), content_type="text/csv", headers={
             "Content-Disposition": f'attachment; filename="dropin-{location}-{day}.csv"'})
 
     async def attendance(self, request: web.Request, coach: Coach) -> web.Response:
         status = (await json_object(request)).get("status")
-        if status not in ATTENDANCE:
+        if not isinstance(status, str) or status not in ATTENDANCE:
             raise bad_request(f'"status" must be one of {", ".join(ATTENDANCE)}.')
         code = request.match_info["code"].upper()
         booking = await self.bookings.store.get(code) if code.isalnum() else None
         if booking is None or booking.location not in self.locations_of(coach):
             return error(404, "No such booking at your teams' locations.")
         result = await self.bookings.store.mark_attendance(booking, status)
-        if result == "not_active":
+        if result is AttendResult.NOT_ACTIVE:
             return error(409, "The booking was cancelled; attendance cannot be marked.")
         # The code is the person's and the log outlives the booking: a digest names it.
         digest = hashlib.sha256(booking.code.encode()).hexdigest()[:12]
-        await self.audit.record(coach.username, audit.ATTENDANCE,
+        await self.audit.record(coach.username, AuditAction.ATTENDANCE,
                                 f"{booking.location} {booking.day} booking {digest}")
         return web.json_response({"code": booking.code, "attendance": status})

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp_session import get_session
 
-from bot.coach.accounts import Coach, CoachAccounts
+from bot.coach.accounts import Coach, CoachAccounts, Role
 from bot.http import error
 
 CoachHandler = Callable[[web.Request, Coach], Awaitable[web.StreamResponse]]
@@ -22,7 +22,7 @@ class SessionGuard:
         self.accounts = accounts
 
     def __call__(self, handler: CoachHandler, *, csrf: bool = False,
-                 role: str | None = None) -> Handler:
+                 role: Role | None = None) -> Handler:
         """`handler` behind the checks: 401 without a valid session (log in again), 403
         without the CSRF token (`csrf`) or without the `role` (when one is named)."""
         async def guarded(request: web.Request) -> web.StreamResponse:
@@ -39,7 +39,7 @@ class SessionGuard:
             return await handler(request, coach)
         return guarded
 
-    def access(self, role: str) -> Callable[[Handler, bool], Handler]:
+    def access(self, role: Role) -> Callable[[Handler, bool], Handler]:
         """For routes written without a coach argument (the campaign routes, shared with the
         admin API): (handler, whether it changes anything) -> the handler behind this guard,
         with the CSRF check on changes and `role` required."""

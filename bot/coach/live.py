@@ -84,7 +84,7 @@ class LiveRoutes:
         self.guard = guard
         self.locations_of = locations_of
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         return [web.get("/coach/api/events", self.guard(self.stream))]
 
     def visible(self, coach: Coach, event: StaffEvent) -> bool:
@@ -103,8 +103,8 @@ class LiveRoutes:
             sent = ""
             resume = request.headers.get("Last-Event-ID", "")
             if EVENT_ID.match(resume):
-                for event in await self.hub.events.after(resume, count=QUEUE_SIZE):
-                    sent = await self._send(response, coach, event, sent)
+                for missed in await self.hub.events.after(resume, count=QUEUE_SIZE):
+                    sent = await self._send(response, coach, missed, sent)
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)

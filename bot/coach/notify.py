@@ -16,7 +16,7 @@ from datetime import datetime
 
 from bot.coach.accounts import CoachAccounts
 from bot.core.clock import Clock
-from bot.core.handover.leads import LeadStore
+from bot.core.handover.leads import LeadStatus, LeadStore
 from bot.core.handover.teams import Teams
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.mail import Mail, Mailer, MailError
@@ -86,7 +86,7 @@ class Notifier:
         over: dict[str, int] = {}
         for team in self.teams.teams:
             waiting = [lead for lead in await self.leads.team_leads(team)
-                       if lead.status == "waiting"]
+                       if lead.status == LeadStatus.WAITING]
             over[team] = sum(lead.waiting_seconds(now.timestamp()) > self.teams.sla_seconds
                              for lead in waiting)
         hours = self.teams.sla_seconds / 3600

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from bot.coach.accounts import OPERATOR_ROLE, Coach
+from bot.coach.accounts import Coach, Role
 from bot.coach.guard import SessionGuard
 from bot.core.content import Content
 from bot.core.i18n import LanguageTable
@@ -34,10 +34,10 @@ class OutreachPanel:
         self.districts = districts
         self.guard = guard
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.get("/coach/api/outreach", self.guard(self.options, role=OPERATOR_ROLE)),
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [web.get("/coach/api/outreach", self.guard(self.options, role=Role.OPERATOR)),
                 web.post("/coach/api/outreach/segments",
-                         self.guard(self.segments, csrf=True, role=OPERATOR_ROLE))]
+                         self.guard(self.segments, csrf=True, role=Role.OPERATOR))]
 
     async def options(self, request: web.Request, coach: Coach) -> web.Response:
         content, languages = self.content, self.languages

@@ -15,7 +15,7 @@ import re
 import yaml
 from aiohttp import web
 
-from bot.coach.accounts import OPERATOR_ROLE, Coach
+from bot.coach.accounts import Coach, Role
 from bot.coach.guard import SessionGuard
 from bot.core.content import Content
 from bot.core.i18n import LanguageTable
@@ -57,11 +57,11 @@ class ReviewRoutes:
         self.content = content
         self.languages = languages
 
-    def routes(self) -> list[web.RouteDef]:
-        operators = {"role": OPERATOR_ROLE}
-        return [web.get("/coach/api/review", self.guard(self.list, **operators)),
-                web.get("/coach/api/review/export", self.guard(self.export, **operators)),
-                web.post("/coach/api/review/{id}", self.guard(self.label, **operators))]
+    def routes(self) -> list[web.AbstractRouteDef]:
+        operator = Role.OPERATOR
+        return [web.get("/coach/api/review", self.guard(self.list, role=operator)),
+                web.get("/coach/api/review/export", self.guard(self.export, role=operator)),
+                web.post("/coach/api/review/{id}", self.guard(self.label, role=operator))]
 
     def labels(self) -> list[str]:
         """Every label a group may get: the intents, the specific answers, `ignore`."""

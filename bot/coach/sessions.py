@@ -13,15 +13,15 @@ import secrets
 
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
-from redis.asyncio import Redis
 
 from bot.core.keys import COACH_SESSION, Keys
+from bot.core.redis_types import StrRedis
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
 
 class RedisSessionStorage(AbstractStorage):
-    def __init__(self, redis: Redis, keys: Keys, *, cookie_name: str, max_age: int,
+    def __init__(self, redis: StrRedis, keys: Keys, *, cookie_name: str, max_age: int,
                  secure: bool, path: str) -> None:
         super().__init__(cookie_name=cookie_name, max_age=max_age, path=path, secure=secure,
                          httponly=True, samesite="Strict", domain=None)

@@ -7,6 +7,7 @@ specific answers within the topic intents (`info_sfi_parents/bring_child`) live 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,7 @@ class Content:
         self.ui_keys: tuple[str, ...] = tuple(data.get("ui", {}))
         self.intents: tuple[str, ...] = tuple(data["intents"])  # every intent the bot answers
         answers_path = path.parent / ANSWERS_FILE
-        answers: dict[str, dict] = {}
+        answers: dict[str, Mapping[str, object]] = {}
         if answers_path.exists():
             answers = yaml.safe_load(answers_path.read_text(encoding="utf-8"))["answers"] or {}
         for key, entry in answers.items():
@@ -62,7 +63,7 @@ class Content:
             self.templates[key] = self._template(key, entry)
             self.answers[intent] = (*self.answers.get(intent, ()), key)
 
-    def _template(self, key: str, entry: dict) -> Template:
+    def _template(self, key: str, entry: Mapping[str, object]) -> Template:
         buttons = self._resolve_buttons(key, entry.get("buttons"))
         plural = str(entry["plural"]) if "plural" in entry else None
         short = str(entry["short"]) if "short" in entry else None
@@ -75,7 +76,9 @@ class Content:
             if spec not in self.menus:
                 raise ContentError(f"reply {key!r} names unknown menu {spec!r}")
             return self.menus[spec]
-        payloads = tuple(str(p) for p in spec)  # type: ignore[union-attr]
+        if not isinstance(spec, list):
+            raise ContentError(f"reply {key!r}: buttons must be a menu's name or a list")
+        payloads = tuple(str(p) for p in spec)
         for payload in payloads:
             if payload not in self.button_titles:
                 raise ContentError(f"reply {key!r} has button {payload!r} without a title")
@@ -87,8 +90,11 @@ class Content:
     def text(self, key: str, language: str, **values: object) -> str:
         template = self.templates[key]
         if template.plural is not None:
-            count = int(values["count"])  # type: ignore[call-overload]
-            translated = self.catalogs.ngettext(language, template.text, template.plural, count)
+            count = values["count"]
+            if not isinstance(count, int | float | str):
+                raise TypeError(f"reply {key!r}: count must be a number")
+            translated = self.catalogs.ngettext(language, template.text, template.plural,
+                                                int(count))
         else:
             translated = self.catalogs.gettext(language, template.text)
         return translated.format(**values) if values else translated

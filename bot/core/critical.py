@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 class CriticalSections:
     def __init__(self) -> None:
-        self._running: set[asyncio.Future[object]] = set()
+        # Any: the sections' results differ, and a Future is invariant in its result type.
+        self._running: set[asyncio.Future[Any]] = set()
 
     async def run(self, work: Awaitable[T]) -> T:
         task = asyncio.ensure_future(work)
@@ -25,7 +26,7 @@ class CriticalSections:
         task.add_done_callback(self._finished)
         return await asyncio.shield(task)
 
-    def _finished(self, task: asyncio.Future[object]) -> None:
+    def _finished(self, task: asyncio.Future[Any]) -> None:
         self._running.discard(task)
         if not task.cancelled():
             task.exception()  # retrieved: the caller may be gone (it was cancelled)

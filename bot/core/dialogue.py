@@ -2,20 +2,40 @@
 
 An explicit state machine rather than Rasa Core, so that flows are deterministic and testable.
 Flows (booking, handover, data deletion, ...) are parts that implement `Flow`
-(bot/core/flows/base.py); the engine keeps a list of them and routes by asking them. Order of
-decisions for one message:
+(bot/core/flows/base.py); the engine keeps a list of them and routes by asking them.
 
-1. guards: too long, empty, rate limit (nothing stored for a refused message);
-2. the reply language (bot.core.language);
-3. what the person means: a button payload (a flow's prefix, a language, or `/<intent>`) >
-   a cancel word (to the engaged flow) > a flow that holds the chat (a coach chat takes every
-   message, except an intent answered in any state, such as deleting one's data) >
-   a number picking from the last menu > the active flow's free text > NLU (below the
-   threshold: a clarifying menu; after two misunderstandings in a row: the offer of a coach;
-   Rasa down: a numbered topic menu) > the active flow's reading of what NLU understood;
-4. the answer, from content or the flow that owns the intent, with what flows add to it
-   (`Flow.follow_up`: an offer); the buttons of the last reply are remembered as the numbered
-   menu.
+**The order of decisions** for one message is the list `DialogueEngine.stages`, and this is the
+only place it is written down (README and docs link here). Each stage either answers or lets the
+message through to the next:
+
+1. `refuse_too_long`: a message over `LOTSEN_MAX_MESSAGE_CHARS` is refused (nothing stored or
+   counted);
+2. `refuse_over_rate`: beyond `LOTSEN_RATE_LIMIT_PER_MINUTE` messages in a minute, one polite
+   answer per window, then silence (counted, nothing else stored);
+3. `choose_language`: the reply language (bot.core.language: a choice > the page's language >
+   detection > the last language > the default), and the campaign the person came from;
+4. `pressed_button`: a button payload goes to the flow that owns its prefix, to the language
+   menu, or to the intent it names (`/<intent>`);
+5. `answer_empty`: nothing but white space;
+6. `refuse_personnummer`: a personal identity number is refused and not stored (a phone number
+   is fine where the flow asked for one);
+7. `cancel_engaged_flow`: a cancel word ("avbryt") goes to the engaged flow;
+8. `give_to_holding_flow`: a flow that holds the chat (a coach chat) takes the text, except an
+   intent answered in any state (`ALWAYS_ANSWERED`: deleting one's data);
+9. `pick_from_menu`: a bare number picks that entry of the last menu;
+10. `give_to_active_flow`: the active flow reads the free text first (`Flow.on_text`);
+11. `understand`: NLU (all replicas busy: the "many people are writing" topic menu; Rasa down:
+    the numbered topic menu), then the active flow's reading of what NLU understood; below
+    `LOTSEN_NLU_THRESHOLD` a clarifying menu (after two misunderstandings in a row: the offer of
+    a coach); otherwise the answer from content or the flow that owns the intent.
+
+After the deciding stage, every flow may add to a non-fallback answer (`Flow.follow_up`: an
+offer), and the buttons of the last reply are remembered as the numbered menu.
+
+Redis: a turn reads once (`ConversationStore.open`: state, this minute's count, the parse
+cache's entry and what the channel asks for) and writes once (count, state, transcript lines,
+what the stages staged in `Turn.staged`, and the channel's own keys), each as one batch
+(bot/core/batch.py), so an ordinary message costs two round trips.
 """
 
 from __future__ import annotations
@@ -23,8 +43,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from bot.core import payloads
+from bot.core import batch, payloads
 from bot.core.content import Content, ContentError
 from bot.core.flows.base import Flow
 from bot.core.handover import personnummer
@@ -33,7 +55,9 @@ from bot.core.language import LanguageDetector, explicit_choice
 from bot.core.messages import IncomingMessage, Outcome, Reply
 from bot.core.metrics import CAMPAIGN_STARTS, FALLBACKS, MESSAGES, NLU_LATENCY
 from bot.core.nlu import NLUBusy, NLUUnavailable, Parser, ParseResult
-from bot.core.places import Places, format_hours
+from bot.core.nlu.cache import CachedParser, Lookup
+from bot.core.places import Location, Places, format_hours
+from bot.core.redis_types import Command
 from bot.core.review.inbox import ReviewInbox
 from bot.core.store import ConversationState, ConversationStore
 from bot.core.turn import Intent, Turn
@@ -47,6 +71,36 @@ ALWAYS_ANSWERED = ("delete_my_data",)
 
 
 Handler = Callable[[Turn, Intent], Awaitable[list[Reply]]]
+
+
+class ChannelTurn(Protocol):
+    """A connector's own reads and writes, done in the engine's two round trips of a turn."""
+
+    def reads(self) -> list[Command]:
+        """What to read with the conversation (the replies come to `loaded`, in order)."""
+
+    def loaded(self, message: IncomingMessage, replies: list[Any]) -> IncomingMessage:
+        """The message as the reads complete it (e.g. the session's language); may raise to
+        stop the turn before anything is written."""
+
+    def writes(self, outcome: Outcome) -> list[Command]:
+        """What to write for this outcome, with the turn's own writes."""
+
+
+@dataclass
+class Step:
+    """One message on its way through the stages."""
+
+    turn: Turn
+    text: str             # the message's text, stripped
+    sent: int             # messages of this conversation in the current minute, this one too
+    stored: bool = True   # False: a refusal; no state, transcript or follow-up is kept
+    counted: bool = True  # False: not counted in the per-minute window either
+    active: Flow | None = None  # the active flow, as found before it read the free text
+    cached: Lookup | None = None  # the parse cache's entry for the text, read with the state
+
+
+Stage = Callable[[Step], Awaitable[Outcome | None]]
 
 
 class DialogueEngine:
@@ -74,6 +128,12 @@ class DialogueEngine:
             "ask_opening_hours": self._ask_opening_hours,
             "change_language": self._change_language,
         }
+        self.stages: list[Stage] = [
+            self.refuse_too_long, self.refuse_over_rate, self.choose_language,
+            self.pressed_button, self.answer_empty, self.refuse_personnummer,
+            self.cancel_engaged_flow, self.give_to_holding_flow, self.pick_from_menu,
+            self.give_to_active_flow, self.understand,
+        ]
         self.flow_of_intent: dict[str, Flow] = {}
         for flow in self.flows:
             for name in flow.intents:
@@ -116,12 +176,14 @@ class DialogueEngine:
                 raise ContentError(f"unknown button payload {payload!r} in {where}")
 
     # ---------------------------------------------------------------- entry point
-    async def handle(self, message: IncomingMessage) -> Outcome:
+    async def handle(self, message: IncomingMessage, channel: ChannelTurn | None = None) -> Outcome:
         """The outcome of one message. Beyond `max_in_flight` messages at once in this process
         (a peak the CPU cannot keep up with), free text is answered at once with the "many
         people are writing" menu, before anything is read or stored: a cheap, honest answer
         instead of a queue in which every message waits seconds. Buttons and menu numbers are
-        always handled (they need no NLU and carry bookings and confirmations)."""
+        always handled (they need no NLU and carry bookings and confirmations).
+
+        `channel` lets a connector read and write its own keys in the turn's two round trips."""
         text = message.text.strip()
         if (self.max_in_flight and self.in_flight >= self.max_in_flight and text
                 and message.payload is None and not text.isdigit()):
@@ -130,55 +192,74 @@ class DialogueEngine:
             return self._topic_menu_outcome(language, message.capabilities.buttons, "nlu_busy")
         self.in_flight += 1
         try:
-            return await self._handle(message)
+            return await self._handle(message, channel)
         finally:
             self.in_flight -= 1
 
-    async def _handle(self, message: IncomingMessage) -> Outcome:
-        cid = message.conversation_id
-        text = message.text.strip()
-        if len(text) > self.max_chars:
-            state = await self.store.load(cid)
-            language = self._language_for(message, state, detect=False)
-            FALLBACKS.labels(reason="too_long").inc()
-            return Outcome([self.content.reply("too_long", language, length=len(text),
-                                               limit=self.max_chars)], language,
-                           fallback="too_long")
-        sent = await self.store.count_message(cid)
-        if sent > self.rate_limit:
-            state = await self.store.load(cid)
-            language = self._language_for(message, state, detect=False)
-            FALLBACKS.labels(reason="rate_limited").inc()
-            # One polite answer per window; after it, silence (on SMS every answer is paid).
-            replies = [self.content.reply("rate_limited", language)] \
-                if sent == self.rate_limit + 1 else []
-            return Outcome(replies, language, fallback="rate_limited")
+    async def _handle(self, message: IncomingMessage, channel: ChannelTurn | None) -> Outcome:
+        cid, text = message.conversation_id, message.text.strip()
+        reads = [channel.reads()] if channel else []
+        lookup = await self._cache_lookup(message, text)
+        if lookup is not None:
+            reads.append(lookup.reads())
+        opened = await self.store.open(cid, reads)
+        if channel is not None:
+            message = channel.loaded(message, opened.extra[0])
+        if lookup is not None:
+            lookup.found(opened.extra[-1])
+        turn = Turn(message=message, state=opened.state,
+                    language=self._language_for(message, opened.state, detect=False))
+        step = Step(turn, text, opened.sent_before + 1, cached=lookup)
+        outcome = await self._decide(step)
+        writes = [] if turn.erased else self._turn_writes(step, outcome)  # erased: nothing
+        writes += turn.staged                      # of this conversation is written again
+        if channel is not None:
+            writes += channel.writes(outcome)
+        await batch.run(self.store.redis, writes)
+        return outcome
 
-        state = await self.store.load(cid)
-        if message.source and state.source is None:
-            state.source = message.source  # the first campaign link counts
-            CAMPAIGN_STARTS.labels(channel=message.channel, source=message.source[:32]).inc()
-        turn = Turn(message=message, state=state, language=self._language_for(message, state))
-        outcome = await self._respond(turn, text)
-        if not turn.erased and outcome.fallback is None and outcome.replies:
-            for flow in self.flows:
-                outcome.replies = await flow.follow_up(turn, outcome.intent, outcome.replies)
-        MESSAGES.labels(channel=message.channel, language=turn.language).inc()
+    async def _cache_lookup(self, message: IncomingMessage, text: str) -> Lookup | None:
+        """The parse cache's entry for free text NLU may read (not for buttons, numbers or
+        over-long text), so that it is read with the conversation's state."""
+        if not isinstance(self.nlu, CachedParser) or message.payload or not text or \
+                text.isdigit() or len(text) > self.max_chars:
+            return None
+        return await self.nlu.lookup(text)
+
+    async def _decide(self, step: Step) -> Outcome:
+        """The first stage that answers decides; the order is the module docstring's."""
+        for stage in self.stages:
+            outcome = await stage(step)
+            if outcome is not None:
+                break
+        else:  # pragma: no cover - `understood` always answers
+            raise RuntimeError("no stage answered")
+        turn = step.turn
+        if step.stored:
+            if not turn.erased and outcome.fallback is None and outcome.replies:
+                for flow in self.flows:
+                    outcome.replies = await flow.follow_up(turn, outcome.intent, outcome.replies)
+            MESSAGES.labels(channel=turn.message.channel, language=turn.language).inc()
         if turn.erased:
             outcome.erased = True
-            return outcome
+        return outcome
+
+    def _turn_writes(self, step: Step, outcome: Outcome) -> list[Command]:
+        """The message's count, the conversation's state and its transcript lines, written with
+        the turn's other keys (a refusal is only counted, or not even that)."""
+        turn, state = step.turn, step.turn.state
+        if not step.stored:
+            return self.store.turn_writes(turn.conversation_id, counted=step.counted, state=None)
         state.language = turn.language
         state.menu = [b.payload for b in outcome.replies[-1].buttons] if outcome.replies else []
         if outcome.intent and outcome.intent.startswith("info_"):
             state.last_intent = outcome.intent
-        await self.store.save(cid, state)
-        said = personnummer.redact(text) or (
-            f"[{self.content.describe(message.payload, turn.language)}]" if message.payload
-            else "")
-        await self.store.append_transcript(cid, "user", said)
-        for reply in outcome.replies:
-            await self.store.append_transcript(cid, "bot", reply.text)
-        return outcome
+        payload = turn.message.payload
+        said = personnummer.redact(step.text) or (
+            f"[{self.content.describe(payload, turn.language)}]" if payload else "")
+        return self.store.turn_writes(turn.conversation_id, counted=step.counted, state=state,
+                                      lines=[("user", said)] +
+                                      [("bot", reply.text) for reply in outcome.replies])
 
     def _language_for(self, message: IncomingMessage, state: ConversationState,
                       detect: bool = True) -> str:
@@ -187,62 +268,109 @@ class DialogueEngine:
             chosen = payload.removeprefix(payloads.LANGUAGE.value)
             if self.languages.is_enabled(chosen):
                 return chosen
-        if state.language_chosen and self.languages.is_enabled(state.language):
-            return state.language  # type: ignore[return-value]
-        if message.language_chosen and self.languages.is_enabled(message.language_hint):
-            return message.language_hint  # type: ignore[return-value]
+        candidates: list[str | None] = []
+        if state.language_chosen:
+            candidates.append(state.language)
+        if message.language_chosen:
+            candidates.append(message.language_hint)
         if detect and message.text:
-            detected = self.detector.detect(message.text, previous=state.language)
-            if detected:
-                return detected
-        if self.languages.is_enabled(state.language):
-            return state.language  # type: ignore[return-value]
-        if self.languages.is_enabled(message.language_hint):
-            return message.language_hint  # type: ignore[return-value]
-        return self.languages.default
+            candidates.append(self.detector.detect(message.text, previous=state.language))
+        candidates += [state.language, message.language_hint]
+        return next((code for code in candidates
+                     if code is not None and self.languages.is_enabled(code)),
+                    self.languages.default)
 
-    # ---------------------------------------------------------------- understanding
-    async def _respond(self, turn: Turn, text: str) -> Outcome:
-        if turn.message.payload:
-            return await self._act_payload(turn, turn.message.payload)
-        if not text:
-            return Outcome([self.content.reply("empty", turn.language)], turn.language,
-                           fallback="empty")
+    # ---------------------------------------------------------------- the stages
+    async def refuse_too_long(self, step: Step) -> Outcome | None:
+        if len(step.text) <= self.max_chars:
+            return None
+        step.stored = step.counted = False
+        FALLBACKS.labels(reason="too_long").inc()
+        return Outcome([self.content.reply("too_long", step.turn.language, length=len(step.text),
+                                           limit=self.max_chars)], step.turn.language,
+                       fallback="too_long")
+
+    async def refuse_over_rate(self, step: Step) -> Outcome | None:
+        if step.sent <= self.rate_limit:
+            return None
+        step.stored = False
+        FALLBACKS.labels(reason="rate_limited").inc()
+        # One polite answer per window; after it, silence (on SMS every answer is paid).
+        replies = [self.content.reply("rate_limited", step.turn.language)] \
+            if step.sent == self.rate_limit + 1 else []
+        return Outcome(replies, step.turn.language, fallback="rate_limited")
+
+    async def choose_language(self, step: Step) -> Outcome | None:
+        turn = step.turn
+        turn.language = self._language_for(turn.message, turn.state)
+        source = turn.message.source
+        if source and turn.state.source is None:
+            turn.state.source = source  # the first campaign link counts
+            CAMPAIGN_STARTS.labels(channel=turn.message.channel, source=source[:32]).inc()
+        return None
+
+    async def pressed_button(self, step: Step) -> Outcome | None:
+        payload = step.turn.message.payload
+        return await self._act_payload(step.turn, payload) if payload else None
+
+    async def answer_empty(self, step: Step) -> Outcome | None:
+        if step.text:
+            return None
+        return Outcome([self.content.reply("empty", step.turn.language)], step.turn.language,
+                       fallback="empty")
+
+    async def refuse_personnummer(self, step: Step) -> Outcome | None:
+        turn, text = step.turn, step.text
         asked_for_phone = turn.state.flow_data.get("step") == "phone"
-        if personnummer.contains(text) and not (asked_for_phone and
-                                                personnummer.looks_like_phone(text)):
-            FALLBACKS.labels(reason="personnummer").inc()
-            return Outcome([self.content.reply("personnummer_refused", turn.language,
-                                               buttons=turn.state.menu)],
-                           turn.language, fallback="personnummer")
+        if not personnummer.contains(text) or (asked_for_phone and
+                                               personnummer.looks_like_phone(text)):
+            return None
+        FALLBACKS.labels(reason="personnummer").inc()
+        return Outcome([self.content.reply("personnummer_refused", turn.language,
+                                           buttons=turn.state.menu)],
+                       turn.language, fallback="personnummer")
+
+    async def cancel_engaged_flow(self, step: Step) -> Outcome | None:
+        turn = step.turn
         engaged = next((f for f in self.flows if f.engaged(turn)), None)
-        if engaged is not None and text.lower() in self.languages.cancel_words:
-            return self._flow_outcome(turn, engaged, await engaged.on_cancel(turn), "cancel_flow")
+        if engaged is None or step.text.lower() not in self.languages.cancel_words:
+            return None
+        return self._flow_outcome(turn, engaged, await engaged.on_cancel(turn), "cancel_flow")
+
+    async def give_to_holding_flow(self, step: Step) -> Outcome | None:
+        turn = step.turn
         holding = next((f for f in self.flows if f.holds(turn)), None)
-        if holding is not None:
-            overriding = await self._always_answered(text)
-            if overriding is not None:
-                return await self._act(turn, overriding)
-            taken = await holding.intercept(turn, text)
-            if taken is not None:
-                return self._flow_outcome(turn, holding, taken)
-        picked = self._from_menu(turn.state, text)
-        if picked is not None:
-            return await self._act_payload(turn, picked)
-        active = next((f for f in self.flows if f.active(turn)), None)
-        if active is not None:
-            answered = await active.on_text(turn, text)
-            if answered is not None:
-                return self._flow_outcome(turn, active, answered)
+        if holding is None:
+            return None
+        overriding = await self._always_answered(step.text)
+        if overriding is not None:
+            return await self._act(turn, overriding)
+        taken = await holding.intercept(turn, step.text)
+        return self._flow_outcome(turn, holding, taken) if taken is not None else None
+
+    async def pick_from_menu(self, step: Step) -> Outcome | None:
+        picked = self._from_menu(step.turn.state, step.text)
+        return await self._act_payload(step.turn, picked) if picked is not None else None
+
+    async def give_to_active_flow(self, step: Step) -> Outcome | None:
+        turn = step.turn
+        step.active = next((f for f in self.flows if f.active(turn)), None)
+        if step.active is None:
+            return None
+        answered = await step.active.on_text(turn, step.text)
+        return self._flow_outcome(turn, step.active, answered) if answered is not None else None
+
+    async def understand(self, step: Step) -> Outcome:
+        turn, text, active = step.turn, step.text, step.active
         try:
-            parsed = await self._parse(text)
+            parsed = await self._parse(text, step)
         except NLUBusy:
             return self._topic_menu(turn, "nlu_busy")
         except NLUUnavailable as exc:
             log.warning("nlu_unavailable", extra={"detail": str(exc)})
             return self._topic_menu(turn, "nlu_down")
         if self.review is not None:
-            await self.review.seen(turn.language)
+            turn.staged += self.review.seen_writes(turn.language)
         intent = Intent(parsed.intent, parsed.confidence, parsed.entity("district"), text,
                         answer=self.specific_answer(parsed))
         if active is not None:
@@ -258,6 +386,7 @@ class DialogueEngine:
             await self._keep_for_review(turn, text, parsed.intent, "out_of_scope")
         return await self._act(turn, intent)
 
+    # ---------------------------------------------------------------- understanding
     def specific_answer(self, parsed: ParseResult) -> str | None:
         """The specific answer to give within the parsed intent, or None for the topic's own
         answer: the selector must be confident, agree with the intent and name an answer
@@ -287,10 +416,18 @@ class DialogueEngine:
                       label: str | None = None) -> Outcome:
         return Outcome(replies, turn.language, turn.label or label or flow.label)
 
-    async def _parse(self, text: str) -> ParseResult:
+    async def _parse(self, text: str, step: Step | None = None) -> ParseResult:
+        """The parse of `text`; with the turn's cache entry read already (`step.cached`), a hit
+        costs nothing and a miss is written with the turn's other keys."""
         started = time.perf_counter()
         try:
-            return await self.nlu.parse(text)
+            lookup = step.cached if step is not None else None
+            if lookup is None or not isinstance(self.nlu, CachedParser):
+                return await self.nlu.parse(text)
+            parsed, keep = await self.nlu.parse_looked_up(text, lookup)
+            if keep and step is not None:
+                step.turn.staged.append(lookup.put(parsed))
+            return parsed
         finally:
             NLU_LATENCY.observe(time.perf_counter() - started)
 
@@ -393,7 +530,7 @@ class DialogueEngine:
         return [self._place_list(turn, intent, "ask_opening_hours", self._hours_line)]
 
     def _place_list(self, turn: Turn, intent: Intent, key: str,
-                    line: Callable[[str, object], str]) -> Reply:
+                    line: Callable[[str, Location], str]) -> Reply:
         lang = turn.language
         matches = self.places.in_district(intent.district)
         header = self.content.text(key, lang)
@@ -404,10 +541,10 @@ class DialogueEngine:
             lines.append(self.content.text("sample_notice", lang))
         return self.content.reply(key, lang, text="\n".join(lines))
 
-    def _location_line(self, lang: str, loc) -> str:  # type: ignore[no-untyped-def]
+    def _location_line(self, lang: str, loc: Location) -> str:
         return "• " + self.content.text("location_line", lang, name=loc.name, address=loc.address)
 
-    def _hours_line(self, lang: str, loc) -> str:  # type: ignore[no-untyped-def]
+    def _hours_line(self, lang: str, loc: Location) -> str:
         locale = self.languages.languages[lang].babel_locale
         hours = format_hours(loc.hours, locale) or self.content.text("hours_closed", lang)
         return "• " + self.content.text("hours_line", lang, name=loc.name, hours=hours)

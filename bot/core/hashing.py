@@ -12,9 +12,8 @@ import hashlib
 import hmac
 import secrets
 
-from redis.asyncio import Redis
-
 from bot.core.keys import Erasure, Keys, Owner, declare
+from bot.core.redis_types import StrRedis
 
 HASH_SECRET = declare("system:hash-secret", owner=Owner.SYSTEM, expiry="none",
                       erasure=Erasure.NOT_PERSONAL,
@@ -22,7 +21,7 @@ HASH_SECRET = declare("system:hash-secret", owner=Owner.SYSTEM, expiry="none",
 
 
 class KeyedHash:
-    def __init__(self, redis: Redis, keys: Keys, secret: str = "") -> None:
+    def __init__(self, redis: StrRedis, keys: Keys, secret: str = "") -> None:
         self.redis = redis
         self.keys = keys
         self._secret = secret.encode() if secret else b""

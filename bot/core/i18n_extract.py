@@ -7,22 +7,22 @@ plural message (ngettext), translated with the language's own plural forms.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, BinaryIO
+from collections.abc import Iterator, Mapping
+from typing import BinaryIO
 
 import yaml
 
 TRANSLATABLE_KEYS = {"text", "title", "short"}
+# (line, function, message or (singular, plural), comments): what babel wants of an extractor.
+Message = tuple[int, str | None, str | tuple[str, str], list[str]]
 
 
-def extract_yaml(fileobj: BinaryIO, keywords: Any, comment_tags: Any,
-                 options: dict[str, Any]) -> Iterator[tuple[int, str | None, str, list[str]]]:
+def extract_yaml(fileobj: BinaryIO, keywords: object, comment_tags: object,
+                 options: Mapping[str, object]) -> Iterator[Message]:
+    """babel's extractor interface; keywords, comment tags and options do not apply to YAML."""
     node = yaml.compose(fileobj.read().decode("utf-8"))
     if node is not None:
         yield from _walk(node, path=())
-
-
-Message = tuple[int, str | None, str | tuple[str, str], list[str]]
 
 
 def _walk(node: yaml.Node, path: tuple[str, ...]) -> Iterator[Message]:

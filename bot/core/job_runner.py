@@ -20,10 +20,9 @@ import contextlib
 import functools
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from bot.core.clock import Clock, system_clock
-from bot.core.jobs import JobHandler, JobQueue
+from bot.core.jobs import Job, JobHandler, JobQueue
 
 BUSY_POLL = 0.2  # while jobs run, look for new due jobs at least this often (seconds)
 
@@ -53,7 +52,7 @@ class JobRunner:
             return 0
         job_ids = await self.queue.take(free)
         for job_id, job in zip(job_ids, await self.queue.load(job_ids), strict=True):
-            person = job.get("conversation") if job else None
+            person = job.conversation if job is not None else None
             before = self._last_for.get(person) if person else None
             task = asyncio.create_task(self._run(job_id, job, before))
             self._tasks[task] = job_id
@@ -62,18 +61,18 @@ class JobRunner:
             task.add_done_callback(functools.partial(self._finished, person))
         return len(job_ids)
 
-    async def _run(self, job_id: str, job: dict[str, Any] | None,
+    async def _run(self, job_id: str, job: Job | None,
                    before: asyncio.Task[int] | None) -> int:
         if before is not None:  # the person's earlier job first: their messages keep order
             await asyncio.wait([before])
-        return await self.queue.run_one(job_id, self.handlers, self.dead, job=job)
+        return await self.queue.run_job(job_id, job, self.handlers, self.dead)
 
     def _finished(self, person: str | None, task: asyncio.Task[int]) -> None:
         self._tasks.pop(task, None)
         if person and self._last_for.get(person) is task:
             del self._last_for[person]
         if not task.cancelled():
-            task.exception()  # run_one logs a job's failure; nothing is left unretrieved
+            task.exception()  # run_job logs a job's failure; nothing is left unretrieved
 
     async def _extend_leases(self) -> None:
         if self._tasks and time.monotonic() >= self._next_extend:

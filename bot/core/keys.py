@@ -46,8 +46,10 @@ class KeyPattern:
     erasure: Erasure
     note: str = ""
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    parts: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "parts", tuple(PLACEHOLDER.findall(self.template)))
         pieces, last = [], 0
         for match in PLACEHOLDER.finditer(self.template):
             pieces.append(re.escape(self.template[last:match.start()]))
@@ -56,12 +58,8 @@ class KeyPattern:
         pieces.append(re.escape(self.template[last:]))
         object.__setattr__(self, "regex", re.compile("".join(pieces)))
 
-    @property
-    def parts(self) -> tuple[str, ...]:
-        return tuple(PLACEHOLDER.findall(self.template))
-
     def build(self, **parts: object) -> str:
-        missing = set(self.parts) - set(parts)
+        missing = [name for name in self.parts if name not in parts]
         if missing:
             raise KeyError(f"key {self.template!r} needs {sorted(missing)}")
         return self.template.format(**{k: str(v) for k, v in parts.items()})

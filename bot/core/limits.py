@@ -9,10 +9,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
-from bot.core.clock import Clock, system_clock
+from bot.core.clock import Clock
 from bot.core.keys import LIMIT, Keys
+from bot.core.redis_types import Command, StrRedis
 
 
 @dataclass(frozen=True)
@@ -30,9 +29,9 @@ class Verdict:
 
 
 class Limits:
-    def __init__(self, redis: Redis, prefix: str, clock: Clock = system_clock) -> None:
+    def __init__(self, *, redis: StrRedis, keys: Keys, clock: Clock) -> None:
         self.redis = redis
-        self.keys = Keys(prefix)
+        self.keys = keys
         self.clock = clock
 
     def _key(self, name: str, subject: str, window_seconds: int) -> tuple[str, int, int]:
@@ -45,6 +44,17 @@ class Limits:
         """How many events `subject` had in the current window (counting none)."""
         key, _, _ = self._key(name, subject, window_seconds)
         return int(await self.redis.get(key) or 0)
+
+    def used_read(self, name: str, subject: str, window_seconds: int) -> Command:
+        """`used`, read with someone else's commands (its reply: the count, or None)."""
+        return ("GET", self._key(name, subject, window_seconds)[0])
+
+    def hit_writes(self, name: str, subject: str, window_seconds: int) -> list[Command]:
+        """Count one event with someone else's writes. With `used_read` before it, two
+        requests at the same moment may both pass at the limit: a soft limit, as abuse limits
+        may be, for a round trip less on every message."""
+        key = self._key(name, subject, window_seconds)[0]
+        return [("INCR", key), ("EXPIRE", key, window_seconds + 1)]
 
     async def hit(self, name: str, subject: str, limit: int, window_seconds: int) -> Verdict:
         """Count one event for `subject`; `over` when it is beyond `limit` in the window."""

@@ -6,8 +6,24 @@ hands it to the dialogue engine, and renders the `Reply` objects it gets back fo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import TypedDict
+
+from bot.core.clock import system_clock
+
+
+class ButtonJSON(TypedDict):
+    title: str
+    payload: str
+
+
+class ReplyJSON(TypedDict):
+    """A reply in job payloads, the web chat's answers and its log."""
+
+    text: str
+    buttons: list[ButtonJSON]
 
 
 @dataclass(frozen=True)
@@ -15,7 +31,7 @@ class Button:
     title: str
     payload: str
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> ButtonJSON:
         return {"title": self.title, "payload": self.payload}
 
 
@@ -24,16 +40,21 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> ReplyJSON:
         return {"text": self.text, "buttons": [b.to_json() for b in self.buttons]}
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> Reply:
-        buttons = data.get("buttons") or []
-        return cls(
-            text=str(data.get("text", "")),
-            buttons=tuple(Button(str(b["title"]), str(b["payload"])) for b in buttons),  # type: ignore[index,union-attr]
-        )
+    def from_json(cls, data: Mapping[str, object]) -> Reply:
+        """A reply as `to_json` wrote it (a job's payload); a malformed one raises TypeError."""
+        listed = data.get("buttons") or []
+        if not isinstance(listed, list):
+            raise TypeError("a reply's buttons must be a list")
+        buttons = []
+        for button in listed:
+            if not isinstance(button, Mapping):
+                raise TypeError("a reply's button must be an object")
+            buttons.append(Button(str(button["title"]), str(button["payload"])))
+        return cls(text=str(data.get("text", "")), buttons=tuple(buttons))
 
 
 @dataclass(frozen=True)
@@ -63,7 +84,7 @@ class IncomingMessage:
     capabilities: Capabilities = Capabilities()
     source: str | None = None  # where the person came from (a campaign link), if known
     client_address: str | None = None  # for per-address limits (web); None: not limited
-    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    received_at: datetime = field(default_factory=system_clock)  # connectors pass theirs
 
     @property
     def conversation_id(self) -> str:

@@ -7,6 +7,7 @@ names and time format in the user's own language.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
@@ -46,9 +47,13 @@ class Places:
     @classmethod
     def load(cls, path: Path) -> Places:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, Mapping):
+            raise PlacesError(f"{path}: must be a mapping with `locations`")
         entries = data.get("locations") or []
         if not entries:
             raise PlacesError(f"{path}: no locations")
+        if not isinstance(entries, list):
+            raise PlacesError(f"{path}: `locations` must be a list")
         return cls(sample=bool(data.get("sample", False)),
                    locations=tuple(_location(path, i, e) for i, e in enumerate(entries)))
 
@@ -66,19 +71,30 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def _location(path: Path, index: int, entry: dict) -> Location:
+def _location(path: Path, index: int, entry: object) -> Location:
     where = f"{path}: locations[{index}]"
+    if not isinstance(entry, Mapping):
+        raise PlacesError(f"{where}: must be a mapping (id, name, address, districts, hours)")
     try:
-        hours = tuple(_rule(rule) for rule in entry.get("hours", []))
+        hours = tuple(_rule(rule) for rule in _listed(entry.get("hours", []), "hours"))
+        districts = tuple(str(d) for d in _listed(entry.get("districts", []), "districts"))
         return Location(id=str(entry["id"]), name=str(entry["name"]),
-                        address=str(entry["address"]),
-                        districts=tuple(str(d) for d in entry.get("districts", [])), hours=hours)
+                        address=str(entry["address"]), districts=districts, hours=hours)
     except (KeyError, ValueError, TypeError) as exc:
         raise PlacesError(f"{where} ({entry.get('id', '?')}): {exc}") from exc
 
 
-def _rule(rule: dict) -> OpeningRule:
-    days = tuple(WEEKDAYS.index(str(d).lower()[:3]) for d in rule["days"])
+def _listed(value: object, key: str) -> list[object]:
+    """The list under `key`; anything else is a TypeError naming the key."""
+    if not isinstance(value, list):
+        raise TypeError(f"`{key}` must be a list")
+    return value
+
+
+def _rule(rule: object) -> OpeningRule:
+    if not isinstance(rule, Mapping):
+        raise TypeError("each of `hours` must be a mapping (days, open, close)")
+    days = tuple(WEEKDAYS.index(str(d).lower()[:3]) for d in _listed(rule["days"], "days"))
     opens, closes = time.fromisoformat(str(rule["open"])), time.fromisoformat(str(rule["close"]))
     if closes <= opens:
         raise ValueError(f"closes ({closes}) before it opens ({opens})")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bot.core.keys import Erasure, Keys, Owner, declare
+from bot.core.redis_types import StrRedis
 
 LEAD_WAITING, LEAD_CLAIMED, LEAD_MESSAGE, LEAD_CLOSED = (
     "lead_waiting", "lead_claimed", "lead_message", "lead_closed")
@@ -44,13 +44,13 @@ class StaffEvent:
         return cls(entry_id, fields.pop("kind", ""), fields.pop("team", ""),
                    fields.pop("location", ""), fields)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, str | None]:
         return {"kind": self.kind, "team": self.team or None,
                 "location": self.location or None, **self.data}
 
 
 class StaffEvents:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: StrRedis, keys: Keys) -> None:
         self.redis = redis
         self.key = keys(STAFF_EVENTS)
 

@@ -8,13 +8,17 @@ person outlives the retention time.
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from redis.asyncio import Redis
-
+from bot.core import batch
+from bot.core.clock import Clock
 from bot.core.keys import CONV_RATE, CONV_STATE, CONV_TRANSCRIPT, REGISTRY, Erasure, Keys, Owner
+from bot.core.redis_types import Command, StrRedis
+
+TRANSCRIPT_LINES = 500  # a conversation's transcript keeps its latest 500 lines
+RATE_WINDOW = 60        # seconds: the per-conversation message count's fixed window
 
 
 @dataclass
@@ -41,51 +45,94 @@ class ConversationState:
         if not raw:
             return cls()
         data = json.loads(raw)
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known = {k: v for k, v in data.items() if k in _STATE_FIELDS}
         return cls(**known)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        # Not dataclasses.asdict: it deep-copies every value, and this runs on every message.
+        return json.dumps({name: getattr(self, name) for name in _STATE_FIELDS},
+                          ensure_ascii=False)
+
+
+_STATE_FIELDS = tuple(f.name for f in fields(ConversationState))
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A conversation as one round trip found it: its state, how many messages it sent in the
+    current minute before this one, and each reader's own replies, in the readers' order."""
+
+    state: ConversationState
+    sent_before: int
+    extra: list[list[Any]]
 
 
 class ConversationStore:
-    def __init__(self, redis: Redis, prefix: str, retention_seconds: int) -> None:
+    """A conversation's state, transcript and message count. The engine reads all three in one
+    round trip (`open`) and writes them with the turn's other writes (`turn_writes`, sent as
+    one batch: bot/core/batch.py), so an ordinary message costs two Redis round trips whatever
+    else is kept with it."""
+
+    def __init__(self, *, redis: StrRedis, keys: Keys, clock: Clock,
+                 retention_seconds: int) -> None:
         self.redis = redis
-        self.keys = Keys(prefix)
+        self.keys = keys
+        self.clock = clock
         self.retention = retention_seconds
+
+    def _rate_key(self, conversation_id: str) -> str:
+        window = int(self.clock().timestamp()) // RATE_WINDOW
+        return self.keys(CONV_RATE, conversation=conversation_id, window=window)
+
+    async def open(self, conversation_id: str,
+                   reads: Iterable[list[Command]] = ()) -> Opened:
+        """State and this minute's message count in one round trip, with each group of `reads`
+        (a channel's session record, the parse cache's entry) answered in its own list."""
+        groups = list(reads)
+        replies = await batch.run(self.redis, [
+            ("GET", self.keys(CONV_STATE, conversation=conversation_id)),
+            ("GET", self._rate_key(conversation_id)),
+            *(command for group in groups for command in group)])
+        raw, count, *rest = replies
+        extra, start = [], 0
+        for group in groups:
+            extra.append(rest[start:start + len(group)])
+            start += len(group)
+        return Opened(ConversationState.from_json(raw), int(count or 0), extra)
 
     async def load(self, conversation_id: str) -> ConversationState:
         raw = await self.redis.get(self.keys(CONV_STATE, conversation=conversation_id))
         return ConversationState.from_json(raw)
 
-    async def save(self, conversation_id: str, state: ConversationState) -> None:
-        await self.redis.set(self.keys(CONV_STATE, conversation=conversation_id), state.to_json(),
-                             ex=self.retention)
+    def turn_writes(self, conversation_id: str, *, counted: bool,
+                    state: ConversationState | None,
+                    lines: Iterable[tuple[str, str]] = ()) -> list[Command]:
+        """A turn's own writes: count the message in this minute's window (if `counted`), save
+        `state` (if given), append (sender, text) lines to the transcript (its latest kept)."""
+        commands: list[Command] = []
+        if counted:
+            rate = self._rate_key(conversation_id)
+            commands += [("INCR", rate), ("EXPIRE", rate, 2 * RATE_WINDOW)]
+        if state is not None:
+            commands.append(("SET", self.keys(CONV_STATE, conversation=conversation_id),
+                             state.to_json(), "EX", self.retention))
+        now = round(self.clock().timestamp(), 3)
+        entries = [json.dumps({"t": now, "from": sender, "text": text}, ensure_ascii=False)
+                   for sender, text in lines]
+        if entries:
+            key = self.keys(CONV_TRANSCRIPT, conversation=conversation_id)
+            commands += [("RPUSH", key, *entries), ("LTRIM", key, -TRANSCRIPT_LINES, -1),
+                         ("EXPIRE", key, self.retention)]
+        return commands
 
-    async def append_transcript(self, conversation_id: str, sender: str, text: str) -> None:
-        key = self.keys(CONV_TRANSCRIPT, conversation=conversation_id)
-        entry = json.dumps({"t": round(time.time(), 3), "from": sender, "text": text},
-                           ensure_ascii=False)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, entry)
-            pipe.ltrim(key, -500, -1)
-            pipe.expire(key, self.retention)
-            await pipe.execute()
+    async def save(self, conversation_id: str, state: ConversationState) -> None:
+        await self.redis.set(self.keys(CONV_STATE, conversation=conversation_id),
+                             state.to_json(), ex=self.retention)
 
     async def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
         key = self.keys(CONV_TRANSCRIPT, conversation=conversation_id)
         raw = await self.redis.lrange(key, 0, -1)
         return [json.loads(item) for item in raw]
-
-    async def count_message(self, conversation_id: str) -> int:
-        """Count this message in a fixed one-minute window; returns the count so far."""
-        window = int(time.time() // 60)
-        key = self.keys(CONV_RATE, conversation=conversation_id, window=window)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 120)
-            count, _ = await pipe.execute()
-        return int(count)
 
     async def erase(self, conversation_id: str) -> int:
         """Delete every key the registry says is erased with the conversation; returns how many.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.messages import IncomingMessage
+from bot.core.redis_types import Command
 from bot.core.store import ConversationState
 
 
@@ -31,6 +32,8 @@ class Turn:
     label: str | None = None  # a flow may name the intent to report instead of its own
     completed: str | None = None  # what this turn achieved ("booking"), for flows' follow-ups
     answered: str | None = None  # the specific answer given (`info_sfi/where`), if one was
+    # Writes that go with the turn's own (state, transcript): sent in the same batch.
+    staged: list[Command] = field(default_factory=list)
 
     @property
     def conversation_id(self) -> str:

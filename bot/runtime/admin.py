@@ -16,7 +16,8 @@
       LOTSEN_DEAD_LETTER_DAYS days
   python -m bot.admin subscribers import FILE.csv | stats
       import an opt-in list (columns channel,address,language,topics,districts,
-      consent_source,consented_at; bad lines are named and skipped), or count subscribers
+      consent_source,consented_at; bad lines are named and skipped, exit status 1 if
+      any), or count subscribers
   python -m bot.admin campaign create --name N --topic T [--district D] [--channel C]
       [--language L] --text sv=FILE_OR_TEXT [--text ar=...] [--send-at ISO] [--fallback sv]
   python -m bot.admin campaign send ID | status ID | cancel ID | list
@@ -30,13 +31,15 @@ import getpass
 import sys
 import time
 
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.coach.accounts import COACH_ROLE, ROLES, AccountError, CoachAccounts
-from bot.config import ConfigError, Settings
+from bot.coach.accounts import ROLES, AccountError, CoachAccounts, Role
+from bot.config import ConfigError, Settings, hide_url_password
+from bot.core.clock import system_clock
 from bot.core.handover.teams import Teams
 from bot.core.jobs import JobQueue
+from bot.core.keys import Keys
+from bot.core.redis_types import StrRedis
 from bot.runtime import outreach_cli
 
 
@@ -49,9 +52,10 @@ def read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-async def coach_command(settings: Settings, teams: Teams, redis: Redis,
+async def coach_command(settings: Settings, teams: Teams, redis: StrRedis,
                         args: argparse.Namespace) -> None:
-    accounts = CoachAccounts(redis, settings.key_prefix, teams)
+    accounts = CoachAccounts(redis=redis, keys=Keys(settings.key_prefix), clock=system_clock,
+                             teams=teams)
     if args.command == "coaches":
         print("username\tname\tteams\trole\tlast login (UTC)\tdisabled")
         for coach in await accounts.all():
@@ -77,8 +81,8 @@ async def coach_command(settings: Settings, teams: Teams, redis: Redis,
         print(f"coach {args.username} removed; their sessions have ended")
 
 
-async def dead_letters(settings: Settings, redis: Redis, args: argparse.Namespace) -> None:
-    queue = JobQueue(redis, settings.key_prefix,
+async def dead_letters(settings: Settings, redis: StrRedis, args: argparse.Namespace) -> None:
+    queue = JobQueue(redis=redis, keys=Keys(settings.key_prefix), clock=system_clock,
                      dead_letter_seconds=settings.dead_letter_days * 24 * 3600)
     action = args.action
     letters = await queue.dead_letters()
@@ -110,7 +114,7 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("username")
     add.add_argument("--team", action="append", help="team id (repeatable; a coach needs one)")
     add.add_argument("--name", help="the name shown to people (default: the username)")
-    add.add_argument("--role", choices=ROLES, default=COACH_ROLE,
+    add.add_argument("--role", choices=ROLES, default=Role.COACH,
                      help="coach (default) or operator (also runs campaigns)")
     add.add_argument("--email", help="the address notifications go to (none by default)")
     commands.add_parser("coaches", help="list every account")
@@ -161,4 +165,4 @@ def main(argv: list[str] | None = None) -> None:
     except (ConfigError, AccountError) as exc:
         sys.exit(f"error: {exc}")
     except RedisConnectionError as exc:
-        sys.exit(f"error: cannot reach Redis at {settings.redis_url} ({exc})")
+        sys.exit(f"error: cannot reach Redis at {hide_url_password(settings.redis_url)} ({exc})")

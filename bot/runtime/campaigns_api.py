@@ -17,7 +17,7 @@ cancelled campaign or cancelling a finished one 409.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TypedDict
 
 from aiohttp import web
 
@@ -42,7 +42,21 @@ def admin_access(token: str) -> Access:
     return access
 
 
-def preview_json(campaign: Campaign) -> dict[str, Any]:
+class PreviewJson(TypedDict):
+    """The answer to a create (201)."""
+
+    id: str
+    status: str
+    recipients: int
+    by_channel: dict[str, int]
+    by_language: dict[str, int]
+    sms_segments: int
+    missing_languages: list[str]
+    skipped: int
+    skipped_reasons: dict[str, int]
+
+
+def preview_json(campaign: Campaign) -> PreviewJson:
     """The answer to a create: the campaign's id and who would get what."""
     preview = campaign.preview
     return {"id": campaign.id, "status": campaign.status, "recipients": preview["recipients"],
@@ -70,7 +84,7 @@ class CampaignRoutes:
         self.access = access
         self.prefix = prefix
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         base = self.prefix
         return [web.post(base, self._guard(self.create, changes=True)),
                 web.get(base, self._guard(self.list)),

@@ -7,9 +7,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.core.delivery import Deliveries
+from bot.core.flows.erase import Eraser
 from bot.core.jobs import JobHandler
 from bot.core.outreach.reach import Reach
-from connectors.base import BackgroundTask, Channel, ChannelContext, CommandChannel
+from connectors.base import BackgroundTask, Channel, ChannelContext, CommandChannel, StoreContext
 from connectors.sms import SmsChannel
 from connectors.telegram import TelegramChannel
 from connectors.terminal import TerminalChannel
@@ -21,6 +22,19 @@ CHANNELS: tuple[type[Channel], ...] = (
     SmsChannel,
     TerminalChannel,
 )
+
+
+def channel_eraser(stores: StoreContext,
+                   classes: tuple[type[Channel], ...] = CHANNELS) -> Eraser:
+    """The channels' part of erasing a conversation (`<channel>:<user>`): needs no engine, so
+    the engine's erasure flow can be given it when it is made."""
+    by_name = {cls.name: cls for cls in classes}
+
+    async def erase(conversation_id: str) -> None:
+        name, _, user_id = conversation_id.partition(":")
+        if name in by_name:
+            await by_name[name].erase(stores, user_id)
+    return erase
 
 
 class ChannelRegistry:
@@ -45,7 +59,7 @@ class ChannelRegistry:
         found = {name: channel.reach() for name, channel in self.channels.items()}
         return {name: reach for name, reach in found.items() if reach is not None}
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         return [route for channel in self.channels.values() for route in channel.routes()]
 
     def background(self) -> list[BackgroundTask]:
@@ -59,12 +73,6 @@ class ChannelRegistry:
                     raise ValueError(f"job {name!r} is handled by two channels")
                 handlers[name] = handler
         return handlers
-
-    async def erase(self, conversation_id: str) -> None:
-        """The channel's part of erasing a conversation (`<channel>:<user>`)."""
-        name, _, user_id = conversation_id.partition(":")
-        if name in self.channels:
-            await self.channels[name].erase(user_id)
 
     def commands(self) -> dict[str, CommandChannel]:
         return {c.command: c for c in self.channels.values() if isinstance(c, CommandChannel)}

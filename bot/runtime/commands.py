@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.config import Settings
+from bot.config import Settings, hide_url_password
 from bot.runtime.wiring import build_services
 
 
@@ -17,7 +17,8 @@ async def run_channel_command(settings: Settings, command: str, argv: Sequence[s
         await services.redis.ping()
         return await services.channels.commands()[command].run(argv)
     except RedisConnectionError as exc:
-        print(f"error: cannot reach Redis at {settings.redis_url} ({exc})", file=sys.stderr)
+        where = hide_url_password(settings.redis_url)
+        print(f"error: cannot reach Redis at {where} ({exc})", file=sys.stderr)
         return 1
     finally:
         await services.close()

@@ -19,7 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.accessibility.facts import StatementFacts
 from bot.accessibility.routes import statement_routes
-from bot.coach.accounts import OPERATOR_ROLE, CoachAccounts
+from bot.coach.accounts import Role
 from bot.coach.api import CoachApi
 from bot.coach.audit import AuditLog, AuditRoutes
 from bot.coach.bookings import StaffRoutes
@@ -30,6 +30,7 @@ from bot.coach.review import ReviewRoutes
 from bot.coach.sessions import RedisSessionStorage
 from bot.config import Settings
 from bot.core.clock import Clock, system_clock
+from bot.core.handover.leads import LeadStatus
 from bot.core.keys import Keys
 from bot.core.metrics import (
     BOOKING_ATTENDANCE,
@@ -70,12 +71,13 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
                                           settings.admin_token).routes())
         app.router.add_routes(CampaignRoutes(services.campaigns,
                                              admin_access(settings.admin_token)).routes())
-        accounts = CoachAccounts(services.redis, settings.key_prefix, services.teams)
+        accounts = services.accounts
         addresses = ClientAddresses(settings.trusted_proxies, settings.limit_exempt)
         audit_log = AuditLog(services.redis, services.keys, settings.audit_days)
-        coach_api = CoachApi(accounts, services.leads, services.teams, services.content,
-                             services.deliveries, audit_log, services.static.canned,
-                             addresses)
+        coach_api = CoachApi(accounts=accounts, leads=services.leads, teams=services.teams,
+                             content=services.content, deliveries=services.deliveries,
+                             audit_log=audit_log, canned=services.static.canned,
+                             clock=services.clock, addresses=addresses)
         app.router.add_routes(coach_api.routes())
         guard = coach_api.guard
         dropin = DropinRoutes(services.bookings, services.booking_texts, services.teams,
@@ -90,8 +92,10 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
                                             services.languages, services.static.districts,
                                             guard).routes())
         app.router.add_routes(CampaignRoutes(services.campaigns,
-                                             guard.access(OPERATOR_ROLE),
+                                             guard.access(Role.OPERATOR),
                                              prefix="/coach/api/campaigns").routes())
+        # lingua's models, loaded once per process before the first message (0.2 s).
+        await asyncio.get_running_loop().run_in_executor(None, services.engine.detector.warm_up)
         stop = asyncio.Event()
         tasks = [asyncio.create_task(task(stop))
                  for task in [*services.channels.background(), hub.run]]
@@ -205,10 +209,10 @@ async def redis_memory_ratio(services: Services) -> float | None:
 async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     await redis_memory_ratio(services)
-    now = time.time()
+    now = services.clock().timestamp()
     for team in services.teams.teams:
         waiting = [lead for lead in await services.leads.team_leads(team)
-                   if lead.status == "waiting"]
+                   if lead.status == LeadStatus.WAITING]
         LEADS_WAITING.labels(team=team).set(len(waiting))
         LEADS_OVER_SLA.labels(team=team).set(sum(
             1 for lead in waiting if lead.waiting_seconds(now) > services.teams.sla_seconds))

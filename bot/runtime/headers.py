@@ -12,13 +12,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from bot.config import Settings
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 EMBEDDABLE_PAGE, EMBEDDABLE_FILES = "/", "/static/"  # the chat page and its files
 PRIVATE = ("/coach/api/", "/webchat/sessions", "/api/", "/staff/api/")
 BASE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -26,8 +24,7 @@ BASE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src
                "form-action 'self'")
 
 
-def security_headers(settings: Settings) -> Callable[[web.Request, Handler],
-                                                     Awaitable[web.StreamResponse]]:
+def security_headers(settings: Settings) -> Middleware:
     embedders = " ".join(origin for origin in settings.embed_origins.split() if origin)
     framed_policy = f"{BASE_POLICY}; frame-ancestors 'self'{' ' + embedders if embedders else ''}"
     closed_policy = f"{BASE_POLICY}; frame-ancestors 'none'"

@@ -2,7 +2,8 @@
 side of outreach. Campaign commands build the same request the API takes and call the same
 `CampaignService`, so the checks and answers are the API's.
 
-  subscribers import FILE.csv   import an opt-in list (bad lines are named and skipped)
+  subscribers import FILE.csv   import an opt-in list (bad lines are named and skipped, the
+                                others imported; exit status 1 if any line was bad)
   subscribers stats             live subscribers by channel, language, topic and source
   campaign create --name N --topic T [--topic T2] [--district D] [--channel C]
            [--language L] --text sv=FILE_OR_TEXT [--text ar=...] [--send-at ISO] [--fallback sv]
@@ -16,7 +17,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.core.outreach import importer
 from bot.core.outreach.drafts import CampaignError
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # the admin CLI builds services only for the commands that ne
 Print = Callable[[str], None]
 
 
-def add_commands(commands: Any) -> None:
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `subscribers` and `campaign` commands, on the admin CLI's subparsers."""
     subscribers = commands.add_parser("subscribers", help="import opt-in lists, count them")
     actions = subscribers.add_subparsers(dest="action", required=True)
@@ -58,9 +59,12 @@ def add_commands(commands: Any) -> None:
 async def run(services: Services, args: argparse.Namespace, out: Print = print) -> None:
     """Run one command; a refused request exits with its reason (as the API's 4xx)."""
     try:
-        if args.command == "subscribers":
-            await (import_file(services, args.file, out) if args.action == "import"
-                   else stats(services, out))
+        if args.command == "subscribers" and args.action == "import":
+            done = await import_file(services, args.file, out)
+            if done.rejected:  # the summary is printed; a script must still notice
+                sys.exit(f"error: {len(done.rejected)} bad line(s) not imported (named above)")
+        elif args.command == "subscribers":
+            await stats(services, out)
         else:
             await campaign_command(services, args, out)
     except (CampaignError, NotFound, Conflict, importer.ImportFileError) as exc:
@@ -81,7 +85,7 @@ async def import_file(services: Services, path: Path, out: Print = print) -> imp
     for problem in sorted([*parsed.problems, *done.kept], key=lambda p: p.number):
         out(str(problem))
     out(f"imported {done.saved + done.unchanged} line(s) ({done.saved} saved, "
-        f"{done.unchanged} already up to date); skipped {len(parsed.problems)} bad line(s) "
+        f"{done.unchanged} already up to date); skipped {len(done.rejected)} bad line(s) "
         f"and {len(done.kept)} on purpose")
     return done
 
@@ -119,7 +123,7 @@ def _text(value: object) -> str:
 
 
 # ------------------------------------------------------------------ campaigns
-def request_body(args: argparse.Namespace) -> dict[str, Any]:
+def request_body(args: argparse.Namespace) -> dict[str, object]:
     """The API's request from the command's options (a text may be a file's content)."""
     texts: dict[str, str] = {}
     for given in args.text:
@@ -128,7 +132,7 @@ def request_body(args: argparse.Namespace) -> dict[str, Any]:
             raise CampaignError(f"--text {given!r}: write LANG=TEXT or LANG=FILE, e.g. sv=hej.txt")
         path = Path(value)
         texts[language] = path.read_text(encoding="utf-8") if path.is_file() else value
-    body: dict[str, Any] = {"name": args.name, "texts": texts, "audience": {
+    body: dict[str, object] = {"name": args.name, "texts": texts, "audience": {
         "topics": args.topic, "districts": args.district, "channels": args.channel,
         "languages": args.language}}
     if args.send_at:
@@ -161,10 +165,10 @@ async def campaign_command(services: Services, args: argparse.Namespace,
         out(f"campaign {campaign.id} cancelled; what had not been sent is stopped")
     elif args.action == "status":
         view = await campaigns.status(args.id)
-        by_channel = view.pop("by_channel")
         for name, value in view.items():
-            out(f"{name}: {_text(value)}")
-        for channel, counts in by_channel.items():
+            if name != "by_channel":  # shown last, one line per channel
+                out(f"{name}: {_text(value)}")
+        for channel, counts in view["by_channel"].items():
             out(f"{channel}: {_text(counts)}")
     else:
         for view in await campaigns.list():

@@ -8,11 +8,12 @@ flow is wired once.
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import aiohttp
-from redis.asyncio import Redis
 
+from bot.coach.accounts import CoachAccounts
 from bot.config import Settings, rasa_urls
 from bot.core.booking.flow import BookingFlow
 from bot.core.booking.schedule import Schedule
@@ -25,6 +26,7 @@ from bot.core.content import Content
 from bot.core.critical import CriticalSections
 from bot.core.delivery import Deliveries
 from bot.core.dialogue import DialogueEngine
+from bot.core.flows.base import Flow
 from bot.core.flows.erase import ErasureFlow
 from bot.core.handover.canned import CannedReplies
 from bot.core.handover.flow import HandoverFlow
@@ -43,13 +45,16 @@ from bot.core.outreach.reach import Reach
 from bot.core.outreach.service import CampaignService
 from bot.core.outreach.subscriptions import SubscriptionStore
 from bot.core.places import Places
+from bot.core.redis_types import StrRedis
 from bot.core.review.flow import ReviewFlow
 from bot.core.review.inbox import ReviewInbox
 from bot.core.staff_events import StaffEvents
 from bot.core.store import ConversationStore
-from bot.runtime.channels import ChannelRegistry
+from bot.runtime.channels import ChannelRegistry, channel_eraser
 from bot.runtime.redis_connection import redis_client
-from connectors.base import ChannelContext
+from connectors.base import ChannelContext, StoreContext
+
+__all__ = ["Services", "StaticContent", "build_services", "load_content", "redis_client"]
 
 
 @dataclass(frozen=True)
@@ -84,11 +89,11 @@ def load_content(settings: Settings) -> StaticContent:
     return StaticContent(languages, content, places, schedule, teams, canned)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Services:
     settings: Settings
     clock: Clock
-    redis: Redis
+    redis: StrRedis
     http: aiohttp.ClientSession
     keys: Keys
     static: StaticContent
@@ -97,6 +102,7 @@ class Services:
     bookings: BookingService
     booking_texts: BookingTexts
     leads: LeadStore
+    accounts: CoachAccounts
     subscriptions: SubscriptionStore
     engine: DialogueEngine
     channels: ChannelRegistry
@@ -126,42 +132,62 @@ class Services:
 
 
 async def build_services(settings: Settings, clock: Clock = system_clock,
-                         redis: Redis | None = None) -> Services:
+                         redis: StrRedis | None = None) -> Services:
+    """Everything a process needs. If building fails half-way (a payload typo found by
+    `check_payloads`, say), what was already opened is closed before the error goes on."""
     static = load_content(settings)
+    async with AsyncExitStack() as opened:
+        if redis is None:
+            redis = redis_client(settings)
+            opened.push_async_callback(redis.aclose)
+        http = aiohttp.ClientSession()
+        opened.push_async_callback(http.close)
+        rasa = RasaPool(http, rasa_urls(settings.rasa_url), settings.rasa_token,
+                        timeout_seconds=settings.nlu_timeout_seconds,
+                        budget_seconds=settings.nlu_budget_ms / 1000,
+                        concurrency=settings.nlu_concurrency, resolve=settings.rasa_resolve)
+        opened.push_async_callback(rasa.close)
+        services = _wire(settings, static, clock, redis, http, rasa)
+        opened.pop_all()  # built: the caller closes it all with `Services.close`
+    return services
+
+
+def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRedis,
+          http: aiohttp.ClientSession, rasa: RasaPool) -> Services:
     languages, content, places = static.languages, static.content, static.places
-    redis = redis if redis is not None else redis_client(settings)
-    http = aiohttp.ClientSession()
-    prefix, retention = settings.key_prefix, settings.retention_seconds
-    rasa = RasaPool(http, rasa_urls(settings.rasa_url), settings.rasa_token,
-                    timeout_seconds=settings.nlu_timeout_seconds,
-                    budget_seconds=settings.nlu_budget_ms / 1000,
-                    concurrency=settings.nlu_concurrency, resolve=settings.rasa_resolve)
-    store = ConversationStore(redis, prefix, retention)
-    jobs = JobQueue(redis, prefix, clock=clock, lease_seconds=settings.job_lease_seconds,
+    keys, retention = Keys(settings.key_prefix), settings.retention_seconds
+    store = ConversationStore(redis=redis, keys=keys, clock=clock, retention_seconds=retention)
+    jobs = JobQueue(redis=redis, keys=keys, clock=clock,
+                    lease_seconds=settings.job_lease_seconds,
                     dead_letter_seconds=settings.dead_letter_days * 24 * 3600)
-    bookings = BookingService(static.schedule, BookingStore(redis, prefix, retention), jobs,
-                              clock=clock)
+    staff_events = StaffEvents(redis, keys)
+    booking_store = BookingStore(redis=redis, keys=keys, retention_seconds=retention,
+                                 events=staff_events)
+    bookings = BookingService(static.schedule, booking_store, jobs, clock=clock)
     texts = BookingTexts(content, static.schedule, places)
     when = WhenParser(settings.content_dir / "dates.yml",
                       [languages.languages[c].babel_locale for c in languages.enabled])
-    leads = LeadStore(redis, prefix, retention)
-    staff_events = StaffEvents(redis, Keys(prefix))
-    leads.events = staff_events
-    bookings.store.events = staff_events
-    subscriptions = SubscriptionStore(redis, Keys(prefix))
-    erasure = ErasureFlow(content, store, erasers=[bookings.erase, leads.erase_user,
-                                                   jobs.erase_for, subscriptions.erase])
-    limits = Limits(redis, prefix, clock)
+    leads = LeadStore(redis=redis, keys=keys, clock=clock, retention_seconds=retention,
+                      events=staff_events)
+    subscriptions = SubscriptionStore(redis, keys)
+    campaign_store = CampaignStore(redis, keys, retention)
+    stores = StoreContext(settings=settings, redis=redis, keys=keys, clock=clock)
+    erasure = ErasureFlow(content, store, erasers=[
+        bookings.erase, leads.erase_user, jobs.erase_for, subscriptions.erase,
+        channel_eraser(stores), campaign_store.erase])
+    limits = Limits(redis=redis, keys=keys, clock=clock)
     daily_bookings = DailyLimit(limits, "bookings", settings.limit_bookings_per_day,
                                 settings.limit_bookings_per_address_per_day)
     daily_leads = DailyLimit(limits, "leads", None, settings.limit_leads_per_address_per_day)
-    flows = [BookingFlow(bookings, texts, content, places, when, daily_bookings),
-             HandoverFlow(leads, static.teams, content, store, daily_leads), erasure,
-             SubscriptionFlow(subscriptions, content, places, clock)]
     shared_words = {*languages.neutral_words, *static.districts}
-    review = ReviewInbox(redis, Keys(prefix), retention, clock, shared_words)
-    flows.append(ReviewFlow(review, content))  # last: its button ends the answer's buttons
-    cache = ParseCache(redis, Keys(prefix), settings.hash_secret, shared_words) \
+    review = ReviewInbox(redis, keys, retention, clock, shared_words)
+    flows: list[Flow] = [
+        BookingFlow(bookings, texts, content, places, when, daily_bookings),
+        HandoverFlow(leads, static.teams, content, store, daily_leads), erasure,
+        SubscriptionFlow(subscriptions, content, places, clock),
+        ReviewFlow(review, content),  # last: its button ends the answer's buttons
+    ]
+    cache = ParseCache(redis, keys, settings.hash_secret, shared_words) \
         if settings.nlu_cache else None
     engine = DialogueEngine(store=store, nlu=CachedParser(rasa, cache), content=content,
                             languages=languages,
@@ -172,13 +198,15 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
                             answer_threshold=settings.answer_threshold, review=review,
                             max_in_flight=settings.max_in_flight)
     engine.check_payloads()
-    channels = ChannelRegistry(ChannelContext(settings, redis, http, engine, jobs))
-    erasure.erasers.append(channels.erase)
-    campaign_store = CampaignStore(redis, Keys(prefix), retention)
-    erasure.erasers.append(campaign_store.erase)
+    channels = ChannelRegistry(ChannelContext(settings=settings, redis=redis, keys=keys,
+                                              clock=clock, http=http, engine=engine, jobs=jobs))
     reaches = channels.reaches()
     campaigns = CampaignService(campaign_store, subscriptions, jobs, reaches, languages.enabled,
                                 static.districts, clock)
-    return Services(settings, clock, redis, http, Keys(prefix), static, rasa, jobs, bookings,
-                    texts, leads, subscriptions, engine, channels, channels.deliveries(),
-                    reaches, campaigns, staff_events, review, CriticalSections())
+    accounts = CoachAccounts(redis=redis, keys=keys, clock=clock, teams=static.teams)
+    return Services(settings=settings, clock=clock, redis=redis, http=http, keys=keys,
+                    static=static, rasa=rasa, jobs=jobs, bookings=bookings, booking_texts=texts,
+                    leads=leads, accounts=accounts, subscriptions=subscriptions, engine=engine,
+                    channels=channels, deliveries=channels.deliveries(), reaches=reaches,
+                    campaigns=campaigns, staff_events=staff_events, review=review,
+                    critical=CriticalSections())

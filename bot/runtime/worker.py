@@ -14,12 +14,10 @@ import contextlib
 import logging
 import signal
 import time
-from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.coach.accounts import CoachAccounts
 from bot.coach.notify import Notifier
 from bot.config import Settings
 from bot.core.booking.reminders import reminder_handler
@@ -30,7 +28,7 @@ from bot.core.delivery import SEND_MESSAGE_JOB, Deliveries
 from bot.core.handover.leads import LeadStore
 from bot.core.handover.teams import Teams
 from bot.core.job_runner import JobRunner
-from bot.core.jobs import JobHandler
+from bot.core.jobs import Job, JobHandler, objects_field, text_field
 from bot.core.keys import WORKER_HEARTBEAT
 from bot.core.mail import Mailer
 from bot.core.messages import Reply
@@ -48,9 +46,9 @@ DRAIN_SECONDS = 20  # at most this long for sends in hand when the worker stops
 def job_handlers(deliveries: Deliveries, bookings: BookingService | None = None,
                  texts: BookingTexts | None = None) -> dict[str, JobHandler]:
     """The core's jobs: a delayed message to a conversation, and booking reminders."""
-    async def send_message(args: dict[str, Any]) -> None:
-        replies = [Reply.from_json(r) for r in args["replies"]]
-        await deliveries.send(args["conversation"], replies)
+    async def send_message(job: Job) -> None:
+        replies = [Reply.from_json(r) for r in objects_field(job.payload, "replies")]
+        await deliveries.send(text_field(job.payload, "conversation"), replies)
 
     handlers: dict[str, JobHandler] = {SEND_MESSAGE_JOB: send_message}
     if bookings is not None and texts is not None:
@@ -95,8 +93,8 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
         while not stop.is_set():
             try:
                 if time.monotonic() >= next_tick or outage:  # once a second, not per job
-                    await redis.set(services.keys(WORKER_HEARTBEAT), int(time.time()),
-                                    ex=HEARTBEAT_TTL)
+                    beat = int(services.clock().timestamp())
+                    await redis.set(services.keys(WORKER_HEARTBEAT), beat, ex=HEARTBEAT_TTL)
                     await release_expired_claims(services.leads, services.teams)
                     next_tick = time.monotonic() + TICK_SECONDS
                 if outage:
@@ -143,7 +141,7 @@ def start_notifier(settings: Settings, services: Services, stop: asyncio.Event,
     if not mailer.enabled:
         return None
     notifier = Notifier(services.staff_events,
-                        CoachAccounts(services.redis, settings.key_prefix, services.teams),
+                        services.accounts,
                         services.leads, services.teams, mailer, services.keys,
                         f"{settings.public_url.rstrip('/')}/coach/", settings.digest_hour, clock)
     return asyncio.create_task(notifier.run(stop))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.keys import CONV_RATE
 from tests.conftest import Conversation
+from tests.redis_keys import conversation_keys
 
 
 def assert_clean_error(body: str) -> None:
@@ -48,8 +50,7 @@ async def test_100_kb_message_gets_polite_reply_and_nothing_is_stored(chat, redi
     talk = await Conversation.start(chat)
     data = await talk.send("a" * 100_000)
     assert "too long" in data["replies"][0]["text"] or "för långt" in data["replies"][0]["text"]
-    keys = [k async for k in redis.scan_iter(match=f"{prefix}:conv:*")]
-    assert not [k for k in keys if k.rsplit(":", 2)[-2] != "rate"], keys
+    assert await conversation_keys(redis, prefix, without=[CONV_RATE]) == []
     assert await talk.messages() == []
 
 

@@ -13,8 +13,11 @@ import aiohttp
 import pytest
 
 from bot.core.booking.service import reminder_job_id
+from bot.core.keys import BOOKING_SLOT, JOBS_DUE, WORKER_HEARTBEAT, Keys
 from scripts.stack import free_port, start_python, stop, wait_http
 from tests.clock import real_clock_day
+from tests.job_queue import queue_idle
+from tests.waiting import until
 
 FIXTURE_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 
@@ -31,11 +34,11 @@ def process_env(prefix: str, port: int | None = None) -> dict[str, str]:
 
 async def until_worker_runs(redis, prefix: str, worker, timeout: float = 30) -> None:
     """Wait for the worker's first heartbeat: it has started and handles signals."""
-    deadline = time.monotonic() + timeout
-    while not await redis.exists(f"{prefix}:worker:heartbeat"):
+    async def beats() -> bool:
         assert worker.poll() is None, "the worker exited while starting"
-        assert time.monotonic() < deadline, "the worker did not start"
-        await asyncio.sleep(0.1)
+        return bool(await redis.exists(Keys(prefix)(WORKER_HEARTBEAT)))
+
+    await until(beats, timeout=timeout, interval=0.1, what="the worker's first heartbeat")
 
 
 @pytest.fixture
@@ -74,7 +77,7 @@ async def test_50_concurrent_attempts_from_two_gateways_get_exactly_3_seats(two_
     assert (len(booked), len(refused)) == (3, 47)
     assert all(any(b["payload"].startswith("/book:slot:") for b in r["replies"][0]["buttons"])
                for r in refused)  # every refusal offers other times
-    assert await redis.scard(f"{prefix}:booking:slot:{slot}") == 3
+    assert await redis.scard(Keys(prefix)(BOOKING_SLOT, slot=slot)) == 3
 
 
 async def test_reminder_survives_worker_restart_and_is_sent_once(two_gateways, redis,
@@ -89,7 +92,8 @@ async def test_reminder_survives_worker_restart_and_is_sent_once(two_gateways, r
             confirmation = (await resp.json())["replies"][0]["text"]
         code = confirmation.split("booking code is ")[1][:6]
         job = reminder_job_id(code)
-        assert await redis.zscore(f"{prefix}:jobs:due", job) is not None
+        due = Keys(prefix)(JOBS_DUE)
+        assert await redis.zscore(due, job) is not None
 
         async def reminders() -> list[str]:
             async with http.get(f"{base}/webchat/sessions/{session}/messages") as resp:
@@ -98,22 +102,23 @@ async def test_reminder_survives_worker_restart_and_is_sent_once(two_gateways, r
 
         worker = start_python(["bot", "worker"], process_env(prefix))
         await until_worker_runs(redis, prefix, worker)
-        # The reminder was scheduled 24 h before; move it to a few seconds from now, then
-        # restart the worker before it is due.
-        await redis.zadd(f"{prefix}:jobs:due", {job: time.time() + 4})
+        # The reminder was scheduled 24 h before: stop the worker before it is due, then make
+        # it due now and start two workers.
         os.killpg(worker.pid, signal.SIGTERM)
         assert worker.wait(10) == 0
         assert await reminders() == []
+        assert await redis.zadd(due, {job: time.time()}, xx=True, ch=True) == 1
 
         workers = [start_python(["bot", "worker"], process_env(prefix)) for _ in range(2)]
         try:
-            deadline = time.monotonic() + 20
-            while not await reminders() and time.monotonic() < deadline:
-                await asyncio.sleep(0.5)
-            await asyncio.sleep(2.5)  # time for a duplicate to show up, if there were one
+            await until(reminders, timeout=30, interval=0.2, what="the reminder")
+            # Both workers had their chance at the job once it is neither due nor running:
+            # a duplicate, had there been one, has been sent by then.
+            await until(lambda: queue_idle(redis, prefix), timeout=30, interval=0.2,
+                        what="the reminder job to finish")
             sent = await reminders()
         finally:
             for process in workers:
                 stop(process)
     assert len(sent) == 1 and code in sent[0]
-    assert await redis.zcard(f"{prefix}:jobs:due") == 0
+    assert await redis.zcard(due) == 0

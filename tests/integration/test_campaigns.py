@@ -11,21 +11,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import time
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import pytest
 
+from bot.core.keys import JOBS_DUE, Keys
 from bot.core.outreach.flow import ALL_DISTRICTS, DONE, OFFER, YES, renewal_reply
 from bot.core.outreach.quiet_hours import STOCKHOLM
 from bot.core.outreach.subscriptions import Consent, Subscription
 from bot.runtime import outreach_cli, worker
 from bot.runtime.gateway import SERVICES, create_app
-from connectors.sms import twilio_signature
+from connectors.sms import PROVIDER, twilio_signature
 from tests import journeys
 from tests.clock import FixedClock
 from tests.fakes import TWILIO_SID, TWILIO_TOKEN, elks_auth
+from tests.waiting import until
 
 ADMIN = {"Authorization": "Bearer test-admin"}
 TEXTS = {"sv": "Nytt: sfi för föräldralediga i Tensta på tisdagar.",
@@ -129,9 +130,9 @@ async def everyone_subscribes(client, providers, settings, redis, clock, tmp_pat
                    f"sms:{TWILIO_SV}"):
         assert await services.subscriptions.get(person, clock.timestamp()) is not None, person
     # The provider a subscriber wrote through is kept as long as the subscription lasts.
-    provider = f"{settings.key_prefix}:sms:provider:"
-    assert await redis.ttl(provider + TWILIO_SV) > 300 * 86400
-    assert await redis.ttl(provider + STOPPER) <= settings.retention_seconds  # said STOP
+    keys = Keys(settings.key_prefix)
+    assert await redis.ttl(keys(PROVIDER, number=TWILIO_SV)) > 300 * 86400
+    assert await redis.ttl(keys(PROVIDER, number=STOPPER)) <= settings.retention_seconds  # STOP
     await journeys.run_worker_until_sent(settings, redis, clock=clock)  # the flows' replies
     providers.telegram_sent.clear()
     providers.elks_sent.clear()
@@ -261,9 +262,7 @@ async def test_a_worker_killed_mid_campaign_leaves_exactly_one_message_each(
     stop = asyncio.Event()
     one_at_a_time = dataclasses.replace(settings, worker_concurrency=1)  # the kill lands mid-way
     first = asyncio.create_task(worker.run(one_at_a_time, stop, poll_seconds=0.2, clock=clock))
-    deadline = time.monotonic() + 20
-    while sent() < 2 and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    await until(lambda: sent() >= 2, timeout=20, interval=0.01, what="two messages sent")
     first.cancel()  # killed while a provider is still answering
     with contextlib.suppress(asyncio.CancelledError):
         await first
@@ -294,7 +293,7 @@ async def test_sms_is_held_until_eight_in_the_morning(client, providers, setting
     assert providers.elks_sent == []
     morning = datetime.combine(clock.day(1), datetime.min.time().replace(hour=8),
                                tzinfo=STOCKHOLM)
-    due = await redis.zrange(f"{settings.key_prefix}:jobs:due", 0, -1, withscores=True)
+    due = await redis.zrange(Keys(settings.key_prefix)(JOBS_DUE), 0, -1, withscores=True)
     assert [score for _, score in due] == [morning.timestamp()]
     held = await status(client, campaign)
     assert (held["status"], held["queued"], held["sent"]) == ("sending", 1, 1)

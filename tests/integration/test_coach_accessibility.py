@@ -23,12 +23,13 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bot.coach.accounts import CoachAccounts
 from bot.config import ROOT
 from bot.runtime.gateway import SERVICES, create_app
 from scripts.browser import axe_violations, chromium, contrast
+from tests.browser_waits import requests_to
 from tests.conftest import Conversation, make_settings
 from tests.integration.test_handover import FIXTURE_CONFIG, PASSWORD, request_coach
+from tests.waiting import until_sync
 
 TABLET_SCREENSHOT = ROOT / "reports" / "coach-tablet.png"
 TEAMS = ["jobbtorg-unga-jarva", "jobbtorg-vuxna-jarva"]  # Anna's teams, in this order
@@ -49,7 +50,7 @@ async def panel(aiohttp_client, rasa_server, prefix, redis) -> TestClient:
     client = await aiohttp_client(create_app(make_settings(prefix, rasa_server,
                                                            config_dir=FIXTURE_CONFIG)))
     services = client.server.app[SERVICES]
-    await CoachAccounts(services.redis, prefix, services.teams).add(
+    await services.accounts.add(
         "anna", PASSWORD, TEAMS, name="Anna")
     return client
 
@@ -166,14 +167,20 @@ def keep_focus_on_a_queue_button(base: str, focused: threading.Event,
             rows_before = len(driver.find_elements(By.CSS_SELECTOR, "#queue-body tr"))
             driver.execute_script("arguments[0].focus(); arguments[0].__marked = true", button)
             focused.set()
-            samples = []
-            started = time.monotonic()
-            while time.monotonic() - started < 15:
+            samples: list[list[object]] = []
+
+            def sample() -> bool:
+                """Where focus is now; True once the third lead is in the queue."""
                 samples.append(driver.execute_script(
                     "const a = document.activeElement;"
                     "return [a.__marked === true, a.dataset.lead || a.tagName,"
                     "        document.querySelectorAll('#queue-body tr').length]"))
+                return arrived.is_set() and samples[-1][2] == 3
+
+            until_sync(sample, timeout=60, interval=0.25, what="the third lead in the queue")
+            for _ in range(4):  # a second more: focus stays after the change too
                 time.sleep(0.25)
+                sample()
             arrived_in_time = arrived.is_set()
             buttons = driver.find_elements(By.CSS_SELECTOR, "#queue-body tr button")
             marked = driver.execute_script(
@@ -250,18 +257,23 @@ def claim_reply_and_watch(base: str, replied: threading.Event,
             user_sent.wait(60)
             wait(driver, 30).until(lambda d: "passar bra efter lunch" in d.find_element(
                 By.ID, "transcript").text)
-            time.sleep(5.5)  # one more update with nothing new: nothing may be appended
+            # One more update with nothing new ("Öppna" loads the lead again, as an update
+            # does, then moves focus): nothing may be appended.
+            button = row_button(driver, "Rinkeby")
+            lead_url = f"/coach/api/leads/{button.get_attribute('data-lead')}"
+            loads = requests_to(driver, lead_url)
+            button.send_keys(Keys.ENTER)  # "Öppna"
+            with contextlib.suppress(TimeoutException):
+                wait(driver, 10).until(lambda d: d.execute_script(
+                    "return document.activeElement.id") == "lead-title")
+            reloaded = requests_to(driver, lead_url) - loads
             items = driver.execute_script(
                 "return [...document.querySelectorAll('#transcript li')]"
                 ".map((li) => [li.__original ?? null, li.className, li.textContent])")
             removed = driver.execute_script("return window.__removed")
-            row_button(driver, "Rinkeby").send_keys(Keys.ENTER)  # "Öppna"
-            with contextlib.suppress(TimeoutException):
-                wait(driver, 5).until(lambda d: d.execute_script(
-                    "return document.activeElement.id") == "lead-title")
             return {"after_claim": after_claim, "log": log_facts, "before": before,
-                    "items": items, "removed": removed, "after_open": driver.execute_script(
-                        "return document.activeElement.id")}
+                    "items": items, "removed": removed, "reloaded": reloaded,
+                    "after_open": driver.execute_script("return document.activeElement.id")}
     finally:
         replied.set()
 
@@ -280,6 +292,7 @@ async def test_claim_focuses_the_heading_and_the_transcript_only_grows(panel) ->
         person_answers())
     assert result["after_claim"] == ["lead-title", "H2", -1]
     assert result["after_open"] == "lead-title"  # "Öppna" too
+    assert result["reloaded"] >= 1  # ... and it loaded the lead again: an update was seen
     assert result["log"] == {"role": "log", "tabindex": "0", "name": "Samtal", "tabbable": 0}
     before, items = result["before"], result["items"]
     assert before > 0

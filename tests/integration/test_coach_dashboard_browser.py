@@ -10,7 +10,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from bot.coach.accounts import CoachAccounts
 from bot.config import ROOT
 from bot.runtime.gateway import SERVICES, create_app
 from scripts.browser import chromium
@@ -52,7 +51,7 @@ async def test_log_in_claim_reply_close(aiohttp_client, rasa_server, prefix, red
     client = await aiohttp_client(create_app(make_settings(prefix, rasa_server,
                                                            config_dir=FIXTURE_CONFIG)))
     services = client.server.app[SERVICES]
-    await CoachAccounts(services.redis, prefix, services.teams).add(
+    await services.accounts.add(
         "anna", PASSWORD, ["jobbtorg-unga-jarva"], name="Anna")
     talk = await Conversation.start(client)
     await request_coach(talk)

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.coach.accounts import CoachAccounts
 from bot.config import ROOT
 from bot.core.handover.personnummer import luhn_ok
+from bot.core.keys import CONV_LEADS, CONV_OPEN_LEAD, LEAD, LEAD_MESSAGES, LEAD_STREAM, Keys
 from bot.runtime.gateway import SERVICES, create_app
 from bot.runtime.worker import release_expired_claims
 from tests.conftest import Conversation, make_settings
+from tests.waiting import until
 
 FIXTURE_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 PASSWORD = "correct horse battery"
@@ -32,7 +33,7 @@ async def app_client(aiohttp_client, rasa_server, prefix, redis):
 
 async def add_coach(client: TestClient, username: str, *teams: str) -> None:
     services = client.server.app[SERVICES]
-    await CoachAccounts(services.redis, services.settings.key_prefix, services.teams).add(
+    await services.accounts.add(
         username, PASSWORD, list(teams), name=username.title())
 
 
@@ -83,7 +84,7 @@ async def test_consent_given_creates_a_lead_for_the_right_team(app_client, aioht
     assert "name" not in lead and lead["waiting_seconds"] >= 0  # no names in the queue
     vera, _ = await coach_session(aiohttp_client, app_client, "vera")
     assert (await (await vera.get("/coach/api/leads")).json())["leads"] == []
-    stored = await redis.hgetall(f"{prefix}:lead:{lead['id']}")
+    stored = await redis.hgetall(Keys(prefix)(LEAD, lead=lead["id"]))
     assert stored["consent_version"] and stored["consent_channel"] == "webchat"
 
 
@@ -92,8 +93,9 @@ async def test_consent_refused_stores_nothing(app_client, redis, prefix) -> None
     await talk.send(payload="/request_coach")
     declined = await talk.send(payload="/handover:no")
     assert "inget" in declined["replies"][0]["text"].lower()
-    assert [k async for k in redis.scan_iter(match=f"{prefix}:lead*")] == []
-    assert [k async for k in redis.scan_iter(match=f"{prefix}:conv:*:open_lead")] == []
+    keys = Keys(prefix)
+    for pattern in (LEAD, LEAD_MESSAGES, LEAD_STREAM, CONV_OPEN_LEAD, CONV_LEADS):
+        assert [k async for k in redis.scan_iter(match=keys.glob(pattern))] == [], pattern
 
 
 async def test_claim_race_relay_both_ways_and_close(app_client, aiohttp_client, redis,
@@ -132,7 +134,7 @@ async def test_claim_race_relay_both_ways_and_close(app_client, aiohttp_client, 
     assert detail["transcript"][-1] == {**detail["transcript"][-1], "from": "user",
                                         "text": "ja gärna, efter lunch"}
 
-    stream = f"{prefix}:leads:jobbtorg-unga-jarva"
+    stream = Keys(prefix)(LEAD_STREAM, team="jobbtorg-unga-jarva")
     assert (await redis.xpending(stream, "coaches"))["pending"] == 1
     booked_before = await metric(app_client, 'lotsen_lead_outcomes_total{outcome="booked",'
                                              'team="jobbtorg-unga-jarva"}')
@@ -170,9 +172,12 @@ async def test_a_claim_that_lapses_goes_back_to_the_queue(app_client, aiohttp_cl
     # Anna's browser dies here. Bo cannot take the lead at once ...
     bo, bo_csrf = await coach_session(aiohttp_client, app_client, "bo")
     assert (await bo.post(f"/coach/api/leads/{lead_id}/claim", headers=bo_csrf)).status == 409
-    await asyncio.sleep(3.5)  # the test teams' claim timeout is 3 s
+    # The test teams' claim timeout is 3 s, measured by Redis (a stream entry's idle time):
+    # the SLA monitor releases the claim once that much real time has passed.
     services = app_client.server.app[SERVICES]
-    assert await release_expired_claims(services.leads, services.teams) == 1  # the SLA monitor
+    released = await until(lambda: release_expired_claims(services.leads, services.teams),
+                           timeout=30, interval=0.2, what="the SLA monitor to release the claim")
+    assert released == 1
     leads = (await (await bo.get("/coach/api/leads")).json())["leads"]
     assert leads[0]["status"] == "waiting" and leads[0]["sla_breached"]
     assert (await bo.post(f"/coach/api/leads/{lead_id}/claim", headers=bo_csrf)).status == 200
@@ -189,7 +194,7 @@ async def test_the_person_can_leave_and_asking_again_updates_the_lead(app_client
     back = await talk.send("vad är komvux")
     assert "komvux" in back["replies"][0]["text"].lower()  # NLU again, not the coach
     await request_coach(talk, district="Skärholmen", age="30+")
-    open_leads = [k async for k in redis.scan_iter(match=f"{prefix}:lead:*")
+    open_leads = [k async for k in redis.scan_iter(match=Keys(prefix).glob(LEAD))
                   if k.count(":") == 2]
     assert len(open_leads) == 1  # at most one open lead per person
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.config import ROOT
 from scripts.stack import free_port
+from tests.waiting import until_sync
 
 READY_SECONDS = 300  # Rasa alone takes 20 s on an idle machine, much longer beside a CI run
 CHILD_LINE = re.compile(r"run: ([\w-]+) (?:started|restarted) \(pid (\d+)\)")
@@ -55,15 +56,6 @@ def command_line(pid: int) -> list[str]:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
     except (FileNotFoundError, ProcessLookupError):
         return []
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 class RunPy:
@@ -181,13 +173,15 @@ def test_run_restarts_a_killed_child_and_keeps_the_others_running(prefix, redis)
         worker = run.pids()["worker"]
         assert worker != first["worker"]
         # Logged right after the fork: give exec a moment (an exec'ing process has no cmdline).
-        wait_until(lambda: "worker" in command_line(worker), 10, "the new worker's exec")
+        until_sync(lambda: "worker" in command_line(worker), timeout=10,
+                   what="the new worker's exec")
 
         mark = run.mark()
         os.kill(first["gateway"], signal.SIGKILL)
         run.wait_for(r"run: gateway exited with code -9; restarting in 1 s", 30, mark)
         run.wait_for(r"run: gateway restarted \(pid \d+\)", 60, mark)
-        wait_until(lambda: healthy(base), 90, "the restarted gateway's /healthz")
+        until_sync(lambda: healthy(base), timeout=90, interval=0.2,
+                   what="the restarted gateway's /healthz")
         assert say_hej(base)["replies"]
         gateway = run.pids()["gateway"]
         assert gateway != first["gateway"] and "serve" in command_line(gateway)  # it answered

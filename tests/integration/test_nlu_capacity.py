@@ -15,12 +15,14 @@ from prometheus_client import REGISTRY
 
 from bot.core.keys import Keys
 from bot.core.nlu import NLUBusy, NLUUnavailable
-from bot.core.nlu.cache import CachedParser, ParseCache
+from bot.core.nlu.cache import NLU_CACHE_KEY, CachedParser, ParseCache
 from bot.core.nlu.pool import RasaPool
 from bot.runtime.gateway import create_app
 from bot.runtime.wiring import load_content
 from tests.conftest import Conversation, make_settings
 from tests.proxy import TcpProxy
+from tests.redis_keys import scan
+from tests.waiting import until
 
 
 def counted(name: str, **labels: str) -> float:
@@ -91,11 +93,8 @@ async def test_parses_spread_over_replicas_and_a_failed_one_comes_back(
     assert [r.healthy for r in pool.replicas] == [False, True]
 
     await first.open()
-    for _ in range(30):  # the health check puts it back (every 0.2 s here)
-        if pool.replicas[0].healthy:
-            break
-        await asyncio.sleep(0.1)
-    assert pool.replicas[0].healthy
+    await until(lambda: pool.replicas[0].healthy, timeout=10,  # checked every 0.2 s here
+                what="the health check to put the replica back")
     before = first.parses
     await asyncio.gather(*(pool.parse("tack") for _ in range(6)))
     assert first.parses > before
@@ -122,7 +121,8 @@ async def test_the_cache_skips_rasa_for_a_repeated_short_text_and_keeps_no_text(
     assert again == first and proxy.parses == sent
     assert counted("lotsen_nlu_cache_total", result="hit") == hits + 1
 
-    keys = [key async for key in redis.scan_iter(match=f"{prefix}:nlu-cache:*")]
+    cached = Keys(prefix).glob(NLU_CACHE_KEY)
+    keys = await scan(redis, cached)
     assert len(keys) == 1
     stored = await redis.get(keys[0])
     assert "hej" not in stored.lower() and json.loads(stored)["intent"] == "greet"
@@ -130,7 +130,7 @@ async def test_the_cache_skips_rasa_for_a_repeated_short_text_and_keeps_no_text(
 
     await parser.parse("jag heter Amina Hassan")  # a name: parsed, never cached
     await parser.parse("ring mig på 070-123 45 67")
-    assert len([key async for key in redis.scan_iter(match=f"{prefix}:nlu-cache:*")]) == 1
+    assert len(await scan(redis, cached)) == 1
 
     pool.replicas[0].model = "nlu-another-model.tar.gz"  # a new model: its own entries
     sent = proxy.parses

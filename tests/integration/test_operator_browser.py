@@ -18,7 +18,6 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bot.coach.accounts import CoachAccounts
 from bot.config import ROOT
 from bot.core.outreach.subscriptions import Consent, Subscription
 from bot.runtime import worker
@@ -53,7 +52,7 @@ async def panel(aiohttp_client, prefix, redis, providers, clock):
                                          telegram_chat_rate_per_second=100.0)
     client = await aiohttp_client(create_app(settings, clock=clock))
     services = client.server.app[SERVICES]
-    accounts = CoachAccounts(services.redis, prefix, services.teams)
+    accounts = services.accounts
     await accounts.add("olga", PASSWORD, [], name="Olga", role="operator")
     await accounts.add("sara", PASSWORD, [next(iter(services.teams.teams))], name="Sara")
     now = clock.timestamp()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.keys import Keys, Owner
+from bot.core.keys import BOOKING_SLOT, Keys, Owner
 from bot.core.messages import Reply
 from bot.runtime.gateway import SERVICES, create_app
 from connectors.optout import OPTOUT
@@ -66,7 +66,7 @@ async def test_erasure_leaves_nothing_that_names_the_person(client, aiohttp_clie
     needles = [talk.session, f"webchat:{talk.session}", PHONE, PHONE.lstrip("+"),
                "0701234567", str(CHAT), NAME, *codes]
     assert mentions(await journeys.dump(redis, prefix), needles) == {}
-    slots = [f"{prefix}:booking:slot:{CLOCK.slot('unga-jarva', day, '10:00')}"
+    slots = [Keys(prefix)(BOOKING_SLOT, slot=CLOCK.slot("unga-jarva", day, "10:00"))
              for day in (1, 2)]
     assert [await redis.scard(slot) for slot in slots] == [0, 0]  # seats free again
 

@@ -9,10 +9,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot.core.keys import JOBS_DUE, Keys
 from bot.core.messages import Reply
 from bot.runtime import worker
 from bot.runtime.gateway import SERVICES, create_app
-from connectors.sms import twilio_signature
+from connectors.sms import STATUS, twilio_signature
 from tests.conftest import make_settings
 from tests.fakes import (
     ELKS_PASSWORD,
@@ -22,6 +23,8 @@ from tests.fakes import (
     TWILIO_TOKEN,
     elks_auth,
 )
+from tests.job_queue import queue_idle
+from tests.waiting import until
 
 SECRET = "telegram-webhook-secret"
 ELKS_SECRET = "elks-webhook-secret"
@@ -54,14 +57,6 @@ async def running_worker(settings):
     yield
     stop.set()
     await asyncio.wait_for(task, 10)
-
-
-async def until(condition, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the fake provider")
-        await asyncio.sleep(0.1)
 
 
 _update_id = iter(range(1000, 10**6))
@@ -122,8 +117,8 @@ async def test_telegram_wrong_secret_is_403_and_nothing_is_processed(gateway, pr
     assert resp.status == 403
     resp = await gateway.post("/telegram/webhook", json=text_update(556, "hej"))
     assert resp.status == 403
-    assert [k async for k in redis.scan_iter(match=f"{prefix}:*556*")] == []
-    assert await redis.zcard(f"{prefix}:jobs:due") == 0
+    assert [k async for k in redis.scan_iter(match=f"{prefix}:*556*")] == []  # any key at all
+    assert await redis.zcard(Keys(prefix)(JOBS_DUE)) == 0
 
 
 async def test_telegram_malformed_and_duplicate_updates(gateway, providers, running_worker,
@@ -135,19 +130,19 @@ async def test_telegram_malformed_and_duplicate_updates(gateway, providers, runn
     first, second = await telegram(gateway, update), await telegram(gateway, update)
     assert (await first.json()) == {"ok": True} and (await second.json())["duplicate"]
     await until(lambda: len(providers.telegram_sent) == 1)
-    await asyncio.sleep(1.0)
+    await until(lambda: queue_idle(redis, prefix), what="every queued reply sent")
     assert len(providers.telegram_sent) == 1
 
 
 async def test_telegram_429_is_retried_after_retry_after_and_delivered_once(
-        gateway, providers, running_worker) -> None:
+        gateway, providers, running_worker, redis, prefix) -> None:
     providers.telegram_429 = 1
     started = time.monotonic()
     await telegram(gateway, text_update(558, "hej"))
     await until(lambda: len(providers.telegram_sent) == 1)
     assert providers.telegram_rejected == 1
     assert time.monotonic() - started >= 1.0  # waited the retry_after the fake asked for
-    await asyncio.sleep(1.5)
+    await until(lambda: queue_idle(redis, prefix), what="the retried job to finish")
     assert len(providers.telegram_sent) == 1
 
 
@@ -191,7 +186,7 @@ async def test_46elks_wrong_or_missing_credentials_are_refused_and_nothing_proce
     # Delivery reports have their own secret: the inbound one does not open them.
     resp = await elks(gateway, {"id": "s1", "status": "delivered"}, path="/sms/46elks/status")
     assert resp.status == 401
-    assert await redis.zcard(f"{prefix}:jobs:due") == 0
+    assert await redis.zcard(Keys(prefix)(JOBS_DUE)) == 0
     assert (await elks(gateway, {"from": PHONE})).status == 400
 
 
@@ -203,14 +198,15 @@ async def test_twilio_signature_is_checked_against_the_public_url(gateway, provi
     good = twilio_signature(TWILIO_TOKEN, f"{PUBLIC_URL}/sms/twilio", form)
     bad = await gateway.post("/sms/twilio", data=form, headers={"X-Twilio-Signature": "AAAA"})
     assert bad.status == 403
-    assert await redis.zcard(f"{prefix}:jobs:due") == 0
+    assert await redis.zcard(Keys(prefix)(JOBS_DUE)) == 0
     ok = await gateway.post("/sms/twilio", data=form, headers={"X-Twilio-Signature": good})
     assert ok.status == 200 and "<Response>" in await ok.text()
     await until(lambda: len(providers.twilio_sent) == 1)
     assert providers.twilio_sent[0]["To"] == "+46709999999"
 
 
-async def test_stop_then_a_broadcast_sends_nothing_more(gateway, providers, running_worker) -> None:
+async def test_stop_then_a_broadcast_sends_nothing_more(gateway, providers, running_worker,
+                                                        redis, prefix) -> None:
     await elks(gateway, elks_form("STOP", "s1"))
     await until(lambda: len(providers.elks_sent) == 1)  # the one confirmation
     content = gateway.server.app[SERVICES].content
@@ -218,19 +214,20 @@ async def test_stop_then_a_broadcast_sends_nothing_more(gateway, providers, runn
     await elks(gateway, elks_form("hej igen", "s2"))
     deliveries = gateway.server.app[SERVICES].deliveries
     await deliveries.send(f"sms:{PHONE}", [Reply("Broadcast: drop-in i morgon!")])
-    await asyncio.sleep(2.0)
+    await until(lambda: queue_idle(redis, prefix), what="the worker to take the broadcast")
     assert len(providers.elks_sent) == 1
     await elks(gateway, elks_form("START", "s3"))
     await until(lambda: len(providers.elks_sent) == 2)
     assert providers.elks_sent[1]["message"] == content.text("optin_confirmed", "sv")
 
 
-async def test_duplicate_sms_delivery_is_processed_once(gateway, providers, running_worker) -> None:
+async def test_duplicate_sms_delivery_is_processed_once(gateway, providers, running_worker,
+                                                        redis, prefix) -> None:
     for _ in range(3):
         resp = await elks(gateway, elks_form("vad är sfi", "dup1"))
         assert resp.status == 200
     await until(lambda: len(providers.elks_sent) == 1)
-    await asyncio.sleep(1.0)
+    await until(lambda: queue_idle(redis, prefix), what="every queued reply sent")
     assert len(providers.elks_sent) == 1
 
 
@@ -238,11 +235,11 @@ async def test_delivery_reports_are_recorded(gateway, redis, prefix) -> None:
     resp = await elks(gateway, {"id": "s123", "status": "delivered"}, secret=STATUS_SECRET,
                       path="/sms/46elks/status")
     assert resp.status == 200
-    assert (await redis.hgetall(f"{prefix}:sms:status:s123"))["status"] == "delivered"
+    assert (await redis.hgetall(Keys(prefix)(STATUS, message="s123")))["status"] == "delivered"
     form = {"MessageSid": "SM9", "MessageStatus": "delivered"}
     sig = twilio_signature(TWILIO_TOKEN, f"{PUBLIC_URL}/sms/twilio/status", form)
     resp = await gateway.post("/sms/twilio/status", data=urlencode(form),
                               headers={"X-Twilio-Signature": sig,
                                        "Content-Type": "application/x-www-form-urlencoded"})
     assert resp.status == 200
-    assert (await redis.hgetall(f"{prefix}:sms:status:SM9"))["status"] == "delivered"
+    assert (await redis.hgetall(Keys(prefix)(STATUS, message="SM9")))["status"] == "delivered"

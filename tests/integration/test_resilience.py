@@ -7,10 +7,9 @@ own port that the test stops and starts again.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
+import socket
 import subprocess
-import time
 from contextlib import suppress
 
 import pytest
@@ -20,6 +19,7 @@ from bot.runtime.gateway import create_app
 from scripts.stack import free_port
 from tests.conftest import Conversation, make_settings
 from tests.proxy import TcpProxy
+from tests.waiting import until, until_sync
 
 
 async def test_rasa_down_gives_menu_and_readyz_says_so_then_recovers(
@@ -42,10 +42,21 @@ async def test_rasa_down_gives_menu_and_readyz_says_so_then_recovers(
     assert "komvux" in picked.lower()
 
     await proxy.open()
-    await asyncio.sleep(2.1)  # the health check puts Rasa back within a second or two
+    await until(lambda: status(client, "/readyz", 200), what="the health check to put Rasa back")
     assert "föräldraledig" in (await talk.say("sfi för föräldralediga, hur funkar det")).lower()
     assert (await client.get("/readyz")).status == 200
     await proxy.close()
+
+
+async def status(client: TestClient, path: str, wanted: int) -> bool:
+    return (await client.get(path)).status == wanted
+
+
+def listening(port: int) -> bool:
+    with suppress(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    return False
 
 
 @pytest.fixture
@@ -59,14 +70,8 @@ def private_redis():
         process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
                                     "--save", "", "--appendonly", "no"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with suppress(OSError):
-                import socket
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return process
-            time.sleep(0.05)
-        raise TimeoutError("private redis-server did not start")
+        until_sync(lambda: listening(port), timeout=10, what="the private redis-server")
+        return process
 
     holder = {"process": start()}
     yield port, holder, start
@@ -91,12 +96,11 @@ async def test_redis_down_is_503_with_clear_message_and_recovers(
     assert ready.status == 503 and "redis" in (await ready.json())["down"]
 
     holder["process"] = start()  # empty Redis: the old session is gone, a new one works
-    deadline = time.monotonic() + 10
-    while True:
+
+    async def new_session() -> str | None:
         resp = await client.post("/webchat/sessions", json={})
-        if resp.status == 201 or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
-    assert resp.status == 201
-    fresh = Conversation(client, (await resp.json())["session"])
+        return (await resp.json())["session"] if resp.status == 201 else None
+
+    session = await until(new_session, timeout=10, interval=0.2, what="a new session")
+    fresh = Conversation(client, session)
     assert "Lotsen" in await fresh.say("hej")

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import yaml
 
-from bot.coach.accounts import CoachAccounts
+from bot.core.keys import Keys
 from bot.core.review.flow import UNHELPFUL
+from bot.core.review.inbox import REVIEW_GROUP, REVIEW_INDEX, REVIEW_WEEK
 from bot.runtime.gateway import SERVICES, create_app
 from tests.conftest import Conversation, make_settings
 from tests.integration.test_staff_workspace import PASSWORD, browser_of
 from tests.journeys import CLOCK
+from tests.redis_keys import scan
 
 UNANSWERABLE = "Jag heter Amina Yusuf. Vad kostar en pizza i Göteborg? Ring mig på 070-123 45 67"
 
@@ -20,7 +22,7 @@ UNANSWERABLE = "Jag heter Amina Yusuf. Vad kostar en pizza i Göteborg? Ring mig
 async def gateway(aiohttp_client, rasa_server, prefix):
     client = await aiohttp_client(create_app(make_settings(prefix, rasa_server), clock=CLOCK))
     services = client.server.app[SERVICES]
-    accounts = CoachAccounts(services.redis, prefix, services.teams)
+    accounts = services.accounts
     await accounts.add("olga", PASSWORD, [], name="Olga", role="operator")
     await accounts.add("sara", PASSWORD, ["jobbtorg-unga-jarva"], name="Sara")
     return client
@@ -43,7 +45,9 @@ async def test_an_unanswerable_question_is_kept_redacted_labelled_and_exported(
     assert "<name>" in question and "<phone>" in question
     assert group["count"] == 1 and set(group["reasons"]) <= {"clarify", "out_of_scope"}
     # Nothing kept for review names the conversation it came from.
-    for key in await redis.keys(f"{prefix}:review:*"):
+    keys = Keys(prefix)
+    for key in await scan(redis, *(keys.glob(p) for p in (REVIEW_GROUP, REVIEW_INDEX,
+                                                          REVIEW_WEEK))):
         value = await redis.get(key) if await redis.type(key) == "string" else ""
         assert talk.session not in key and talk.session not in (value or "")
 

@@ -15,7 +15,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from bot.coach.accounts import CoachAccounts
 from bot.config import ROOT
 from bot.runtime.gateway import SERVICES, create_app
 from scripts.browser import axe_violations, chromium
@@ -33,7 +32,7 @@ async def client(aiohttp_client, rasa_server, providers, prefix, redis):
                                          rasa_token=rasa_server.token)
     client = await aiohttp_client(create_app(settings, clock=CLOCK))
     services = client.server.app[SERVICES]
-    await CoachAccounts(services.redis, prefix, services.teams).add(
+    await services.accounts.add(
         "sara", PASSWORD, [JARVA], name="Sara")
     return client
 
@@ -52,9 +51,9 @@ def watch_then_dropin(base: str, ready: threading.Event, created: threading.Even
                 .send_keys("sara")
             driver.find_element(By.ID, "password").send_keys(PASSWORD + "\n")
             wait(driver).until(ec.visibility_of_element_located((By.ID, "queue-empty")))
+            # Open: the gateway has subscribed this panel (it subscribes before it answers).
             wait(driver).until(lambda d: d.execute_script("return window.LotsenCoach.live()"))
             seen["title_before"] = driver.title
-            time.sleep(1)  # the stream is open and idle
             ready.set()
             created.wait(120)
             after = time.monotonic()

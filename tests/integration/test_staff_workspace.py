@@ -15,6 +15,9 @@ import aiohttp
 import pytest
 
 from bot.coach.accounts import CoachAccounts
+from bot.coach.notify import GROUP as NOTIFIER_GROUP
+from bot.core.keys import Keys
+from bot.core.staff_events import STAFF_EVENTS
 from bot.runtime import worker
 from bot.runtime.gateway import SERVICES, create_app
 from scripts.stack import free_port, start_python, stop, wait_http
@@ -22,6 +25,7 @@ from tests import journeys
 from tests.conftest import Conversation
 from tests.integration.test_handover import FIXTURE_CONFIG
 from tests.journeys import CLOCK
+from tests.waiting import until
 
 PASSWORD = "correct horse battery"
 JARVA, FARSTA = "jobbtorg-unga-jarva", "jobbtorg-farsta"
@@ -42,7 +46,7 @@ async def client(aiohttp_client, rasa_server, providers, prefix, redis):
 
 def accounts_of(client) -> CoachAccounts:
     services = client.server.app[SERVICES]
-    return CoachAccounts(services.redis, services.settings.key_prefix, services.teams)
+    return services.accounts
 
 
 async def browser_of(client, aiohttp_client, username: str):
@@ -183,6 +187,15 @@ async def read_events(response: aiohttp.ClientResponse, wanted: str,
     raise AssertionError("the stream ended")
 
 
+async def stream_open(response: aiohttp.ClientResponse) -> None:
+    """Read up to the stream's first line (`retry:`): the gateway has subscribed this panel."""
+    async with asyncio.timeout(10):
+        async for raw in response.content:
+            if raw.startswith(b"retry:"):
+                return
+    raise AssertionError("the stream ended before it opened")
+
+
 async def test_a_lead_made_through_one_gateway_reaches_a_panel_on_another_within_2_s(
         client, second_gateway) -> None:
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as panel:
@@ -192,7 +205,7 @@ async def test_a_lead_made_through_one_gateway_reaches_a_panel_on_another_within
         async with panel.get(f"{second_gateway}/coach/api/events") as stream:
             assert stream.status == 200
             assert stream.headers["Content-Type"] == "text/event-stream"
-            await asyncio.sleep(0.5)  # the stream is open
+            await stream_open(stream)
             started = time.monotonic()
             await journeys.web_booking_and_handover(client)  # through the first gateway
             done = time.monotonic()
@@ -252,6 +265,12 @@ async def test_a_canned_reply_reaches_an_arabic_speaker_in_arabic_on_web_and_tel
     assert any(arabic in text and "Sara" in text for text in to_chat)
 
 
+async def notifier_group_exists(redis, events: str) -> bool:
+    if not await redis.exists(events):
+        return False
+    return any(group["name"] == NOTIFIER_GROUP for group in await redis.xinfo_groups(events))
+
+
 async def test_an_email_reaches_the_smtp_server_within_5_s_of_a_new_lead_without_personal_data(
         aiohttp_client, rasa_server, providers, prefix, redis, smtp_server) -> None:
     settings = journeys.journey_settings(prefix, providers, rasa_url=rasa_server.url,
@@ -266,7 +285,8 @@ async def test_an_email_reaches_the_smtp_server_within_5_s_of_a_new_lead_without
     running = asyncio.create_task(worker.run(settings, stop_worker, poll_seconds=0.2,
                                              clock=CLOCK))
     try:
-        await asyncio.sleep(1.0)  # the notifier's group exists
+        events = Keys(prefix)(STAFF_EVENTS)
+        await until(lambda: notifier_group_exists(redis, events), what="the notifier's group")
         _, codes = await journeys.web_booking_and_handover(client)
         created = time.monotonic()
         received = await smtp_server.wait_for(1, timeout=5)

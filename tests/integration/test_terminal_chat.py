@@ -4,8 +4,10 @@ answers in Swedish about sfi."""
 from __future__ import annotations
 
 from bot.core.content import Content
+from bot.core.keys import CONV_STATE, Keys
 from bot.runtime.wiring import load_content
 from tests.conftest import make_settings
+from tests.redis_keys import part, scan
 from tests.unit.test_terminal_channel import chat_process
 
 
@@ -19,7 +21,10 @@ async def test_a_swedish_question_about_sfi_gets_the_swedish_sfi_answer(rasa_ser
                         rasa_token=rasa_server.token)
     assert done.returncode == 0, done.stderr
     assert content().text("info_sfi", "sv") in done.stdout
-    assert [k async for k in redis.scan_iter(match=f"{prefix}:conv:terminal:*:state")]
+    keys = Keys(prefix)
+    conversations = [part(keys, CONV_STATE, key, "conversation")
+                     for key in await scan(redis, keys.glob(CONV_STATE))]
+    assert [c for c in conversations if c and c.startswith("terminal:")]
 
 
 async def test_lang_switches_the_answers_to_english(rasa_server, prefix, redis) -> None:

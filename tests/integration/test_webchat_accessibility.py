@@ -6,7 +6,6 @@ translated accessible names, 44 px targets, reflow and focus rings of at least 3
 from __future__ import annotations
 
 import asyncio
-import time
 
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -27,6 +26,9 @@ from scripts.browser import (
     sideways_overflow,
     wait_for_bot_messages,
 )
+from tests.browser_waits import announced as announced_texts
+from tests.browser_waits import before_next_page, posts, record_posts, requests_to, settle
+from tests.waiting import until_sync
 
 PHONE_SCREENSHOT = ROOT / "reports" / "webchat-ar-phone.png"
 
@@ -86,9 +88,11 @@ def picker_session(url: str) -> dict[str, object]:
         open_chat(driver, url)
         mine_before = len(driver.find_elements(By.CSS_SELECTOR, ".msg.me"))
         picker = driver.find_element(By.ID, "language")
+        record_posts(driver)
         picker.send_keys(Keys.ARROW_DOWN)  # on a closed select: moves the selection only
-        time.sleep(2)  # long enough for a post and a reply, had it sent one
+        settle(driver)  # whatever the key started has run: a post would have been made
         after_arrow = {"lang": driver.find_element(By.TAG_NAME, "html").get_attribute("lang"),
+                       "posts": posts(driver),
                        "picked": picker.get_attribute("value"), "focus": active_id(driver),
                        "mine": len(driver.find_elements(By.CSS_SELECTOR, ".msg.me")) - mine_before,
                        "bot": len(bot_messages(driver))}
@@ -105,6 +109,7 @@ async def test_arrow_keys_on_the_picker_change_nothing_until_confirmed(chat) -> 
     arrow = result["after_arrow"]
     assert arrow["picked"] != "sv"  # the selection moved …
     assert arrow["lang"] == "sv" and arrow["mine"] == 0 and arrow["bot"] == 1  # … nothing else
+    assert arrow["posts"] == []  # not even a request
     assert arrow["focus"] == "language"
     assert result["lang"] == arrow["picked"]  # Enter chose it
     assert len(result["mine"]) == 1
@@ -127,8 +132,9 @@ def focus_session(url: str, deliver) -> dict[str, object]:
         focused = buttons[-1].text
         deliver(driver.execute_script("return sessionStorage.getItem('lotsen.session')"))
         wait_for_bot_messages(driver, 3, timeout=15)
-        time.sleep(0.5)
-        announced = driver.find_element(By.ID, "announcer").get_attribute("textContent")
+        announced = until_sync(  # the announcer is given the text 50 ms after the message
+            lambda: driver.find_element(By.ID, "announcer").get_attribute("textContent"),
+            timeout=10, what="the coach's message to be announced")
         still = driver.switch_to.active_element.text
         for text in ("vad är jobbtorg", "sfi"):
             say(driver, text)
@@ -164,13 +170,17 @@ def reload_session(url: str) -> dict[str, object]:
         say(driver, "sfi för föräldralediga")
         before = [(e.get_attribute("class"), e.text) for e in
                   driver.find_elements(By.CSS_SELECTOR, ".msg")]
+        before_next_page(driver, interval_ms=100)  # the 5 s poll every 0.1 s; announcements kept
         driver.refresh()
         WebDriverWait(driver, 20).until(
             lambda d: len(d.find_elements(By.CSS_SELECTOR, ".msg")) >= len(before))
-        time.sleep(6)  # one more poll: nothing new arrives, nothing is read out
+        # Polls after the restore (`after=0`): nothing new arrives, nothing is read out.
+        until_sync(lambda: requests_to(driver, "/messages?after=") >= 3, timeout=20,
+                   what="two polls after the reload")
+        settle(driver)
         after = [(e.get_attribute("class"), e.text) for e in
                  driver.find_elements(By.CSS_SELECTOR, ".msg")]
-        announced = driver.find_element(By.ID, "announcer").get_attribute("textContent")
+        announced = "\n".join(announced_texts(driver))
         usable = len(enabled_reply_buttons(driver))
         last = len(driver.find_elements(By.CSS_SELECTOR, ".msg")[-1].find_elements(
             By.CSS_SELECTOR, "button"))
@@ -199,7 +209,10 @@ def erase_session(url: str, yes: str) -> dict[str, object]:
             "return Object.keys(sessionStorage).filter((k) => k !== 'lotsen.language')")
         driver.refresh()
         wait_for_bot_messages(driver, 1)
-        time.sleep(1)
+        # The greeting's send is over (and, before it, any restore of the old chat).
+        until_sync(lambda: driver.find_element(By.ID, "send").get_attribute(
+            "aria-disabled") is None, timeout=20, what="the greeting to finish")
+        settle(driver)
         return {"confirmation": confirmation, "kept": kept,
                 "after_reload": [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".msg")]}
 

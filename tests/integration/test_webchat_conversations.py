@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 
+from bot.core.clock import system_clock
 from bot.core.delivery import Deliveries
 from bot.core.jobs import JobQueue
-from bot.core.keys import Keys
+from bot.core.keys import CONV_STATE, CONV_TRANSCRIPT, Keys
 from bot.runtime.worker import job_handlers
 from connectors.webchat import WebchatStore
 from tests.conftest import Conversation
+from tests.redis_keys import scan
 
 
 async def test_swedish_conversation(chat) -> None:
@@ -71,12 +73,13 @@ async def test_message_log_returns_later_messages_from_the_worker(chat, redis, p
     seen = await talk.messages()
     last = seen[-1]["seq"]
     # A message scheduled for delivery (as reminders and coach replies are) reaches the session.
-    queue = JobQueue(redis, prefix)
+    queue = JobQueue(redis=redis, keys=Keys(prefix), clock=system_clock)
     await queue.schedule("send_message", {"conversation": f"webchat:{talk.session}",
                                            "replies": [{"text": "Påminnelse", "buttons": []}]},
                          due=time.time() - 1)
     deliveries = Deliveries()
-    deliveries.register("webchat", WebchatStore(redis, Keys(prefix), 3600).append)
+    deliveries.register("webchat", WebchatStore(redis=redis, keys=Keys(prefix), clock=system_clock,
+                                                   retention_seconds=3600).append)
     assert await queue.run_due(job_handlers(deliveries)) == 1
     later = await talk.messages(after=last)
     assert [m["text"] for m in later] == ["Påminnelse"]
@@ -89,5 +92,7 @@ async def test_delete_my_data_through_free_text(chat, redis, prefix) -> None:
     data = await talk.send("radera all min data")
     assert [b["payload"] for b in data["replies"][0]["buttons"]] == ["/erase:yes", "/erase:no"]
     await talk.send(payload="/erase:yes")
-    keys = [k async for k in redis.scan_iter(match=f"{prefix}:conv:webchat:{talk.session}:*")]
-    assert not [k for k in keys if k.endswith((":state", ":transcript"))]
+    keys = Keys(prefix)
+    conversation = f"webchat:{talk.session}"
+    assert await scan(redis, keys.glob(CONV_STATE, conversation=conversation),
+                      keys.glob(CONV_TRANSCRIPT, conversation=conversation)) == []

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.core.keys import JOBS_DUE, Keys
 from bot.core.outreach.subscriptions import Consent, Subscription
 from bot.runtime import outreach_cli
 from bot.runtime.gateway import SERVICES, create_app
@@ -185,12 +186,12 @@ async def test_send_is_idempotent_cancel_stops_and_a_cancelled_campaign_is_not_s
     assert datetime.fromisoformat(body["send_at"]).timestamp() == CLOCK.timestamp() + 7200
     again = await post(client, f"/api/campaigns/{campaign}/send")
     assert again.status == 202 and (await again.json())["scheduled_now"] is False
-    due = await redis.zrange(f"{prefix}:jobs:due", 0, -1, withscores=True)
+    due = await redis.zrange(Keys(prefix)(JOBS_DUE), 0, -1, withscores=True)
     assert due == [(f"campaign-start-{campaign}", CLOCK.timestamp() + 7200)]  # one start job
 
     cancelled = await post(client, f"/api/campaigns/{campaign}/cancel")
     assert cancelled.status == 200 and (await cancelled.json())["status"] == "cancelled"
-    assert await redis.zcard(f"{prefix}:jobs:due") == 0
+    assert await redis.zcard(Keys(prefix)(JOBS_DUE)) == 0
     assert (await post(client, f"/api/campaigns/{campaign}/cancel")).status == 200
     refused = await post(client, f"/api/campaigns/{campaign}/send")
     assert refused.status == 409 and "cancelled" in (await refused.json())["error"]

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.jobs import RetryLater
-from bot.core.outreach.campaigns import QUEUED
+from bot.core.jobs import Job, RetryLater
+from bot.core.outreach.campaigns import RecipientState
 from bot.core.outreach.quiet_hours import STOCKHOLM, next_allowed, stockholm_day
 from bot.core.outreach.sending import IN_DOUBT_AFTER, CampaignSender
 from bot.core.outreach.service import START_JOB, message_job_id
@@ -82,7 +82,8 @@ async def queued_campaign(services, clock, texts: dict[str, str] | None = None,
         "name": "drop-in", "audience": {"topics": ["dropin"]},
         "texts": texts or {"sv": "Drop-in i morgon!"}, **extra})
     await services.campaigns.send(campaign.id)
-    await sender(services, clock).handlers()[START_JOB]({"campaign": campaign.id})
+    await sender(services, clock).handlers()[START_JOB](Job("start", START_JOB,
+                                                            {"campaign": campaign.id}))
     return campaign.id
 
 
@@ -96,7 +97,8 @@ async def test_an_sms_due_after_nine_in_the_evening_waits_for_eight(services, cl
                                                "conversation": "sms:+46701000001"})
     assert clock.timestamp() + held.value.delay == local(WINTER, 1, 8).timestamp()
     assert held.value.failed is False and providers.elks_sent == []
-    assert (await services.campaigns.store.state(campaign, "sms:+46701000001"))[0] == QUEUED
+    state = await services.campaigns.store.state(campaign, "sms:+46701000001")
+    assert state[0] == RecipientState.QUEUED
 
 
 async def test_stop_and_unsubscribing_after_queueing_and_the_fallback(services, clock, redis,
@@ -227,4 +229,5 @@ async def test_a_provider_error_leaves_the_person_queued_for_the_retry(unanswere
     with pytest.raises(RetryLater):
         await sender(built, clock).message({"campaign": campaign,
                                             "conversation": "sms:+46701000001"})
-    assert (await built.campaigns.store.state(campaign, "sms:+46701000001"))[0] == QUEUED
+    state = await built.campaigns.store.state(campaign, "sms:+46701000001")
+    assert state[0] == RecipientState.QUEUED

@@ -8,12 +8,16 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 
 import aiohttp
 import pytest
+from argon2 import PasswordHasher
 
 from bot.coach.accounts import CoachAccounts
+from bot.core.clock import system_clock
 from bot.core.handover.teams import Teams
+from bot.core.keys import Keys
 from bot.runtime.gateway import SERVICES, create_app
 from scripts.stack import free_port, start_python, stop, wait_http
 from tests.conftest import make_settings
@@ -34,14 +38,14 @@ for _ in range(25):
 async def gateway(aiohttp_client, prefix, redis):
     client = await aiohttp_client(create_app(make_settings(prefix)))
     services = client.server.app[SERVICES]
-    accounts = CoachAccounts(services.redis, prefix, services.teams)
+    accounts = services.accounts
     await accounts.add("sara", PASSWORD, [next(iter(services.teams.teams))], name="Sara")
     return client
 
 
 def accounts_of(client) -> CoachAccounts:
     services = client.server.app[SERVICES]
-    return CoachAccounts(services.redis, services.settings.key_prefix, services.teams)
+    return services.accounts
 
 
 async def login(client, password: str = PASSWORD):
@@ -67,7 +71,8 @@ async def test_100_parallel_wrong_passwords_verify_at_most_10_and_health_stays_f
         gateway_process, redis, prefix) -> None:
     settings = make_settings(prefix)
     teams = Teams.load(settings.config_dir / "teams.yml")
-    await CoachAccounts(redis, prefix, teams).add("sara", PASSWORD, [next(iter(teams.teams))])
+    await CoachAccounts(redis=redis, keys=Keys(prefix), clock=system_clock, teams=teams).add(
+       "sara", PASSWORD, [next(iter(teams.teams))])
     async with aiohttp.ClientSession() as http:
         async def attempt(password: str, address: str = ATTACKER) -> aiohttp.ClientResponse:
             # Through the trusted proxy on loopback, which names the client's address.
@@ -89,10 +94,12 @@ async def test_100_parallel_wrong_passwords_verify_at_most_10_and_health_stays_f
         # A 401 is only ever answered after argon2 checked the password; a 429 before it.
         assert statuses.count(401) + 1 <= 10, statuses
         assert statuses.count(401) + statuses.count(429) == 100
-        # Argon2 on the event loop would hold most probes for hundreds of ms; a shared 2-core
-        # machine may delay one of 25 by itself (seen: 122 ms), so one outlier under 500 ms.
+        # Every probe answered during the storm, none held for seconds (every guess verified
+        # on the event loop would hold them that long). That argon2 never runs on the event
+        # loop is checked directly below; its latency belongs in a benchmark, not here (a
+        # shared 2-core machine delayed a probe past 100 ms by itself).
         slowest = sorted(health_ms)
-        assert len(health_ms) == 25 and slowest[-2] < 100 and slowest[-1] < 500, slowest[-5:]
+        assert len(health_ms) == 25 and slowest[-1] < 3000, slowest[-5:]
 
         refused = await attempt(PASSWORD, COACH)  # the real coach, during the backoff
         assert refused.status == 429 and int(refused.headers["Retry-After"]) <= 4
@@ -101,6 +108,25 @@ async def test_100_parallel_wrong_passwords_verify_at_most_10_and_health_stays_f
         # The attacker's address has used up its attempts for the window.
         blocked = await attempt(PASSWORD)
         assert blocked.status == 429 and int(blocked.headers["Retry-After"]) > 60
+
+
+async def test_argon2_never_runs_on_the_event_loop(gateway, monkeypatch) -> None:
+    loop_thread, threads = threading.current_thread(), []
+    for name in ("hash", "verify"):
+        original = getattr(PasswordHasher, name)
+
+        def recording(self, *args, _original=original, **kwargs):  # type: ignore[no-untyped-def]
+            threads.append(threading.current_thread())
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(PasswordHasher, name, recording)
+    assert (await login(gateway, "wrong password")).status == 401  # verify
+    assert (await gateway.post("/coach/api/login", json={"username": "nobody",
+                                                         "password": "x"})).status == 401  # hash
+    assert (await login(gateway)).status == 200
+    assert len(threads) >= 3
+    assert [t.name for t in threads if t is loop_thread] == []
+    assert all(t.name.startswith("argon2") for t in threads), [t.name for t in threads]
 
 
 async def test_a_password_change_or_removal_ends_the_coachs_sessions(gateway) -> None:

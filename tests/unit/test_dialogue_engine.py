@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
+from bot.core.keys import CONV_RATE, CONV_STATE, CONV_TRANSCRIPT, Keys
 from bot.core.messages import IncomingMessage
 from bot.core.nlu import ParseResult
 from bot.core.review.flow import UNHELPFUL
 from bot.core.store import ConversationState
 from bot.runtime.wiring import build_services
 from tests.conftest import make_settings
+from tests.redis_keys import conversation_keys, scan
 
 
 @pytest.fixture
@@ -59,7 +61,9 @@ async def test_too_long_message_gets_polite_reply_and_nothing_is_stored(services
     outcome = await services.engine.handle(msg("x" * 5000))
     assert outcome.fallback == "too_long"
     assert "5000" in outcome.replies[0].text and "200" in outcome.replies[0].text
-    assert [k async for k in redis.scan_iter(match=f"{prefix}:conv:test:u1:[st]*")] == []
+    keys = Keys(prefix)
+    assert await scan(redis, keys.glob(CONV_STATE, conversation="test:u1"),
+                      keys.glob(CONV_TRANSCRIPT, conversation="test:u1")) == []
 
 
 async def test_rate_limit_refuses_politely(services) -> None:
@@ -87,8 +91,7 @@ async def test_delete_my_data_asks_then_erases_everything(services, redis, prefi
     assert [b.payload for b in ask.replies[0].buttons] == ["/erase:yes", "/erase:no"]
     done = await services.engine.handle(msg(payload="/erase:yes"))
     assert done.intent == "delete_my_data"
-    assert [k async for k in redis.scan_iter(match=f"{prefix}:conv:test:u1:*")
-            if not k.endswith(":rate:" + k.rsplit(":", 1)[-1])] == []
+    assert await conversation_keys(redis, prefix, "test:u1", without=[CONV_RATE]) == []
 
 
 async def test_delete_can_be_cancelled_and_nothing_is_erased(services) -> None:
@@ -156,7 +159,7 @@ async def test_beyond_the_in_flight_limit_free_text_gets_the_busy_menu_and_nothi
     assert shed.fallback == "nlu_busy" and shed.language == "ar"
     assert shed.replies[0].text.startswith(services.content.text("nlu_busy", "ar"))
     assert "1. " in shed.replies[0].text
-    assert [key async for key in redis.scan_iter(match=f"{prefix}:conv:test:busy:*")] == []
+    assert await conversation_keys(redis, prefix, "test:busy") == []
     pressed = await engine.handle(msg(payload="/info_sfi", user="busy"))  # buttons still work
     assert pressed.intent == "info_sfi" and pressed.fallback is None
     assert engine.in_flight == 2  # what it counted, it gave back

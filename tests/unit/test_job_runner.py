@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.core.clock import system_clock
 from bot.core.job_runner import JobRunner
-from bot.core.jobs import JobQueue
+from bot.core.jobs import Job, JobQueue
+from bot.core.keys import JOBS_RUNNING, Keys
+from tests.clock import FixedClock
+from tests.waiting import until
 
 
 async def run_until(runner: JobRunner, done: list[Any], count: int, limit: float) -> float:
@@ -22,16 +27,16 @@ async def run_until(runner: JobRunner, done: list[Any], count: int, limit: float
 
 
 async def test_twenty_slow_jobs_run_ten_at_a_time(redis, prefix) -> None:
-    queue = JobQueue(redis, prefix)
+    queue = JobQueue(redis=redis, keys=Keys(prefix), clock=system_clock)
     running, most, done = 0, 0, []
 
-    async def slow(args: dict[str, Any]) -> None:
+    async def slow(job: Job) -> None:
         nonlocal running, most
         running += 1
         most = max(most, running)
         await asyncio.sleep(0.3)  # a provider's latency
         running -= 1
-        done.append(args["n"])
+        done.append(job.payload["n"])
 
     for n in range(20):
         await queue.schedule("slow", {"n": n}, due=time.time())
@@ -42,29 +47,43 @@ async def test_twenty_slow_jobs_run_ten_at_a_time(redis, prefix) -> None:
 
 
 async def test_a_long_job_keeps_its_lease(redis, prefix) -> None:
-    queue, other = JobQueue(redis, prefix, lease_seconds=1.2), JobQueue(redis, prefix)
-    done: list[Any] = []
+    # Leases run on the queues' clock, which only the test moves: a step at a time, each
+    # shorter than a lease, and only once the runner has renewed the lease for the new time.
+    # Without renewals the job's lease would run out at the second step.
+    clock = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
+    queue = JobQueue(redis=redis, keys=Keys(prefix), lease_seconds=0.3, clock=clock)
+    other = JobQueue(redis=redis, keys=Keys(prefix), clock=clock)
+    running = Keys(prefix)(JOBS_RUNNING)
+    finish, done = asyncio.Event(), []
 
     async def long(args: dict[str, Any]) -> None:
-        await asyncio.sleep(3.0)  # more than two leases
+        await finish.wait()  # runs until the test has seen several leases go by
         done.append(1)
 
-    await queue.schedule("long", {}, due=time.time())
-    runner = JobRunner(queue, {"long": long})
-    driving = asyncio.create_task(run_until(runner, done, 1, 10))
+    job_id = await queue.schedule("long", {}, due=clock.timestamp())
+    runner = JobRunner(queue, {"long": long}, clock=clock)
+    driving = asyncio.create_task(run_until(runner, done, 1, 60))
     taken = []
-    for _ in range(12):
-        await asyncio.sleep(0.25)
+    for _ in range(8):  # 1.6 s on the clock: more than five leases
+        clock.now += timedelta(seconds=0.2)
+        renewed_to = clock.timestamp() + queue.lease - 0.001
+
+        async def renewed(deadline: float = renewed_to) -> bool:
+            return (await redis.zscore(running, job_id) or 0) >= deadline
+
+        await until(renewed, what="the runner to renew the lease")
         taken += await other.take(10)  # another worker, looking for expired leases
+    finish.set()
     await driving
     assert done == [1] and taken == []
 
 
 async def test_jobs_cancelled_by_a_stop_go_back_at_once(redis, prefix) -> None:
-    queue = JobQueue(redis, prefix)  # a 60 s lease: the job must not wait for it
+    # a 60 s lease: the job must not wait for it
+    queue = JobQueue(redis=redis, keys=Keys(prefix), clock=system_clock)
 
     async def hangs(args: dict[str, Any]) -> None:
-        await asyncio.sleep(60)
+        await asyncio.Event().wait()  # never ends by itself
 
     job_id = await queue.schedule("hangs", {}, due=time.time())
     runner = JobRunner(queue, {"hangs": hangs})
@@ -75,12 +94,12 @@ async def test_jobs_cancelled_by_a_stop_go_back_at_once(redis, prefix) -> None:
 
 
 async def test_one_persons_jobs_run_in_order_others_alongside(redis, prefix) -> None:
-    queue = JobQueue(redis, prefix)
+    queue = JobQueue(redis=redis, keys=Keys(prefix), clock=system_clock)
     finished: list[str] = []
 
-    async def reply(args: dict[str, Any]) -> None:
-        await asyncio.sleep(args["takes"])  # the first reply is the slowest to send
-        finished.append(args["name"])
+    async def reply(job: Job) -> None:
+        await asyncio.sleep(job.payload["takes"])  # the first reply is the slowest to send
+        finished.append(job.payload["name"])
 
     now = time.time()
     jobs = [("anna", 0, 0.3), ("anna", 1, 0.1), ("anna", 2, 0.0), ("bo", 0, 0.0)]

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
-from bot.core.jobs import JobQueue
+from bot.core.clock import system_clock
+from bot.core.jobs import Job, JobQueue
+from bot.core.keys import Keys
+from tests.clock import FixedClock
 
 
 async def test_due_job_runs_once_and_future_job_waits(redis, prefix) -> None:
-    queue = JobQueue(redis, prefix)
+    queue = JobQueue(redis=redis, keys=Keys(prefix), clock=system_clock)
     ran: list[dict] = []
 
-    async def record(args: dict) -> None:
-        ran.append(args)
+    async def record(job: Job) -> None:
+        ran.append(dict(job.payload))
 
     await queue.schedule("record", {"n": 1}, due=time.time() - 1)
     await queue.schedule("record", {"n": 2}, due=time.time() + 3600)
@@ -25,11 +29,12 @@ async def test_due_job_runs_once_and_future_job_waits(redis, prefix) -> None:
 async def test_two_workers_never_take_the_same_job(redis, prefix) -> None:
     import asyncio
 
-    queue_a, queue_b = JobQueue(redis, prefix), JobQueue(redis, prefix)
+    queue_a, queue_b = (JobQueue(redis=redis, keys=Keys(prefix), clock=system_clock)
+                        for _ in range(2))
     ran: list[int] = []
 
-    async def record(args: dict) -> None:
-        ran.append(args["n"])
+    async def record(job: Job) -> None:
+        ran.append(job.payload["n"])
 
     for n in range(20):
         await queue_a.schedule("record", {"n": n}, due=time.time() - 1)
@@ -38,11 +43,12 @@ async def test_two_workers_never_take_the_same_job(redis, prefix) -> None:
 
 
 async def test_job_of_a_dead_worker_runs_again_after_its_lease(redis, prefix) -> None:
-    queue = JobQueue(redis, prefix, lease_seconds=0.2)
-    job_id = await queue.schedule("record", {}, due=time.time() - 1)
+    clock = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))  # leases run on it
+    queue = JobQueue(redis=redis, keys=Keys(prefix), lease_seconds=0.2, clock=clock)
+    job_id = await queue.schedule("record", {}, due=clock.timestamp() - 1)
     # A worker took the job and died: simulate by taking it without finishing.
     taken = await queue._take(keys=[queue.keys.due, queue.keys.running],
-                              args=[time.time(), time.time() + 0.2, 10])
+                              args=[clock.timestamp(), clock.timestamp() + 0.2, 10])
     assert taken == [job_id]
     ran: list[str] = []
 
@@ -50,13 +56,13 @@ async def test_job_of_a_dead_worker_runs_again_after_its_lease(redis, prefix) ->
         ran.append(job_id)
 
     assert await queue.run_due({"record": record}) == 0  # lease not yet expired
-    time.sleep(0.3)
+    clock.now += timedelta(seconds=0.3)
     assert await queue.run_due({"record": record}) == 1
     assert ran == [job_id]
 
 
 async def test_failing_job_retries_then_goes_to_dead_letters(redis, prefix) -> None:
-    queue = JobQueue(redis, prefix, max_attempts=2)
+    queue = JobQueue(redis=redis, keys=Keys(prefix), clock=system_clock, max_attempts=2)
 
     async def boom(args: dict) -> None:
         raise RuntimeError("provider down")
@@ -72,7 +78,8 @@ async def test_failing_job_retries_then_goes_to_dead_letters(redis, prefix) -> N
 
 
 async def test_dead_letters_expire_and_can_be_retried_or_dropped(redis, prefix) -> None:
-    queue = JobQueue(redis, prefix, max_attempts=1, dead_letter_seconds=3600)
+    queue = JobQueue(redis=redis, keys=Keys(prefix), clock=system_clock, max_attempts=1,
+                     dead_letter_seconds=3600)
 
     async def boom(args: dict) -> None:
         raise RuntimeError("provider down")
@@ -87,22 +94,22 @@ async def test_dead_letters_expire_and_can_be_retried_or_dropped(redis, prefix) 
     assert await queue.retry_dead(second)
     ran: list[dict] = []
 
-    async def record(args: dict) -> None:
-        ran.append(args)
+    async def record(job: Job) -> None:
+        ran.append(dict(job.payload))
 
     assert await queue.run_due({"boom": record}) == 1
     assert ran == [{"n": 2}] and await queue.dead_letters() == []
 
 
 async def test_every_job_body_expires_after_its_due_time(redis, prefix) -> None:
-    queue = JobQueue(redis, prefix)
+    queue = JobQueue(redis=redis, keys=Keys(prefix), clock=system_clock)
     job_id = await queue.schedule("later", {}, due=time.time() + 3600)
     ttl = await redis.ttl(queue.keys.job(job_id))
     assert 3600 < ttl <= 3600 + 2 * 24 * 3600 + 1
 
 
 async def test_erasure_removes_a_persons_jobs_and_dead_letters(redis, prefix) -> None:
-    queue = JobQueue(redis, prefix, max_attempts=1)
+    queue = JobQueue(redis=redis, keys=Keys(prefix), clock=system_clock, max_attempts=1)
 
     async def boom(args: dict) -> None:
         raise RuntimeError("down")
@@ -123,7 +130,7 @@ async def test_erasure_removes_a_persons_jobs_and_dead_letters(redis, prefix) ->
 
 
 async def test_cancelled_job_does_not_run(redis, prefix) -> None:
-    queue = JobQueue(redis, prefix)
+    queue = JobQueue(redis=redis, keys=Keys(prefix), clock=system_clock)
     job_id = await queue.schedule("record", {}, due=time.time() - 1)
     assert await queue.cancel(job_id)
     assert await queue.run_due({}) == 0

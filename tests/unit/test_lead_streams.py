@@ -5,15 +5,17 @@ junk never hides new leads from the dashboard."""
 from __future__ import annotations
 
 from bot.config import ROOT
+from bot.core.clock import system_clock
 from bot.core.handover.leads import GROUP, LeadStore
 from bot.core.handover.teams import Teams
+from bot.core.keys import Keys
 from bot.runtime.worker import prune_lead_streams
 
 
 async def test_expired_leads_leave_the_queue_and_old_entries_are_trimmed(redis, prefix) -> None:
     teams = Teams.load(ROOT / "config" / "teams.yml")
     team = next(iter(teams.teams))
-    leads = LeadStore(redis, prefix, retention_seconds=3600)
+    leads = LeadStore(redis=redis, keys=Keys(prefix), clock=system_clock, retention_seconds=3600)
     stream = leads.stream_key(team)
     # An entry from two hours ago, beyond the one-hour retention period.
     seconds, _ = await redis.time()  # stream ids are Redis's timestamps

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.coach.accounts import CoachAccounts
 from bot.coach.notify import Notifier
 from bot.config import ConfigError, Settings
 from bot.core.mail import Mail, Mailer, MailError
@@ -71,7 +70,7 @@ async def test_the_daily_digest_counts_leads_over_the_sla_once_a_day(
     settings = make_settings(prefix, smtp_url=smtp_server.url)
     services = (await aiohttp_client(create_app(settings))).server.app[SERVICES]
     team = next(iter(services.teams.teams))
-    accounts = CoachAccounts(services.redis, prefix, services.teams)
+    accounts = services.accounts
     await accounts.add("anna", "a long password", [team], email="anna@stad.test")
     await accounts.add("olle", "a long password", [team], email="olle@stad.test")
     await accounts.set_disabled("olle", True)  # disabled: no mail

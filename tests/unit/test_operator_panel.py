@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from bot.coach.accounts import AccountError, CoachAccounts
+from bot.coach.accounts import AccountError
 from bot.core.outreach.subscriptions import Consent, Subscription
 from bot.runtime import admin
 from bot.runtime.gateway import SERVICES
@@ -29,7 +29,7 @@ async def client(aiohttp_client, prefix, redis, providers):
     """The campaign tests' gateway, with operator Olga and coach Sara."""
     client = await campaign_gateway(aiohttp_client, prefix, providers)
     services = client.server.app[SERVICES]
-    accounts = CoachAccounts(services.redis, prefix, services.teams)
+    accounts = services.accounts
     await accounts.add("olga", PASSWORD, [], name="Olga", role="operator")
     await accounts.add("sara", PASSWORD, [next(iter(services.teams.teams))], name="Sara")
     return client
@@ -144,7 +144,7 @@ async def test_the_cost_of_each_text_is_counted_while_it_is_written(client) -> N
 
 async def test_roles_from_the_cli_and_a_coach_needs_a_team(client, monkeypatch) -> None:
     services = client.server.app[SERVICES]
-    accounts = CoachAccounts(services.redis, services.settings.key_prefix, services.teams)
+    accounts = services.accounts
     with pytest.raises(AccountError, match="a coach needs a team"):
         await accounts.add("tom", PASSWORD, [])
     with pytest.raises(AccountError, match="role must be one of coach, operator"):

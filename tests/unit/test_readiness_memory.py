@@ -3,16 +3,17 @@ Redis refuses writes: bookings, leads and logins would fail)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.runtime.gateway import create_app
 from scripts.stack import free_port
 from tests.conftest import make_settings
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -23,10 +24,23 @@ async def small_redis():
                                 "--maxmemory-policy", "noeviction"], stdout=subprocess.DEVNULL,
                                env={k: v for k, v in os.environ.items()  # not under faketime
                                     if k != "LD_PRELOAD" and not k.startswith("FAKETIME")})
-    await asyncio.sleep(0.5)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        await until(lambda: answers(url), timeout=20, what="the small redis-server")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def answers(url: str) -> bool:
+    client = Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        return bool(await client.ping())
+    except (OSError, RedisError):
+        return False
+    finally:
+        await client.aclose()
 
 
 async def test_readyz_and_metrics_warn_near_maxmemory(aiohttp_client, small_redis, prefix):

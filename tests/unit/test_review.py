@@ -10,7 +10,7 @@ import yaml
 
 from bot.coach.review import nlu_yaml
 from bot.core.keys import Keys
-from bot.core.review.inbox import ReviewInbox, week_of
+from bot.core.review.inbox import REVIEW_GROUP, REVIEW_INDEX, ReviewInbox, week_of
 from bot.core.review.redact import redact, signature, similarity
 from tests.journeys import CLOCK
 
@@ -71,15 +71,15 @@ async def test_alike_questions_share_a_group_and_a_new_question_reopens_a_label(
     await inbox.record("may I bring my baby to sfi", "en", "info_sfi", "clarify")
     assert await inbox.groups("en", labelled=True) == []  # it needs a new look
 
-    ttl = await redis.ttl(f"{prefix}:review:group:{first}")
+    ttl = await redis.ttl(Keys(prefix)(REVIEW_GROUP, id=first))
     assert 0 < ttl <= 3600
 
 
 async def test_an_expired_group_leaves_the_index(inbox: ReviewInbox, redis, prefix) -> None:
     gid = await inbox.record("can you fix my bike", "en", "out_of_scope", "out_of_scope")
-    await redis.delete(f"{prefix}:review:group:{gid}")  # what expiry does
+    await redis.delete(Keys(prefix)(REVIEW_GROUP, id=gid))  # what expiry does
     assert await inbox.groups("en") == []
-    assert await redis.zcard(f"{prefix}:review:index:en") == 0
+    assert await redis.zcard(Keys(prefix)(REVIEW_INDEX, language="en")) == 0
 
 
 async def test_weekly_share_not_understood_per_language(inbox: ReviewInbox) -> None:

@@ -17,12 +17,19 @@ from redis.asyncio import Redis
 from bot.core.keys import Keys
 from bot.core.messages import Capabilities, IncomingMessage
 from bot.core.outreach.flow import CONSENT_VERSION, ask_renewal, renewal_reply
-from bot.core.outreach.subscriptions import SUBSCRIPTION, SUBSCRIPTION_DAYS, TOPICS, Audience
+from bot.core.outreach.subscriptions import (
+    SUBSCRIBERS,
+    SUBSCRIPTION,
+    SUBSCRIPTION_DAYS,
+    TOPICS,
+    Audience,
+)
 from bot.runtime.gateway import SERVICES, create_app
 from bot.runtime.wiring import build_services
 from tests import journeys
 from tests.clock import FixedClock
 from tests.conftest import Conversation, make_settings
+from tests.redis_keys import scan
 
 FIXTURE_CONFIG = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 YEAR = SUBSCRIPTION_DAYS * 24 * 3600
@@ -71,7 +78,8 @@ async def subscribe(services, topics: tuple[str, ...], district: str = "all",
 
 
 async def sub_keys(redis: Redis, prefix: str) -> list[str]:
-    return sorted([k async for k in redis.scan_iter(match=f"{prefix}:sub*")])
+    keys = Keys(prefix)
+    return await scan(redis, keys.glob(SUBSCRIPTION), keys.glob(SUBSCRIBERS))
 
 
 async def test_consent_topics_and_area_are_stored_with_the_consent_record(
@@ -159,7 +167,7 @@ async def test_unsubscribe_removes_it_and_says_when_there_was_none(services, clo
     assert gone.intent == "unsubscribe"
     assert gone.replies[-1].text == services.content.text("unsubscribe", "sv")
     assert await services.subscriptions.get(CID, clock.timestamp()) is None
-    assert await redis.zcard(f"{prefix}:subs:index") == 0
+    assert await redis.zcard(Keys(prefix)(SUBSCRIBERS)) == 0
     again = await say(services, "/unsubscribe")
     assert again.replies[-1].text == services.content.text("subscription_none", "sv")
 
@@ -188,7 +196,7 @@ async def test_it_expires_after_twelve_months(services, clock, redis, prefix) ->
     clock.now += timedelta(days=2)
     assert await services.subscriptions.get(CID, clock.timestamp()) is None
     assert await services.subscriptions.matching(audience, clock.timestamp()) == []
-    assert await redis.zcard(f"{prefix}:subs:index") == 0  # pruned when read
+    assert await redis.zcard(Keys(prefix)(SUBSCRIBERS)) == 0  # pruned when read
     none = await say(services, "/unsubscribe")
     assert none.replies[-1].text == services.content.text("subscription_none", "sv")
 
@@ -231,7 +239,7 @@ async def test_erasure_removes_the_subscription(services, clock, redis, prefix) 
     await say(services, "/erase:yes")
     assert await services.subscriptions.get(CID, clock.timestamp()) is None
     assert await sub_keys(redis, prefix) == []
-    assert await redis.zscore(f"{prefix}:subs:index", CID) is None
+    assert await redis.zscore(Keys(prefix)(SUBSCRIBERS), CID) is None
 
 
 async def test_offer_after_the_sfi_parents_answer_once_and_preselected(services,

@@ -6,14 +6,16 @@ first attempt runs is told to come back later."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
+from bot.core.keys import JOBS_DUE, Keys
 from bot.runtime import worker
 from bot.runtime.gateway import SERVICES, create_app
 from tests.conftest import make_settings
 from tests.fakes import TELEGRAM_TOKEN
+from tests.redis_keys import conversation_keys
+from tests.waiting import until
 
 SECRET = "tg-secret"
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
@@ -34,14 +36,11 @@ async def gateway(aiohttp_client, settings):
 async def run_worker_until(settings, condition, timeout: float = 15.0) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(settings, stop, poll_seconds=0.2))
-    deadline = time.monotonic() + timeout
     try:
-        while not condition() and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+        await until(condition, timeout=timeout, what="the fake Telegram")
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
-    assert condition(), "timed out waiting for the fake Telegram"
 
 
 def message(update_id: int, chat: dict, text: str = "hej") -> dict:
@@ -63,7 +62,7 @@ async def test_a_group_gets_one_polite_refusal_the_bot_leaves_and_nothing_is_sto
     assert refusals[0]["text"] == content.text("group_refused", "en",
                                                link="https://t.me/lotsen_test_bot")
     assert providers.telegram_left[0] == -100123
-    stored = [k async for k in redis.scan_iter(match=f"{prefix}:conv:*")]
+    stored = await conversation_keys(redis, prefix)
     assert stored == []  # no conversation, transcript or state for the group or its members
 
 
@@ -105,7 +104,7 @@ async def test_a_delivery_that_failed_is_processed_on_the_providers_retry(
     again = await gateway.post("/telegram/webhook", json=update, headers=HEADERS)
     assert (await again.json())["duplicate"] is True
     assert len(calls) == 2
-    jobs = await redis.zcard(f"{prefix}:jobs:due")
+    jobs = await redis.zcard(Keys(prefix)(JOBS_DUE))
     assert jobs == 1  # exactly one reply queued
 
 

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from redis.asyncio import Redis
@@ -22,6 +22,7 @@ from bot.core.keys import WORKER_HEARTBEAT, Keys
 from bot.runtime import worker
 from scripts.stack import free_port
 from tests.conftest import make_settings
+from tests.waiting import until
 
 OUTAGE = "worker_redis_unavailable"
 BACK = "worker_redis_back"
@@ -29,19 +30,6 @@ BACK = "worker_redis_back"
 
 def events(caplog: pytest.LogCaptureFixture, name: str) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == "lotsen.worker" and r.getMessage() == name]
-
-
-async def until(condition: Callable[[], object], timeout: float, what: str) -> None:
-    """Poll `condition` (sync or async) until true; fail with `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 async def run_worker_for(settings, seconds: float) -> float:
@@ -64,12 +52,14 @@ class HangUpListener:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.connections = 0
+        self.times: list[float] = []  # when each connection came (time.monotonic())
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
         with contextlib.suppress(OSError):  # closed by close()
             while True:
                 conn, _ = self.sock.accept()
+                self.times.append(time.monotonic())
                 self.connections += 1
                 conn.close()
 
@@ -102,9 +92,19 @@ async def test_attempts_back_off_instead_of_spinning(
         hang_up_listener: HangUpListener) -> None:
     caplog.set_level(logging.INFO, logger="lotsen.worker")
     settings = make_settings(prefix, redis_url=f"redis://127.0.0.1:{hang_up_listener.port}/0")
-    await run_worker_for(settings, 3)
-    # 0.5 s doubling: attempts at about 0, 0.5, 1.5 s (spinning made thousands in 3 s).
-    assert 1 <= hang_up_listener.connections < 15, hang_up_listener.connections
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(settings, stop))
+    try:
+        await until(lambda: hang_up_listener.connections >= 3 or task.done(), timeout=30,
+                    what="three attempts")
+        assert not task.done(), task.exception()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=15)
+    # 0.5 s doubling: attempts at about 0, 0.5, 1.5 s (spinning made thousands a second).
+    first, _, third = hang_up_listener.times[:3]
+    assert third - first >= 1.0, hang_up_listener.times
+    assert hang_up_listener.connections < 15, hang_up_listener.connections
     assert len(events(caplog, OUTAGE)) == 1
 
 
@@ -140,7 +140,7 @@ class RedisServer:
              "--appendonly", "no"], env=env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         try:
-            await until(self.answers, 20, f"redis-server on port {self.port}")
+            await until(self.answers, timeout=20, what=f"redis-server on port {self.port}")
         except BaseException:
             self.stop()  # a server that never answered must not outlive the test
             raise
@@ -176,17 +176,20 @@ async def test_outage_and_recovery_are_each_logged_once(
     task = asyncio.create_task(worker.run(make_settings(prefix, redis_url=redis_server.url),
                                           stop))
     try:
-        await until(lambda: has_key(redis_server.url, heartbeat), 30,
-                    "the worker's first heartbeat")
+        await until(lambda: has_key(redis_server.url, heartbeat), timeout=30,
+                    what="the worker's first heartbeat")
         redis_server.stop()
-        await until(lambda: events(caplog, OUTAGE), 15, "the outage warning")
-        # Keep Redis down for a while, so the worker makes several attempts meanwhile.
+        await until(lambda: events(caplog, OUTAGE), timeout=15, what="the outage warning")
+        # Keep Redis down for a while (real time: the worker's pauses are), so the worker
+        # makes several attempts meanwhile: at about 0.5 and 1.5 s after the first.
         outage_ends = time.monotonic() + 2
-        await until(lambda: time.monotonic() >= outage_ends, 5, "the end of the outage")
+        await until(lambda: time.monotonic() >= outage_ends, timeout=5,
+                    what="the end of the outage")
         await redis_server.start()  # empty: no snapshot was kept
-        await until(lambda: events(caplog, BACK), 30, "the worker to notice Redis is back")
-        await until(lambda: has_key(redis_server.url, heartbeat), 15,
-                    "a heartbeat after the outage")
+        await until(lambda: events(caplog, BACK), timeout=30,
+                    what="the worker to notice Redis is back")
+        await until(lambda: has_key(redis_server.url, heartbeat), timeout=15,
+                    what="a heartbeat after the outage")
         assert not task.done()
     finally:
         stop.set()

@@ -7,8 +7,10 @@ once."""
 from __future__ import annotations
 
 from datetime import date
+from typing import TypedDict
 
 from bot.core.booking.service import BookingResult, BookingService
+from bot.core.booking.store import BookResult, CancelResult
 from bot.core.booking.texts import BookingTexts
 from bot.core.booking.when import When, WhenParser
 from bot.core.content import Content
@@ -23,6 +25,15 @@ MAX_DAY_BUTTONS = 6
 MAX_SLOT_BUTTONS = 8
 STOP = BOOKING("stop")
 KINDS = ("svc", "loc", "day", "slot", "ok", "cancel", "stop")
+
+
+class BookedValues(TypedDict):
+    """What the texts about a booking fill in."""
+
+    code: str
+    service: str
+    location: str
+    when: str
 
 
 class BookingFlow(Flow):
@@ -120,12 +131,12 @@ class BookingFlow(Flow):
         if len(locations) == 1:
             return await self.choose_location(turn, locations[0])
         buttons = [Button(self.texts.location(loc), BOOKING("loc", loc)) for loc in locations]
-        key = "booking_choose_location"
-        values: dict[str, object] = {}
+        buttons.append(self._stop_button(turn))
         if locations[0] in nearby:
-            key, values = "booking_choose_location_near", {
-                "district": data["district"], "location": self.texts.location(locations[0])}
-        return [self._reply(turn, key, [*buttons, self._stop_button(turn)], **values)]
+            return [self._reply(turn, "booking_choose_location_near", buttons,
+                                district=data["district"],
+                                location=self.texts.location(locations[0]))]
+        return [self._reply(turn, "booking_choose_location", buttons)]
 
     async def choose_location(self, turn: Turn, location_id: str) -> list[Reply]:
         data = turn.state.flow_data
@@ -140,12 +151,13 @@ class BookingFlow(Flow):
                                 days=self.service.schedule.horizon_days)]
         return [self._days_reply(turn, days, "booking_choose_day")]
 
-    def _days_reply(self, turn: Turn, days: list[date], key: str, **values: object) -> Reply:
+    def _days_reply(self, turn: Turn, days: list[date], key: str, **values: str) -> Reply:
         buttons = [Button(self.texts.day(d, turn.language), BOOKING("day", d.isoformat()))
                    for d in days[:MAX_DAY_BUTTONS]]
         location = self.texts.location(turn.state.flow_data["location"])
-        return self._reply(turn, key, [*buttons, self._stop_button(turn)], location=location,
-                           **values)
+        # `extra` given (none), so `values` can only be the template's.
+        return self._reply(turn, key, [*buttons, self._stop_button(turn)], (),
+                           location=location, **values)
 
     async def choose_day(self, turn: Turn, when: When) -> list[Reply]:
         data = turn.state.flow_data
@@ -183,22 +195,23 @@ class BookingFlow(Flow):
             self.end(turn)  # no script can take every seat
             return [self._reply(turn, "limit_today", extra=(REQUEST_COACH, HELP))]
         result = await self.service.book(turn.conversation_id, slot_id, turn.language)
-        if result.status == "booked":
+        if result.status is BookResult.BOOKED:
             turn.completed = "booking"
             if self.daily is not None:
                 await self.daily.count(turn.conversation_id, address)
-        if result.status != "full":
+        if result.status is not BookResult.FULL:
             self.end(turn)
         return [self._result_reply(turn, result)]
 
     def _result_reply(self, turn: Turn, result: BookingResult) -> Reply:
         lang = turn.language
         booking = result.booking
-        if result.status in ("booked", "exists") and booking is not None:
-            values = {"code": booking.code, "service": self.texts.service(booking.service, lang),
-                      "location": self.texts.location(booking.location),
-                      "when": self.texts.when_booking(booking, lang)}
-            if result.status == "exists":
+        if result.status in (BookResult.BOOKED, BookResult.EXISTS) and booking is not None:
+            values = BookedValues(code=booking.code,
+                                  service=self.texts.service(booking.service, lang),
+                                  location=self.texts.location(booking.location),
+                                  when=self.texts.when_booking(booking, lang))
+            if result.status is BookResult.EXISTS:
                 return self._reply(turn, "booking_exists", extra=(LIST_BOOKINGS,), **values)
             text = self.content.text("booking_confirmed", lang, **values)
             hours = self.service.schedule.reminder_hours_before
@@ -208,10 +221,10 @@ class BookingFlow(Flow):
                 text += "\n" + self.content.text("sample_notice", lang)
             # A coach is offered after a booking, never forced (consent comes first).
             return Reply(text, self.content.buttons((LIST_BOOKINGS, REQUEST_COACH, HELP), lang))
-        if result.status == "overlap" and booking is not None:
+        if result.status is BookResult.OVERLAP and booking is not None:
             return self._reply(turn, "booking_overlap", extra=(LIST_BOOKINGS,),
                                code=booking.code, when=self.texts.when_booking(booking, lang))
-        if result.status == "full":
+        if result.status is BookResult.FULL:
             buttons = [self.texts.slot_button(o.slot, lang, with_day=True)
                        for o in result.alternatives]
             key = "booking_full" if buttons else "booking_full_no_alternatives"
@@ -238,7 +251,7 @@ class BookingFlow(Flow):
 
     async def cancel(self, turn: Turn, code: str) -> list[Reply]:
         status, booking = await self.service.cancel(turn.conversation_id, code)
-        if status == "cancelled" and booking is not None:
+        if status is CancelResult.CANCELLED and booking is not None:
             return [self._reply(turn, "booking_cancelled", extra=(BOOK_DROPIN, HELP),
                                 code=booking.code,
                                 when=self.texts.when_booking(booking, turn.language))]

@@ -7,22 +7,21 @@ restart or an expired lease never sends it twice. The mark lives as long as the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.core.booking.service import BookingService
+from bot.core.booking.store import BookingStatus
 from bot.core.booking.texts import BookingTexts
 from bot.core.clock import ttl_until
 from bot.core.delivery import Deliveries
-from bot.core.jobs import JobHandler
+from bot.core.jobs import Job, JobHandler, text_field
 
 
 def reminder_handler(deliveries: Deliveries, bookings: BookingService,
                      texts: BookingTexts) -> JobHandler:
     store = bookings.store
 
-    async def remind(args: dict[str, Any]) -> None:
-        booking = await store.get(args["code"])
-        if booking is None or booking.status != "booked":
+    async def remind(job: Job) -> None:
+        booking = await store.get(text_field(job.payload, "code"))
+        if booking is None or booking.status != BookingStatus.BOOKED:
             return
         now = int(bookings.now().timestamp())
         ttl = ttl_until(booking.end + store.retention, bookings.clock)

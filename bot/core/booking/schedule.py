@@ -6,14 +6,16 @@ day daylight-saving time changes has the right instant. Errors name the file and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import yaml
 
+N = TypeVar("N", int, float)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -157,6 +159,7 @@ class Schedule:
 class _LineLoader(yaml.SafeLoader):
     """Keeps the line of every mapping as `__line__`, so errors can name it."""
 
+    # Any: the signature of SafeLoader's own method (keys and values are any YAML).
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         mapping = super().construct_mapping(node, deep=deep)
         mapping["__line__"] = node.start_mark.line + 1
@@ -168,12 +171,12 @@ class _Parser:
         self.path = path
         self.locations = known_locations
 
-    def fail(self, entry: dict[str, Any] | None, message: str) -> ScheduleError:
-        line = entry.get("__line__") if isinstance(entry, dict) else None
+    def fail(self, entry: Mapping[str, object] | None, message: str) -> ScheduleError:
+        line = entry.get("__line__") if entry is not None else None
         where = f"{self.path}:{line}" if line else str(self.path)
         return ScheduleError(f"{where}: {message}")
 
-    def schedule(self, data: dict[str, Any]) -> Schedule:
+    def schedule(self, data: Mapping[str, object]) -> Schedule:
         try:
             tz = ZoneInfo(str(data.get("timezone", "Europe/Stockholm")))
         except Exception as exc:
@@ -191,7 +194,7 @@ class _Parser:
                 raise self.fail(entry, f"session id {session.id!r} is used twice")
             sessions[session.id] = session
         closed_days, closed_sessions = set(), set()
-        for entry in data.get("exceptions") or []:
+        for entry in self.items(data, "exceptions", required=False):
             day = self.date(entry, "date")
             if entry.get("session"):
                 if entry["session"] not in sessions:
@@ -202,21 +205,36 @@ class _Parser:
         return Schedule(
             sample=bool(data.get("sample", False)), timezone=tz,
             horizon_days=self.positive(data, "horizon_days", 14),
-            min_notice_minutes=int(data.get("min_notice_minutes", 30)),
-            reminder_hours_before=float(data.get("reminder_hours_before", 24)),
+            min_notice_minutes=self.number(data, "min_notice_minutes", 30, int),
+            reminder_hours_before=self.number(data, "reminder_hours_before", 24.0, float),
             services=services, sessions=sessions, closed_days=frozenset(closed_days),
             closed_sessions=frozenset(closed_sessions))
 
-    def items(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    def items(self, data: Mapping[str, object], key: str,
+              required: bool = True) -> list[Mapping[str, object]]:
+        """The mappings listed under `key` (`required`: at least one; else absent is none)."""
         items = data.get(key)
+        if not required and not items:
+            return []
         if not isinstance(items, list) or not items:
-            raise self.fail(data, f"'{key}' must be a non-empty list")
-        for item in items:
-            if not isinstance(item, dict):
-                raise self.fail(data, f"every entry of '{key}' must be a mapping")
-        return items
+            raise self.fail(data, f"'{key}' must be a {'non-empty ' if required else ''}list")
+        mappings = [item for item in items if isinstance(item, Mapping)]
+        if len(mappings) != len(items):
+            raise self.fail(data, f"every entry of '{key}' must be a mapping")
+        return mappings
 
-    def session(self, entry: dict[str, Any], services: dict[str, Service]) -> Session:
+    def number(self, data: Mapping[str, object], key: str, default: N,
+               kind: Callable[[str | float], N]) -> N:
+        """`data[key]` (or `default`) converted by `kind` (int, float)."""
+        value = data.get(key, default)
+        try:
+            if isinstance(value, int | float | str):
+                return kind(value)
+        except ValueError:
+            pass
+        raise self.fail(data, f"'{key}' must be a number")
+
+    def session(self, entry: Mapping[str, object], services: dict[str, Service]) -> Session:
         service = self.text(entry, "service")
         if service not in services:
             raise self.fail(entry, f"unknown service {service!r} (known: {', '.join(services)})")
@@ -233,6 +251,9 @@ class _Parser:
         start, end = self.time(entry, "start"), self.time(entry, "end")
         if end <= start:
             raise self.fail(entry, f"ends ({end}) before it starts ({start})")
+        languages = entry.get("languages") or []
+        if not isinstance(languages, list):
+            raise self.fail(entry, "'languages' must be a list like [sv, ar]")
         slot_minutes = self.positive(entry, "slot_minutes", 30)
         if (datetime.combine(date.min, end) - datetime.combine(date.min, start)) < timedelta(
                 minutes=slot_minutes):
@@ -240,9 +261,9 @@ class _Parser:
         return Session(id=self.text(entry, "id"), service=service, location=location,
                        weekdays=weekdays, start=start, end=end, slot_minutes=slot_minutes,
                        capacity=self.positive(entry, "capacity", 1),
-                       languages=tuple(str(x) for x in entry.get("languages") or []))
+                       languages=tuple(str(x) for x in languages))
 
-    def text(self, entry: dict[str, Any], key: str) -> str:
+    def text(self, entry: Mapping[str, object], key: str) -> str:
         value = entry.get(key)
         if not isinstance(value, str) or not value.strip():
             raise self.fail(entry, f"'{key}' is missing or empty")
@@ -250,13 +271,13 @@ class _Parser:
             raise self.fail(entry, f"id {value!r} must not contain ':'")
         return value
 
-    def time(self, entry: dict[str, Any], key: str) -> time:
+    def time(self, entry: Mapping[str, object], key: str) -> time:
         try:
             return time.fromisoformat(str(entry[key]))
         except (KeyError, ValueError):
             raise self.fail(entry, f"'{key}' must be a time like \"09:30\"") from None
 
-    def date(self, entry: dict[str, Any], key: str) -> date:
+    def date(self, entry: Mapping[str, object], key: str) -> date:
         value = entry.get(key)
         if isinstance(value, date):
             return value
@@ -265,7 +286,7 @@ class _Parser:
         except ValueError:
             raise self.fail(entry, f"'{key}' must be a date like 2026-12-24") from None
 
-    def positive(self, entry: dict[str, Any], key: str, default: int) -> int:
+    def positive(self, entry: Mapping[str, object], key: str, default: int) -> int:
         value = entry.get(key, default)
         if not isinstance(value, int) or value < 1:
             raise self.fail(entry, f"'{key}' must be a whole number >= 1")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from bot.core.booking.schedule import Schedule, Slot
-from bot.core.booking.store import Booking, BookingStore
+from bot.core.booking.store import Booking, BookingStore, BookResult, CancelResult
 from bot.core.booking.when import in_part
 from bot.core.clock import Clock, system_clock
 from bot.core.jobs import JobQueue
@@ -28,7 +28,7 @@ class OpenSlot:
 
 @dataclass
 class BookingResult:
-    status: str  # booked | exists | overlap | full | gone
+    status: BookResult  # booked, exists, overlap, full or gone
     booking: Booking | None = None
     slot: Slot | None = None
     alternatives: list[OpenSlot] = field(default_factory=list)
@@ -68,8 +68,8 @@ class BookingService:
         if slot is None:
             existing = await self._existing(conversation, slot_id)
             if existing:
-                return BookingResult("exists", existing)
-            return BookingResult("gone")
+                return BookingResult(BookResult.EXISTS, existing)
+            return BookingResult(BookResult.GONE)
         attempt = await self.store.book(
             conversation=conversation, slot=slot.id, session=slot.session.id,
             service=slot.session.service, location=slot.session.location,
@@ -78,10 +78,10 @@ class BookingService:
             now=int(self.now().timestamp()))
         BOOKINGS.labels(result=attempt.status).inc()
         booking = await self.store.get(attempt.code) if attempt.code else None
-        if attempt.status == "booked" and booking is not None:
+        if attempt.status is BookResult.BOOKED and booking is not None:
             await self._schedule_reminder(booking)
         result = BookingResult(attempt.status, booking, slot)
-        if attempt.status == "full":
+        if attempt.status is BookResult.FULL:
             result.alternatives = await self.alternatives(slot)
         return result
 
@@ -100,10 +100,10 @@ class BookingService:
         now = int(self.now().timestamp())
         return [b for b in await self.store.for_user(conversation) if b.end > now]
 
-    async def cancel(self, conversation: str, code: str) -> tuple[str, Booking | None]:
+    async def cancel(self, conversation: str, code: str) -> tuple[CancelResult, Booking | None]:
         booking = await self.store.get(code)
         status = await self.store.cancel(conversation, code, int(self.now().timestamp()))
-        if status == "cancelled" and booking is not None:
+        if status is CancelResult.CANCELLED and booking is not None:
             BOOKINGS.labels(result="cancelled").inc()
             await self.jobs.cancel(reminder_job_id(booking.code))
         return status, booking

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-
-from redis.asyncio import Redis
+from enum import StrEnum
 
 from bot.core.keys import (
     BOOKING,
@@ -28,9 +27,51 @@ from bot.core.keys import (
     Owner,
     declare,
 )
+from bot.core.redis_types import StrRedis
 from bot.core.staff_events import BOOKING_CANCELLED, BOOKING_CREATED, StaffEvents
 
-ATTENDANCE = ("attended", "no_show")
+
+class BookingStatus(StrEnum):
+    """A booking hash's `status` (BOOK and CANCEL below write the same words)."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+class BookResult(StrEnum):
+    """What BOOK returns; the service adds GONE (the slot is no longer offered)."""
+
+    BOOKED = "booked"
+    EXISTS = "exists"    # this person already holds this slot
+    OVERLAP = "overlap"  # ... or another slot at the same time
+    FULL = "full"
+    RETRY = "retry"      # the code drawn is taken: draw another (never leaves the store)
+    GONE = "gone"
+
+
+class CancelResult(StrEnum):
+    """What CANCEL returns (NOT_FOUND also for a code that does not exist)."""
+
+    CANCELLED = "cancelled"
+    NOT_FOUND = "not_found"
+    NOT_ACTIVE = "not_active"
+
+
+class Attendance(StrEnum):
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+class AttendResult(StrEnum):
+    """What ATTEND returns."""
+
+    MARKED = "marked"
+    UNCHANGED = "unchanged"
+    NOT_ACTIVE = "not_active"  # cancelled
+    MISSING = "missing"
+
+
+ATTENDANCE = tuple(Attendance)
 BOOKING_ATTENDANCE = declare("booking:attendance:{location}", owner=Owner.SYSTEM,
                              expiry="none (counts)", erasure=Erasure.NOT_PERSONAL,
                              note="attended/no_show counts per location, for /metrics")
@@ -123,20 +164,20 @@ class Booking:
 
 @dataclass(frozen=True)
 class BookAttempt:
-    status: str  # booked | exists | overlap | full
-    code: str
+    status: BookResult  # booked, exists, overlap or full
+    code: str  # the booking's (for exists and overlap: the one the person holds)
 
 
 class BookingStore:
-    def __init__(self, redis: Redis, prefix: str, retention_seconds: int) -> None:
+    def __init__(self, *, redis: StrRedis, keys: Keys, retention_seconds: int,
+                 events: StaffEvents | None = None) -> None:
         self.redis = redis
-        self.keys = Keys(prefix)
+        self.keys = keys
         self.retention = retention_seconds
         self._book = redis.register_script(BOOK)
         self._cancel = redis.register_script(CANCEL)
         self._attend = redis.register_script(ATTEND)
-        # Where the staff panel learns of new and cancelled bookings (set by the wiring).
-        self.events: StaffEvents | None = None
+        self.events = events  # where the staff panel learns of new and cancelled bookings
 
     def booking_key(self, code: str) -> str:
         return self.keys(BOOKING, code=code)
@@ -166,11 +207,12 @@ class BookingStore:
                       self.day_key(location, day), self.held_key(conversation)],
                 args=[code, capacity, start, end, conversation, slot, session, service,
                       location, language, now, self.retention, day])
-            if status != "retry":
-                if status == "booked" and self.events is not None:
+            result = BookResult(status)
+            if result is not BookResult.RETRY:
+                if result is BookResult.BOOKED and self.events is not None:
                     # No code: it is the person's, and the stream outlives an erasure.
                     await self.events.publish(BOOKING_CREATED, location=location, day=day)
-                return BookAttempt(status, found)
+                return BookAttempt(result, str(found))
         raise RuntimeError("could not find a free booking code")
 
     async def seats_taken(self, slots: list[str]) -> list[int]:
@@ -186,26 +228,26 @@ class BookingStore:
     async def for_user(self, conversation: str) -> list[Booking]:
         codes = await self.redis.hkeys(self.user_key(conversation))
         bookings = [b for b in [await self.get(code) for code in codes] if b is not None]
-        return sorted((b for b in bookings if b.status == "booked"), key=lambda b: b.start)
+        return sorted((b for b in bookings if b.status == BookingStatus.BOOKED),
+                      key=lambda b: b.start)
 
-    async def cancel(self, conversation: str, code: str, now: int) -> str:
+    async def cancel(self, conversation: str, code: str, now: int) -> CancelResult:
         booking = await self.get(code)
         if booking is None:
-            return "not_found"
-        result = str(await self._cancel(
+            return CancelResult.NOT_FOUND
+        result = CancelResult(await self._cancel(
             keys=[self.booking_key(booking.code), self.slot_key(booking.slot),
                   self.user_key(conversation)],
             args=[booking.code, conversation, now]))
-        if result == "cancelled" and self.events is not None:
+        if result is CancelResult.CANCELLED and self.events is not None:
             await self.events.publish(BOOKING_CANCELLED, location=booking.location,
                                       day=booking.day)
         return result
 
-    async def mark_attendance(self, booking: Booking, attendance: str) -> str:
-        """'marked' | 'unchanged' | 'not_active' (cancelled) | 'missing'."""
+    async def mark_attendance(self, booking: Booking, attendance: str) -> AttendResult:
         if attendance not in ATTENDANCE:
-            raise ValueError(f"attendance must be one of {ATTENDANCE}")
-        return str(await self._attend(
+            raise ValueError(f"attendance must be one of {', '.join(ATTENDANCE)}")
+        return AttendResult(await self._attend(
             keys=[self.booking_key(booking.code),
                   self.keys(BOOKING_ATTENDANCE, location=booking.location)],
             args=[attendance]))
@@ -229,7 +271,7 @@ class BookingStore:
             booking = await self.get(code)
             if booking is None:
                 continue
-            if booking.status == "booked":
+            if booking.status == BookingStatus.BOOKED:
                 active.append(booking)
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.srem(self.slot_key(booking.slot), code)

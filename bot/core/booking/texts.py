@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from babel import Locale
 from babel.dates import format_date, format_time
 
 from bot.core.booking.schedule import Schedule, Slot
@@ -22,7 +23,7 @@ class BookingTexts:
         self.schedule = schedule
         self.location_names = {loc.id: loc.name for loc in places.locations}
 
-    def _locale(self, language: str):  # type: ignore[no-untyped-def]
+    def _locale(self, language: str) -> Locale:
         return self.content.languages.languages[language].babel_locale
 
     def day(self, day: date, language: str) -> str:

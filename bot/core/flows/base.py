@@ -1,13 +1,8 @@
 """The interface every flow implements, so the engine routes by asking, not by name.
 
 A flow owns a payload prefix (its buttons), a name (its value in `ConversationState.flow` while
-it is active), and the intents that start or answer it. The engine calls, in this order for a
-text message: a cancel word -> `on_cancel` of the engaged flow, `intercept` of a flow that
-`holds` the chat (a coach chat takes every message), a menu number, `on_text` of the active
-flow, NLU, `on_understood` of the active flow, and finally `on_intent` of the flow that owns the
-intent.
-A button goes to `on_payload` of the flow that owns its prefix. After any answer that was not a
-fallback, every flow may add to it (`follow_up`: an offer that fits what was just answered).
+it is active), and the intents that start or answer it. When the engine calls which hook is
+the order of its stages, written once in the docstring of bot/core/dialogue.py.
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
+from enum import StrEnum
 
 from bot.core.content import Content
 from bot.core.flows.base import Flow
-from bot.core.handover.leads import LeadStore
+from bot.core.handover.leads import OPEN_STATUSES, CreateResult, LeadStore
 from bot.core.handover.teams import AGE_GROUPS, Teams
 from bot.core.limits import DailyLimit
 from bot.core.messages import Button, Reply
@@ -18,6 +18,26 @@ from bot.core.payloads import HANDOVER
 from bot.core.places import fold
 from bot.core.store import ConversationStore
 from bot.core.turn import Intent, Turn
+
+
+class Step(StrEnum):
+    """What the flow asks now (`flow_data["step"]`)."""
+
+    CONSENT = "consent"
+    NAME = "name"
+    CONTACT = "contact"
+    PHONE = "phone"
+    DISTRICT = "district"
+    AGE = "age"
+    TOPIC = "topic"
+
+
+class Contact(StrEnum):
+    """How the coach reaches the person (the lead's `contact` field)."""
+
+    CHAT = "chat"    # in the chat, or at the number it came from (address_is_phone)
+    PHONE = "phone"  # at a phone number the person gives
+
 
 CONSENT_VERSION = "2026-11-v1"
 TOPICS = ("work", "studies", "sfi", "other")
@@ -27,7 +47,7 @@ TOPIC_OF_INTENT = {"info_jobbtorg": "work", "info_jobbtorg_unga": "work", "book_
 PHONE = re.compile(r"^\+?[\d\s\-()]{7,20}$")
 MAX_NAME = 40
 YES, NO, END = HANDOVER("yes"), HANDOVER("no"), HANDOVER("end")
-CONTACT_CHAT, CONTACT_PHONE = HANDOVER("contact", "chat"), HANDOVER("contact", "phone")
+CONTACT_CHAT, CONTACT_PHONE = HANDOVER("contact", Contact.CHAT), HANDOVER("contact", Contact.PHONE)
 OTHER_DISTRICT = HANDOVER("district", "other")
 AGE = {age: HANDOVER("age", age) for age in AGE_GROUPS}
 TOPIC = {topic: HANDOVER("topic", topic) for topic in TOPICS}
@@ -87,7 +107,7 @@ class HandoverFlow(Flow):
             return [self._reply(turn, "handover_already_open", extra=(END,),
                                 team=self.teams.teams[lead.team].name)]
         turn.state.flow = self.name
-        turn.state.flow_data = {"step": "consent"}
+        turn.state.flow_data = {"step": Step.CONSENT}
         if intent.district:
             turn.state.flow_data["district"] = intent.district
         topic = TOPIC_OF_INTENT.get(turn.state.last_intent or "")
@@ -100,7 +120,8 @@ class HandoverFlow(Flow):
     def _consent_record(self, turn: Turn) -> dict[str, str]:
         days = self.leads.retention // 86400
         shown = self.content.text("handover_consent", turn.language, days=days)
-        return {"consent_version": CONSENT_VERSION, "consent_at": str(time.time()),
+        given = turn.message.received_at.timestamp()
+        return {"consent_version": CONSENT_VERSION, "consent_at": str(given),
                 "consent_channel": turn.message.channel, "consent_language": turn.language,
                 "consent_text_sha256": hashlib.sha256(shown.encode()).hexdigest()}
 
@@ -115,15 +136,15 @@ class HandoverFlow(Flow):
         if kind == "no":
             self.end(turn)  # consent refused: nothing collected is kept
             return [self.content.reply("handover_declined", turn.language)]
-        if kind == "yes" and data.get("step") == "consent":
-            data.update(self._consent_record(turn), step="name")
+        if kind == "yes" and data.get("step") == Step.CONSENT:
+            data.update(self._consent_record(turn), step=Step.NAME)
             return [self._reply(turn, "handover_ask_name", extra=(NO,))]
         if "consent_version" not in data:
             return await self.start(turn, Intent("request_coach", source="payload"))
-        if kind == "contact" and arg in ("chat", "phone"):
+        if kind == "contact" and arg in tuple(Contact):
             data["contact"] = arg
-            if arg == "phone":
-                data["step"] = "phone"
+            if arg == Contact.PHONE:
+                data["step"] = Step.PHONE
                 return [self._reply(turn, "handover_ask_phone", extra=(NO,))]
         elif kind == "district":
             data["district"] = arg if arg in self.teams.districts() else "other"
@@ -137,18 +158,18 @@ class HandoverFlow(Flow):
         """Free-text answers to the steps that take text; None to let the engine decide."""
         data = turn.state.flow_data
         step = data.get("step")
-        if not self.active(turn) or step not in ("name", "phone", "district"):
+        if not self.active(turn) or step not in (Step.NAME, Step.PHONE, Step.DISTRICT):
             return None
-        if step == "name":
+        if step == Step.NAME:
             name = " ".join(text.split())[:MAX_NAME]
             if not name:
                 return [self._reply(turn, "handover_ask_name", extra=(NO,))]
             data["name"] = name
-        elif step == "phone":
+        elif step == Step.PHONE:
             if not PHONE.match(text.strip()) or sum(c.isdigit() for c in text) < 7:
                 return [self._reply(turn, "handover_bad_phone", extra=(NO,))]
             data["phone"] = text.strip()
-        elif step == "district":
+        elif step == Step.DISTRICT:
             wanted = fold(text.strip())
             match = next((d for d in self.teams.districts() if fold(d) == wanted), None)
             if match is None:
@@ -159,26 +180,26 @@ class HandoverFlow(Flow):
     async def _next(self, turn: Turn) -> list[Reply]:
         data = turn.state.flow_data
         if "name" not in data:
-            data["step"] = "name"
+            data["step"] = Step.NAME
             return [self._reply(turn, "handover_ask_name", extra=(NO,))]
         if "contact" not in data:
-            data["step"] = "contact"
+            data["step"] = Step.CONTACT
             if turn.message.capabilities.address_is_phone:
-                data["contact"] = "chat"  # "here" is already a number the coach can use
+                data["contact"] = Contact.CHAT  # "here" is already a number the coach can use
                 return await self._next(turn)
             return [self._reply(turn, "handover_ask_contact", extra=(CONTACT_CHAT, CONTACT_PHONE))]
-        if data["contact"] == "phone" and "phone" not in data:
-            data["step"] = "phone"
+        if data["contact"] == Contact.PHONE and "phone" not in data:
+            data["step"] = Step.PHONE
             return [self._reply(turn, "handover_ask_phone", extra=(NO,))]
         if "district" not in data:
-            data["step"] = "district"
+            data["step"] = Step.DISTRICT
             buttons = [Button(d, HANDOVER("district", d)) for d in self.teams.districts()]
             return [self._reply(turn, "handover_ask_district", buttons, extra=(OTHER_DISTRICT,))]
         if "age_group" not in data:
-            data["step"] = "age"
+            data["step"] = Step.AGE
             return [self._reply(turn, "handover_ask_age", extra=tuple(AGE.values()))]
         if "topic" not in data:
-            data["step"] = "topic"
+            data["step"] = Step.TOPIC
             return [self._reply(turn, "handover_ask_topic", extra=tuple(TOPIC.values()))]
         return await self._create_lead(turn)
 
@@ -191,13 +212,13 @@ class HandoverFlow(Flow):
         data = turn.state.flow_data
         district = data["district"] if data["district"] != "other" else None
         team = self.teams.route(district, data["age_group"])
-        fields = {key: str(data[key]) for key in (
+        fields: dict[str, str] = {key: str(data[key]) for key in (
             "name", "contact", "district", "age_group", "topic", "consent_version", "consent_at",
             "consent_channel", "consent_language", "consent_text_sha256") if key in data}
         fields.update(phone=str(data.get("phone", "")), language=turn.language,
                       channel=turn.message.channel, user_left="")
         created, lead_id = await self.leads.create(turn.conversation_id, team.id, fields)
-        if created == "created" and self.daily is not None:
+        if created is CreateResult.CREATED and self.daily is not None:
             await self.daily.count(turn.conversation_id, address)
         for entry in await self.conversations.transcript(turn.conversation_id):
             await self.leads.add_message(lead_id, entry["from"], entry["text"])
@@ -217,7 +238,7 @@ class HandoverFlow(Flow):
         if not lead_id:
             return None
         lead = await self.leads.get(lead_id)
-        if lead is None or lead.status not in ("waiting", "claimed") or lead.fields.get(
+        if lead is None or lead.status not in OPEN_STATUSES or lead.fields.get(
                 "user_left"):
             turn.state.handover_lead = None
             return None
@@ -229,6 +250,7 @@ class HandoverFlow(Flow):
         self.end(turn)
         turn.state.handover_lead = None
         if lead_id:
-            await self.leads.set_fields(lead_id, user_left=str(time.time()))
+            left = turn.message.received_at.timestamp()
+            await self.leads.set_fields(lead_id, user_left=str(left))
             await self.leads.add_message(lead_id, "system", "user_left")
         return [self.content.reply("handover_ended", turn.language)]

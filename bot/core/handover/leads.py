@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import TypedDict, cast
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from bot.core.clock import Clock
 from bot.core.keys import CONV_LEADS, CONV_OPEN_LEAD, LEAD, LEAD_MESSAGES, LEAD_STREAM, Keys
+from bot.core.redis_types import StrRedis
 from bot.core.staff_events import (
     LEAD_CLAIMED,
     LEAD_CLOSED,
@@ -33,6 +34,42 @@ QUEUE_CONSUMER = "queue"
 OUTCOMES = ("contacted", "enrolled", "booked", "unreachable", "not_relevant")
 TOMBSTONE_SECONDS = 24 * 3600
 MAX_MESSAGES = 500  # a lead's message list keeps the latest 500
+
+
+class LeadStatus(StrEnum):
+    """A lead's `status` field (the Lua scripts below write the same words)."""
+
+    WAITING = "waiting"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+    ERASED = "erased"
+
+
+OPEN_STATUSES = (LeadStatus.WAITING, LeadStatus.CLAIMED)
+
+
+class CreateResult(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+
+
+class ClaimResult(StrEnum):
+    """What CLAIM returns."""
+
+    MISSING = "missing"
+    CLOSED = "closed"
+    MINE = "mine"
+    TAKEN = "taken"
+    CLAIMED = "claimed"
+    CLAIMED_FIRST = "claimed_first"
+
+
+class CloseResult(StrEnum):
+    """What CLOSE returns."""
+
+    NOT_CLAIMED = "not_claimed"
+    NOT_YOURS = "not_yours"
+    CLOSED = "closed"
 
 # KEYS: lead, stream, user's open lead, user's lead set. ARGV: id, fields (json), group
 CREATE = """
@@ -91,6 +128,10 @@ return 'closed'
 """
 
 
+# One message of a lead's conversation with its coach ("from" is a keyword, hence this form).
+LeadMessage = TypedDict("LeadMessage", {"t": float, "from": str, "name": str, "text": str})
+
+
 @dataclass(frozen=True)
 class Lead:
     id: str
@@ -108,15 +149,19 @@ class Lead:
 
 
 class LeadStore:
-    def __init__(self, redis: Redis, prefix: str, retention_seconds: int) -> None:
+    def __init__(self, *, redis: StrRedis, keys: Keys, clock: Clock, retention_seconds: int,
+                 events: StaffEvents | None = None) -> None:
         self.redis = redis
-        self.keys = Keys(prefix)
+        self.keys = keys
+        self.clock = clock
         self.retention = retention_seconds
         self._create = redis.register_script(CREATE)
         self._claim = redis.register_script(CLAIM)
         self._close = redis.register_script(CLOSE)
-        # Where the staff panel and notifications learn of changes (set by the wiring).
-        self.events: StaffEvents | None = None
+        self.events = events  # where the staff panel and notifications learn of changes
+
+    def _now(self) -> float:
+        return self.clock().timestamp()
 
     async def _tell(self, kind: str, team: str, lead_id: str) -> None:
         if self.events is not None:
@@ -137,20 +182,22 @@ class LeadStore:
     def all_key(self, conversation: str) -> str:
         return self.keys(CONV_LEADS, conversation=conversation)
 
-    async def create(self, conversation: str, team: str, fields: dict[str, str]) -> tuple[str, str]:
+    async def create(self, conversation: str, team: str,
+                     fields: dict[str, str]) -> tuple[CreateResult, str]:
         """('created' | 'updated', lead id). A person has at most one open lead."""
         lead_id = secrets.token_hex(6)
         payload = {**fields, "team": team, "conversation": conversation,
-                   "created": str(time.time())}
+                   "created": str(self._now())}
         status, found = await self._create(
             keys=[self.lead_key(lead_id), self.stream_key(team), self.open_key(conversation),
                   self.all_key(conversation)],
             args=[lead_id, json.dumps(payload), GROUP])
         for key in (self.lead_key(found), self.open_key(conversation), self.all_key(conversation)):
             await self.redis.expire(key, self.retention)
-        if status == "created":
+        result = CreateResult(status)
+        if result is CreateResult.CREATED:
             await self._tell(LEAD_WAITING, team, str(found))
-        return str(status), str(found)
+        return result, str(found)
 
     async def get(self, lead_id: str) -> Lead | None:
         if not lead_id or not lead_id.isalnum():
@@ -164,34 +211,35 @@ class LeadStore:
     async def open_for(self, conversation: str) -> Lead | None:
         lead_id = await self.redis.get(self.open_key(conversation))
         lead = await self.get(lead_id) if lead_id else None
-        return lead if lead and lead.status in ("waiting", "claimed") else None
+        return lead if lead and lead.status in OPEN_STATUSES else None
 
-    async def claim(self, lead: Lead, coach: str, claim_timeout: int) -> str:
-        result = str(await self._claim(keys=[self.lead_key(lead.id),
-                                             self.stream_key(lead.team)],
-                                       args=[coach, time.time(), claim_timeout, GROUP]))
-        if result in ("claimed", "claimed_first"):
+    async def claim(self, lead: Lead, coach: str, claim_timeout: int) -> ClaimResult:
+        result = ClaimResult(await self._claim(keys=[self.lead_key(lead.id),
+                                                     self.stream_key(lead.team)],
+                                               args=[coach, self._now(), claim_timeout, GROUP]))
+        if result in (ClaimResult.CLAIMED, ClaimResult.CLAIMED_FIRST):
             await self._tell(LEAD_CLAIMED, lead.team, lead.id)
         return result
 
-    async def close(self, lead: Lead, coach: str, outcome: str) -> str:
-        result = str(await self._close(
+    async def close(self, lead: Lead, coach: str, outcome: str) -> CloseResult:
+        result = CloseResult(await self._close(
             keys=[self.lead_key(lead.id), self.stream_key(lead.team),
                   self.open_key(lead.conversation)],
-            args=[coach, outcome, time.time(), GROUP]))
-        if result == "closed":
+            args=[coach, outcome, self._now(), GROUP]))
+        if result is CloseResult.CLOSED:
             await self._tell(LEAD_CLOSED, lead.team, lead.id)
         return result
 
     async def touch(self, lead: Lead, coach: str) -> None:
         """A coach working on a lead keeps the claim alive (resets the entry's idle time)."""
-        await self.redis.hset(self.lead_key(lead.id), "claimed_at", str(time.time()))
+        await self.redis.hset(self.lead_key(lead.id), "claimed_at", str(self._now()))
         await self.redis.xclaim(self.stream_key(lead.team), GROUP, coach, 0,
                                 [lead.fields["stream_id"]], justid=True)
 
     async def add_message(self, lead_id: str, sender: str, text: str, name: str = "") -> None:
-        entry = json.dumps({"t": round(time.time(), 3), "from": sender, "name": name,
-                            "text": text}, ensure_ascii=False)
+        message: LeadMessage = {"t": round(self._now(), 3), "from": sender, "name": name,
+                                "text": text}
+        entry = json.dumps(message, ensure_ascii=False)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(self.messages_key(lead_id), entry)
             pipe.ltrim(self.messages_key(lead_id), -MAX_MESSAGES, -1)
@@ -201,8 +249,10 @@ class LeadStore:
         if team:
             await self._tell(LEAD_MESSAGE, team, lead_id)
 
-    async def messages(self, lead_id: str) -> list[dict[str, Any]]:
-        return [json.loads(m) for m in await self.redis.lrange(self.messages_key(lead_id), 0, -1)]
+    async def messages(self, lead_id: str) -> list[LeadMessage]:
+        """The lead's messages, oldest first (JSON written by `add_message`)."""
+        raw = await self.redis.lrange(self.messages_key(lead_id), 0, -1)
+        return [cast(LeadMessage, json.loads(m)) for m in raw]
 
     async def set_fields(self, lead_id: str, **fields: str) -> None:
         await self.redis.hset(self.lead_key(lead_id), mapping=fields)
@@ -219,7 +269,7 @@ class LeadStore:
             found = await self.redis.xrange(stream, entry["message_id"], entry["message_id"])
             if found:
                 lead = await self.get(found[0][1]["lead"])
-                if lead is not None and lead.status != "closed":
+                if lead is not None and lead.status != LeadStatus.CLOSED:
                     leads.append(lead)
         return sorted(leads, key=lambda lead: lead.created)
 
@@ -237,8 +287,8 @@ class LeadStore:
         for message_id in message_ids:
             found = await self.redis.xrange(stream, message_id, message_id)
             lead = await self.get(found[0][1]["lead"]) if found else None
-            if lead and lead.status == "claimed":
-                await self.set_fields(lead.id, status="waiting", coach="")
+            if lead and lead.status == LeadStatus.CLAIMED:
+                await self.set_fields(lead.id, status=LeadStatus.WAITING, coach="")
                 await self._tell(LEAD_WAITING, team, lead.id)
                 released += 1
         return released
@@ -248,7 +298,7 @@ class LeadStore:
         lead leaves a tombstone without personal data for a day, so the coach who has it sees
         that the person left and erased their data."""
         lead_ids = await self.redis.smembers(self.all_key(conversation))
-        now = str(time.time())
+        now = str(self._now())
         for lead_id in lead_ids:
             lead = await self.get(lead_id)
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -257,10 +307,10 @@ class LeadStore:
                     stream = self.stream_key(lead.team)
                     pipe.xack(stream, GROUP, lead.fields["stream_id"])
                     pipe.xdel(stream, lead.fields["stream_id"])
-                if lead is not None and lead.status in ("waiting", "claimed"):
+                if lead is not None and lead.status in OPEN_STATUSES:
                     pipe.hset(self.lead_key(lead_id), mapping={
                         "id": lead_id, "team": lead.team, "conversation": "",
-                        "status": "erased", "created": lead.fields.get("created", now),
+                        "status": LeadStatus.ERASED, "created": lead.fields.get("created", now),
                         "coach": lead.fields.get("coach", ""), "user_left": now,
                         "erased": now})
                     pipe.expire(self.lead_key(lead_id), TOMBSTONE_SECONDS)

@@ -14,15 +14,17 @@ import json
 import logging
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, cast
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.core.hashing import KeyedHash
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.metrics import NLU_CACHE
 from bot.core.nlu.pool import RasaPool
-from bot.core.nlu.result import ParseResult
+from bot.core.nlu.result import ParseResult, ParseResultJSON
+from bot.core.redis_types import Command, StrRedis
 from bot.core.review.redact import redact
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ def normalised(text: str) -> str:
 
 
 class ParseCache:
-    def __init__(self, redis: Redis, keys: Keys, secret: str = "",
+    def __init__(self, redis: StrRedis, keys: Keys, secret: str = "",
                  shared_words: Iterable[str] = (), ttl_seconds: int = TTL_SECONDS) -> None:
         self.redis = redis
         self.keys = keys
@@ -60,17 +62,43 @@ class ParseCache:
         return self.keys(NLU_CACHE_KEY, digest=digest[:40])
 
     async def get(self, key: str) -> ParseResult | None:
-        raw = await self.redis.get(key)
+        return self.decode(await self.redis.get(key))
+
+    @staticmethod
+    def decode(raw: str | None) -> ParseResult | None:
         if not raw:
             return None
         try:
-            return ParseResult.from_json(json.loads(raw))
+            # Our own entry (`put`); from_json still checks each field.
+            return ParseResult.from_json(cast(ParseResultJSON, json.loads(raw)))
         except (ValueError, KeyError, TypeError):
             return None  # written by another version: parse again and overwrite
 
     async def put(self, key: str, result: ParseResult) -> None:
         await self.redis.set(key, json.dumps(result.to_json(), ensure_ascii=False),
                              ex=self.ttl_seconds)
+
+
+@dataclass
+class Lookup:
+    """A cache entry read with a turn's other reads, and written with its other writes when it
+    was missing: the cache then costs a message no round trip of its own."""
+
+    cache: ParseCache
+    key: str
+    raw: str | None = None
+
+    def reads(self) -> list[Command]:
+        return [("GET", self.key)]
+
+    def found(self, replies: list[Any]) -> None:
+        """`replies`: the answers to `reads` (a GET)."""
+        raw = replies[0]
+        self.raw = raw if isinstance(raw, str) else None
+
+    def put(self, result: ParseResult) -> Command:
+        value = json.dumps(result.to_json(), ensure_ascii=False)
+        return ("SET", self.key, value, "EX", self.cache.ttl_seconds)
 
 
 class CachedParser:
@@ -80,6 +108,29 @@ class CachedParser:
     def __init__(self, pool: RasaPool, cache: ParseCache | None) -> None:
         self.pool = pool
         self.cache = cache
+
+    async def lookup(self, text: str) -> Lookup | None:
+        """The cache entry `text` would have, to read along with the turn; None when nothing
+        may be cached (no cache, the model unknown or mixed, or a text that may be personal)."""
+        model = self.pool.model
+        if self.cache is None or not model:
+            return None
+        try:
+            key = await self.cache.key(model, text)
+        except RedisError:
+            return None
+        return Lookup(self.cache, key) if key else None
+
+    async def parse_looked_up(self, text: str, lookup: Lookup) -> tuple[ParseResult, bool]:
+        """The parse of `text` whose cache entry was read with the turn: (result, whether the
+        caller should write `lookup.put(result)`)."""
+        hit = self.cache.decode(lookup.raw) if self.cache and lookup.raw else None
+        if hit is not None:
+            NLU_CACHE.labels(result="hit").inc()
+            return hit, False
+        NLU_CACHE.labels(result="miss").inc()
+        result = await self.pool.parse(text)
+        return result, not result.entities
 
     async def parse(self, text: str) -> ParseResult:
         model, key, hit = self.pool.model, None, None

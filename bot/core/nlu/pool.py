@@ -40,7 +40,10 @@ def resolved(url: str) -> list[str]:
     except OSError:
         return [url]
     addresses = sorted({str(info[4][0]) for info in infos})
-    netloc = lambda host: f"{f'[{host}]' if ':' in host else host}:{parts.port or 80}"  # noqa: E731
+
+    def netloc(host: str) -> str:
+        return f"{f'[{host}]' if ':' in host else host}:{parts.port or 80}"
+
     return [urlunsplit(parts._replace(netloc=netloc(host))) for host in addresses] or [url]
 
 

@@ -7,12 +7,12 @@ A replica only talks HTTP; choosing, queueing and health checks are the pool's (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from bot.core.nlu.errors import NLUUnavailable
+from bot.core.nlu.result import RasaParse
 
 
 class ReplicaFailed(NLUUnavailable):
@@ -37,7 +37,7 @@ class Replica:
         return {"token": self.token} if self.token else {}
 
     async def parse(self, session: aiohttp.ClientSession, text: str,
-                    timeout: aiohttp.ClientTimeout) -> dict[str, Any]:
+                    timeout: aiohttp.ClientTimeout) -> RasaParse:
         """Rasa's `/model/parse` answer. Raises ReplicaFailed for what says the server is
         broken, NLUUnavailable for answers that say the request was (a 4xx)."""
         try:
@@ -47,7 +47,7 @@ class Replica:
                     raise ReplicaFailed(f"Rasa {self.name} answered HTTP {resp.status}")
                 if resp.status != 200:
                     raise NLUUnavailable(f"Rasa {self.name} answered HTTP {resp.status}")
-                data: dict[str, Any] = await resp.json()
+                data: RasaParse = await resp.json()
                 return data
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise ReplicaFailed(f"Rasa {self.name} unreachable: {type(exc).__name__}") from exc

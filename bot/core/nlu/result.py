@@ -5,7 +5,42 @@ the specific answer within the topic. Plain data: cached in Redis as JSON (bot/c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol, TypedDict
+
+
+class EntityJSON(TypedDict):
+    entity: str
+    value: str
+
+
+class ParseResultJSON(TypedDict):
+    """A parse as the cache stores it (bot/core/nlu/cache.py)."""
+
+    intent: str
+    confidence: float
+    entities: list[EntityJSON]
+    ranking: list[list[str | float]]  # [intent, confidence] pairs
+    answer: str | None
+    answer_confidence: float
+
+
+class RasaIntent(TypedDict, total=False):
+    name: str | None
+    confidence: float | None
+
+
+class RasaEntity(TypedDict, total=False):
+    entity: str | None
+    value: object
+
+
+class RasaParse(TypedDict, total=False):
+    """The fields of Rasa's `/model/parse` answer that Lotsen reads; none is trusted (each
+    value is converted or checked where it is read)."""
+
+    intent: RasaIntent | None
+    entities: list[RasaEntity] | None
+    intent_ranking: list[RasaIntent] | None
 
 
 @dataclass(frozen=True)
@@ -13,7 +48,7 @@ class Entity:
     entity: str
     value: str
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> EntityJSON:
         return {"entity": self.entity, "value": self.value}
 
 
@@ -32,14 +67,16 @@ class ParseResult:
     def entity(self, name: str) -> str | None:
         return next((e.value for e in self.entities if e.entity == name), None)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ParseResultJSON:
         return {"intent": self.intent, "confidence": self.confidence,
                 "entities": [e.to_json() for e in self.entities],
                 "ranking": [list(item) for item in self.ranking],
                 "answer": self.answer, "answer_confidence": self.answer_confidence}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ParseResult:
+    def from_json(cls, data: ParseResultJSON) -> ParseResult:
+        """Read back what `to_json` wrote; each field is still converted, so another version's
+        entry raises KeyError, ValueError or TypeError (the cache then parses again)."""
         return cls(intent=str(data["intent"]), confidence=float(data["confidence"]),
                    entities=tuple(Entity(str(e["entity"]), str(e["value"]))
                                   for e in data.get("entities") or []),
@@ -51,14 +88,14 @@ class ParseResult:
 FLAT_SEPARATOR = "__"  # a specific answer's class in the model: `info_sfi__where` (nlu/build.py)
 
 
-def to_result(data: dict[str, Any]) -> ParseResult:
+def to_result(data: RasaParse) -> ParseResult:
     """Rasa's answer as topic-level intents plus the specific answer within the topic.
 
     The model's classes are the intents of spec §4 and, for the five topics, one class per
     specific answer (`info_sfi__where`, `info_sfi__overview`; see nlu/build.py). A topic's
     confidence is the sum of its classes' (DIET reports every class: `ranking_length: 0`); the
     answer is the topic's best class, with its share of the topic's confidence."""
-    intent = data.get("intent") or {}
+    intent: RasaIntent = data.get("intent") or {}
     entities = tuple(
         Entity(str(e.get("entity")), str(e.get("value")))
         for e in data.get("entities") or []
@@ -77,13 +114,13 @@ def to_result(data: dict[str, Any]) -> ParseResult:
             best[topic] = (f"{topic}/{answer}", confidence)
     ranking = tuple(sorted(topics.items(), key=lambda item: item[1], reverse=True))
     top, top_confidence = ranking[0] if ranking else ("out_of_scope", 0.0)
-    answer, answer_confidence = best.get(top, (None, 0.0))
+    best_answer, answer_confidence = best.get(top, (None, 0.0))
     return ParseResult(
         intent=top,
         confidence=min(top_confidence, 1.0),
         entities=_dedupe(entities),
         ranking=ranking,
-        answer=answer,
+        answer=best_answer,
         answer_confidence=answer_confidence / top_confidence if top_confidence else 0.0,
     )
 

@@ -20,17 +20,37 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
+from enum import StrEnum
+from typing import TypedDict
 
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.outreach.subscriptions import Audience
+from bot.core.redis_types import StrPipeline, StrRedis
 
-DRAFT, SCHEDULED, SENDING, DONE, CANCELLED = "draft", "scheduled", "sending", "done", "cancelled"
-QUEUED, SENDING_NOW, SENT, FAILED, SKIPPED = "queued", "sending", "sent", "failed", "skipped"
-OPEN = (QUEUED, FAILED)  # a job may (still) send to a recipient in these states
+
+class CampaignStatus(StrEnum):
+    """A campaign's `status` field (SET_STATUS writes the same words). DONE is never stored:
+    a sending campaign with nothing left queued reads as done (CampaignService.status_of)."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class RecipientState(StrEnum):
+    """A recipient's state in the recipients hash (TRANSITION writes and counts the same
+    words; SENDING is stored as `sending@<unix time>`)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+OPEN = (RecipientState.QUEUED, RecipientState.FAILED)  # a job may (still) send to these
 REPLY_DAYS = 7          # a message from a recipient within this many days counts as a reply
 DEEP_LINK = "c-"        # a campaign link's start parameter: "c-<campaign id>"
 DAY = 24 * 3600
@@ -100,6 +120,19 @@ return current
 """
 
 
+class Preview(TypedDict, total=False):
+    """Who would get what, worked out when the campaign was created (CampaignService.preview);
+    empty for a campaign that was never previewed."""
+
+    recipients: int
+    by_channel: dict[str, int]
+    by_language: dict[str, int]  # by the language of the text they get
+    segments: int                # paid segments (SMS) in all
+    missing_languages: list[str]  # subscribers' languages without a text
+    skipped: int
+    skipped_reasons: dict[str, int]
+
+
 @dataclass(frozen=True)
 class Campaign:
     id: str
@@ -109,8 +142,8 @@ class Campaign:
     fallback: str | None
     send_at: float | None
     created_at: float
-    status: str = DRAFT
-    preview: dict[str, Any] = field(default_factory=dict)
+    status: CampaignStatus = CampaignStatus.DRAFT
+    preview: Preview = field(default_factory=Preview)
     started_at: float | None = None  # the start job began resolving the audience
     queued_at: float | None = None   # ... and had queued all of it
 
@@ -140,7 +173,8 @@ class Campaign:
                    audience=Audience(**{k: tuple(v) for k, v in audience.items()}),
                    texts=json.loads(values["texts"]), fallback=values.get("fallback") or None,
                    send_at=_float(values.get("send_at")),
-                   created_at=float(values["created_at"]), status=values["status"],
+                   created_at=float(values["created_at"]),
+                   status=CampaignStatus(values["status"]),
                    preview=json.loads(values.get("preview") or "{}"),
                    started_at=_float(values.get("started_at")),
                    queued_at=_float(values.get("queued_at")))
@@ -173,9 +207,11 @@ class Progress:
 
     @classmethod
     def from_counts(cls, counts: dict[str, int]) -> Progress:
+        sent, failed, skipped = RecipientState.SENT, RecipientState.FAILED, RecipientState.SKIPPED
+
         def queued(suffix: str = "") -> int:
             return max(0, counts.get(f"recipients{suffix}", 0) - sum(
-                counts.get(f"{state}{suffix}", 0) for state in (SENT, FAILED, SKIPPED)))
+                counts.get(f"{state}{suffix}", 0) for state in (sent, failed, skipped)))
 
         channels = sorted({name.split("@", 1)[1] for name in counts if "@" in name})
         by_channel = {ch: {"recipients": counts.get(f"recipients@{ch}", 0),
@@ -188,15 +224,15 @@ class Progress:
         reasons = {name.split(":", 1)[1]: n for name, n in counts.items()
                    if name.startswith("skipped:") and n}
         return cls(recipients=counts.get("recipients", 0), queued=queued(),
-                   sent=counts.get(SENT, 0), delivered=counts.get("delivered", 0),
-                   failed=counts.get(FAILED, 0) + counts.get("undelivered", 0),
-                   skipped=counts.get(SKIPPED, 0), replies=counts.get("replies", 0),
+                   sent=counts.get(sent, 0), delivered=counts.get("delivered", 0),
+                   failed=counts.get(failed, 0) + counts.get("undelivered", 0),
+                   skipped=counts.get(skipped, 0), replies=counts.get("replies", 0),
                    skipped_reasons=reasons, by_channel=by_channel,
                    in_doubt=counts.get("sent:in_doubt", 0))
 
 
 class CampaignStore:
-    def __init__(self, redis: Redis, keys: Keys, recipients_seconds: int = 30 * DAY) -> None:
+    def __init__(self, redis: StrRedis, keys: Keys, recipients_seconds: int = 30 * DAY) -> None:
         self.redis = redis
         self.keys = keys
         self.recipients_seconds = recipients_seconds
@@ -228,9 +264,12 @@ class CampaignStore:
         """Every campaign id, newest first."""
         return list(await self.redis.zrevrange(self.keys(CAMPAIGNS), 0, -1))
 
-    async def set_status(self, campaign_id: str, to: str, *before: str) -> str:
-        """Move the status to `to` if it is one of `before`; returns the status it had."""
-        return str(await self._set_status(keys=[self._key(campaign_id)], args=[to, *before]))
+    async def set_status(self, campaign_id: str, to: CampaignStatus,
+                         *before: CampaignStatus) -> CampaignStatus | None:
+        """Move the status to `to` if it is one of `before`; returns the status it had (None:
+        no such campaign)."""
+        had = str(await self._set_status(keys=[self._key(campaign_id)], args=[to, *before]))
+        return CampaignStatus(had) if had else None
 
     async def update(self, campaign_id: str, **values: str) -> None:
         await self.redis.hset(self._key(campaign_id), mapping=values)
@@ -241,19 +280,21 @@ class CampaignStore:
             return []
         return list(await self.redis.hmget(self.recipients_key(campaign_id), conversations))
 
-    async def state(self, campaign_id: str, conversation: str) -> tuple[str | None, float]:
+    async def state(self, campaign_id: str,
+                    conversation: str) -> tuple[RecipientState | None, float]:
         """The recipient's state, and for `sending` since when (unix time)."""
         raw = await self.redis.hget(self.recipients_key(campaign_id), conversation)
         if raw is None:
             return None, 0.0
         state, _, since = raw.partition("@")
-        return state, float(since or 0)
+        return RecipientState(state), float(since or 0)
 
-    def queue_on(self, pipe: Pipeline, campaign_id: str, conversations: Iterable[str]) -> None:
+    def queue_on(self, pipe: StrPipeline, campaign_id: str,
+                 conversations: Iterable[str]) -> None:
         """Mark recipients queued, in the transaction that schedules their jobs."""
         key = self.recipients_key(campaign_id)
         for conversation in conversations:
-            pipe.hsetnx(key, conversation, QUEUED)
+            pipe.hsetnx(key, conversation, RecipientState.QUEUED)
         pipe.expire(key, self.recipients_seconds)
 
     async def count_recipients(self, campaign_id: str) -> int:
@@ -268,25 +309,29 @@ class CampaignStore:
             **{f"recipients@{ch}": n for ch, n in per_channel.items()}})
         return len(conversations)
 
-    async def move(self, campaign_id: str, conversation: str, to: str, reason: str = "",
-                   before: Iterable[str] = OPEN) -> bool:
-        """Move a recipient in one of the states `before` to `to`; False if it was not there
-        (done already, or another job has it)."""
+    async def move(self, campaign_id: str, conversation: str, to: RecipientState,
+                   reason: str = "", before: Iterable[RecipientState] = OPEN,
+                   since: float | None = None) -> bool:
+        """Move a recipient in one of the states `before` to `to` (`since`: the time stored
+        with SENDING); False if it was not there (done already, or another job has it)."""
         channel = conversation.split(":", 1)[0]
+        marker = to if since is None else f"{to}@{since!r}"
         result = await self._transition(
             keys=[self.recipients_key(campaign_id), self._counts(campaign_id)],
-            args=[conversation, to, reason, channel, self.recipients_seconds, ",".join(before)])
-        return result == "ok"
+            args=[conversation, marker, reason, channel, self.recipients_seconds,
+                  ",".join(before)])
+        return str(result) == "ok"  # else the state it was in
 
     async def begin_send(self, campaign_id: str, conversation: str, now: float) -> bool:
         """Mark the recipient's message as going to the provider now (from queued or failed);
         False if it is not open. A job that later finds this mark lost its worker mid-send."""
-        return await self.move(campaign_id, conversation, f"{SENDING_NOW}@{now!r}")
+        return await self.move(campaign_id, conversation, RecipientState.SENDING, since=now)
 
     async def queued(self, campaign_id: str) -> list[str]:
         """The conversations still queued (for cancelling)."""
         found = await self.redis.hgetall(self.recipients_key(campaign_id))
-        return [conversation for conversation, state in found.items() if state == QUEUED]
+        return [conversation for conversation, state in found.items()
+                if state == RecipientState.QUEUED]
 
     async def counts(self, campaign_id: str) -> dict[str, int]:
         raw = await self.redis.hgetall(self._counts(campaign_id))
@@ -337,6 +382,6 @@ class CampaignStore:
         """Erasure: the person leaves every campaign's recipients (a queued message of theirs
         counts as skipped; its job is removed with the person's jobs)."""
         for campaign_id in await self.ids():
-            await self.move(campaign_id, conversation, SKIPPED, "erased",
-                            before=(*OPEN, SENDING_NOW))
+            await self.move(campaign_id, conversation, RecipientState.SKIPPED, "erased",
+                            before=(*OPEN, RecipientState.SENDING))
             await self.redis.hdel(self.recipients_key(campaign_id), conversation)

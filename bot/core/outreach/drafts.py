@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bot.core.outreach.subscriptions import TOPICS, Audience
 from bot.core.places import fold
@@ -32,7 +31,7 @@ class Draft:
     send_at: float | None
 
 
-def read_draft(body: Mapping[str, Any], *, languages: Collection[str],
+def read_draft(body: Mapping[str, object], *, languages: Collection[str],
                districts: Sequence[str], channels: Collection[str], now: float) -> Draft:
     """The request as a `Draft`, or a `CampaignError` naming the first problem. `languages`:
     the enabled ones; `districts`: the known ones (any spelling is matched case- and
@@ -68,14 +67,14 @@ def read_draft(body: Mapping[str, Any], *, languages: Collection[str],
     return Draft(name.strip(), chosen, texts, fallback, _send_at(body.get("send_at"), now))
 
 
-def _only(data: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
+def _only(data: Mapping[str, object], allowed: Sequence[str], where: str) -> None:
     extra = sorted(set(data) - set(allowed))
     if extra:
         raise CampaignError(f"Unknown field {extra[0]!r} in {where}; allowed: "
                             f"{', '.join(allowed)}.")
 
 
-def _texts_list(data: Mapping[str, Any], name: str) -> list[str]:
+def _texts_list(data: Mapping[str, object], name: str) -> list[str]:
     value = data.get(name, [])
     if value is None:
         return []
@@ -84,7 +83,7 @@ def _texts_list(data: Mapping[str, Any], name: str) -> list[str]:
     return [v.strip() for v in value]
 
 
-def _codes(data: Mapping[str, Any], name: str, allowed: Sequence[str]) -> tuple[str, ...]:
+def _codes(data: Mapping[str, object], name: str, allowed: Sequence[str]) -> tuple[str, ...]:
     values = _texts_list(data, name)
     unknown = [v for v in values if v not in allowed]
     if unknown:

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date
 from babel.lists import format_list
 
@@ -32,6 +34,16 @@ from bot.core.places import Places, fold
 from bot.core.store import ConversationStore
 from bot.core.turn import Intent, Turn
 
+
+class Step(StrEnum):
+    """What the flow asks now (`flow_data["step"]`)."""
+
+    CONSENT = "consent"
+    TOPICS = "topics"
+    DISTRICT = "district"
+    RENEWAL = "renewal"  # the renewal question (ask_renewal)
+
+
 CONSENT_VERSION = "2026-11-v1"
 CONSENT_KEY = "subscribe"     # the consent text (the answer to the `subscribe` intent)
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -44,7 +56,7 @@ OFFER = {topic: SUBSCRIPTION("offer", topic) for topic in TOPICS}
 OFFER_AFTER = {"info_sfi_parents": "sfi_parents", "booking": "dropin"}
 
 
-def _locale(content: Content, language: str):  # type: ignore[no-untyped-def]
+def _locale(content: Content, language: str) -> Locale:
     return content.languages.languages[language].babel_locale
 
 
@@ -80,7 +92,7 @@ async def ask_renewal(content: Content, conversations: ConversationStore,
     """`renewal_reply`, and the conversation remembers it as the open question, so that a
     typed number (numbered menus), "ja" or "nej" answer it like its buttons."""
     state = await conversations.load(subscription.conversation)
-    state.flow, state.flow_data = SubscriptionFlow.name, {"step": "renewal"}
+    state.flow, state.flow_data = SubscriptionFlow.name, {"step": Step.RENEWAL}
     state.menu = [RENEW_YES, RENEW_NO]
     await conversations.save(subscription.conversation, state)
     return renewal_reply(content, subscription)
@@ -135,7 +147,7 @@ class SubscriptionFlow(Flow):
         if not turn.message.capabilities.reachable_later:
             return [self.content.reply("subscription_unavailable", turn.language)]
         turn.state.flow = self.name
-        turn.state.flow_data = {"step": "consent", "topics": [topic] if topic else []}
+        turn.state.flow_data = {"step": Step.CONSENT, "topics": [topic] if topic else []}
         replies = []
         current = await self.store.get(turn.conversation_id, self._now())
         if current is not None:
@@ -157,7 +169,7 @@ class SubscriptionFlow(Flow):
         if not self.active(turn) or not self.accepts(payload):
             return await self.start(turn)  # a stale button starts again, with consent
         data = turn.state.flow_data
-        if kind == "yes" and data.get("step") == "consent":
+        if kind == "yes" and data.get("step") == Step.CONSENT:
             return await self.consent(turn)
         if "consent" not in data:
             return await self.start(turn)
@@ -172,7 +184,7 @@ class SubscriptionFlow(Flow):
     async def on_text(self, turn: Turn, text: str) -> list[Reply] | None:
         """A district written out ("Tensta", "tensta") while the area is asked."""
         data = turn.state.flow_data
-        if not self.active(turn) or data.get("step") != "district":
+        if not self.active(turn) or data.get("step") != Step.DISTRICT:
             return None
         wanted = fold(text.strip())
         match = next((d for d in self.districts if fold(d) == wanted), None)
@@ -184,9 +196,9 @@ class SubscriptionFlow(Flow):
     async def on_understood(self, turn: Turn, intent: Intent) -> list[Reply] | None:
         """Yes and no in words ("ja", "nej") answer the consent and the renewal question."""
         step = turn.state.flow_data.get("step")
-        if intent.name not in ("affirm", "deny") or step not in ("consent", "renewal"):
+        if intent.name not in ("affirm", "deny") or step not in (Step.CONSENT, Step.RENEWAL):
             return None
-        if step == "renewal":
+        if step == Step.RENEWAL:
             return await self.renew(turn, keep=intent.name == "affirm")
         return await self.consent(turn) if intent.name == "affirm" else self.decline(turn)
 
@@ -225,7 +237,7 @@ class SubscriptionFlow(Flow):
         data = turn.state.flow_data
         lang = turn.language
         if not data.get("topics_done"):
-            data["step"] = "topics"
+            data["step"] = Step.TOPICS
             chosen = data["topics"]
             buttons = [self.content.button(TOPIC[t], lang) for t in TOPICS if t not in chosen]
             if not chosen:
@@ -233,7 +245,7 @@ class SubscriptionFlow(Flow):
             return [self._reply(turn, "subscription_topics_chosen", buttons, extra=(DONE,),
                                 topics=topics_text(self.content, lang, chosen))]
         if "districts" not in data:
-            data["step"] = "district"
+            data["step"] = Step.DISTRICT
             buttons = [Button(d, SUBSCRIPTION("district", d)) for d in self.districts]
             return [self._reply(turn, "subscription_ask_district",
                                 [self.content.button(ALL_DISTRICTS, lang), *buttons])]

@@ -2,15 +2,19 @@
 
 Columns (a header line, any order): `channel,address,language,topics,districts,consent_source,
 consented_at`. `topics` and `districts` are `;`-separated; `channel` is a name a channel's
-reach accepts (its own name, or a provider's, which the person is then reached through; the
-README lists them); `consented_at` is ISO 8601 with a UTC offset.
+reach accepts (its own name, or a provider's, which the person is then reached through;
+docs/operators.md lists them, under Importing); `consented_at` is ISO 8601 with a UTC offset,
+or a plain date (`2026-10-01`, as a spreadsheet writes it), which means 00:00 that day in
+Europe/Stockholm (the lists come from forms and events here; a time without an offset is
+refused, as it is ambiguous).
 
 Every line is checked on its own: a bad one is reported with its line number and why, and
-skipped; the others are imported. A subscription lasts 12 months (SUBSCRIPTION_DAYS) from
-`consented_at`, so a line whose consent is older is skipped as expired. The consent is recorded
-as version "import", source "import:<consent_source>", and its text hash is the SHA-256 of the
-line's `consent_source` (the list carries no consent text; the source names the form or event
-where consent was given, so lines from the same source share the hash).
+skipped; the others are imported (and the admin command exits non-zero, so a script notices).
+A subscription lasts 12 months (SUBSCRIPTION_DAYS) from `consented_at`, so a line whose consent
+is older is skipped as expired. The consent is recorded as version "import", source
+"import:<consent_source>", and its text hash is the SHA-256 of the line's `consent_source` (the
+list carries no consent text; the source names the form or event where consent was given, so
+lines from the same source share the hash).
 
 Importing is idempotent: the same file twice gives the same subscriptions. A person who
 subscribed in the chat keeps their own choice, and one who said STOP is not imported.
@@ -21,9 +25,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from bot.core.outreach.reach import Reach
 from bot.core.outreach.subscriptions import (
@@ -39,6 +45,8 @@ COLUMNS = ("channel", "address", "language", "topics", "districts", "consent_sou
 CONSENT_VERSION = "import"
 MAX_SOURCE_CHARS = 200
 FUTURE_SLACK_SECONDS = 300
+LOCAL_ZONE = ZoneInfo("Europe/Stockholm")  # where a plain date's day starts
+PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ImportFileError(ValueError):
@@ -169,12 +177,18 @@ def _split(cell: str, *, lower: bool = False) -> tuple[str, ...]:
 
 
 def _instant(text: str) -> float:
+    """A time with its UTC offset, or a plain date as the start of that day in Stockholm."""
     try:
+        if PLAIN_DATE.fullmatch(text):
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time(0), tzinfo=LOCAL_ZONE).timestamp()
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise _Bad(f"consented_at {text!r} is not an ISO 8601 time") from None
+        raise _Bad(f"consented_at {text!r} is not an ISO 8601 time or date (e.g. "
+                   "2026-10-01T09:30:00+02:00 or 2026-10-01)") from None
     if parsed.tzinfo is None:
-        raise _Bad(f"consented_at {text!r} has no UTC offset (e.g. +01:00 or Z)")
+        raise _Bad(f"consented_at {text!r} has no UTC offset (e.g. +01:00 or Z); "
+                   "a plain date such as 2026-10-01 is also accepted")
     return parsed.timestamp()
 
 
@@ -182,13 +196,14 @@ def _instant(text: str) -> float:
 class Imported:
     saved: int = 0
     unchanged: int = 0
-    kept: list[Problem] = field(default_factory=list)  # lines not imported on purpose
+    kept: list[Problem] = field(default_factory=list)      # lines not imported on purpose
+    rejected: list[Problem] = field(default_factory=list)  # bad lines (parse's problems)
 
 
 async def apply(parsed: Parsed, store: SubscriptionStore, reaches: Mapping[str, Reach],
                 now: float) -> Imported:
     """Save the checked lines (idempotent), and remember how each person is reached."""
-    result = Imported()
+    result = Imported(rejected=list(parsed.problems))
     for line in parsed.lines:
         subscription = line.subscription
         reach = reaches.get(subscription.channel)

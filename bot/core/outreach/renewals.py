@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
+from functools import partial
 
 from bot.core.clock import Clock
 from bot.core.content import Content
 from bot.core.delivery import Deliveries
-from bot.core.jobs import JobHandler, JobQueue, NewJob
+from bot.core.jobs import Job, JobHandler, JobQueue, NewJob, text_field
 from bot.core.outreach.flow import ask_renewal
 from bot.core.outreach.quiet_hours import next_allowed
 from bot.core.outreach.reach import Reach
@@ -51,13 +51,14 @@ class RenewalQuestions:
             job = NewJob(RENEWAL_JOB, {"conversation": subscription.conversation},
                          due=when.timestamp(), conversation=subscription.conversation,
                          job_id=f"renewal-{digest}-{int(subscription.expires_at)}")
-            await self.jobs.schedule_many([job], also=lambda pipe, s=subscription:
-                                          self.subscriptions.mark_renewal_asked_on(
-                                              pipe, s, now.timestamp()))
+            mark = partial(self.subscriptions.mark_renewal_asked_on,
+                           subscription=subscription, now=now.timestamp())
+            await self.jobs.schedule_many([job], also=mark)
         return len(due)
 
-    async def ask(self, args: dict[str, Any]) -> None:
-        conversation = str(args["conversation"])
+    async def ask(self, job: Job) -> None:
+        """The renewal question's job: {"conversation"}."""
+        conversation = text_field(job.payload, "conversation")
         subscription = await self.subscriptions.get(conversation, self.clock().timestamp())
         if subscription is None:
             return  # unsubscribed or erased meanwhile

@@ -30,23 +30,16 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from bot.core.clock import Clock
 from bot.core.critical import CriticalSections
-from bot.core.jobs import JobHandler, JobQueue, NewJob, RetryLater
+from bot.core.jobs import Job, JobHandler, JobQueue, NewJob, Payload, RetryLater, text_field
 from bot.core.outreach.campaigns import (
-    CANCELLED,
-    FAILED,
     OPEN,
-    QUEUED,
-    SCHEDULED,
-    SENDING,
-    SENDING_NOW,
-    SENT,
-    SKIPPED,
     Campaign,
+    CampaignStatus,
     CampaignStore,
+    RecipientState,
 )
 from bot.core.outreach.quiet_hours import release_at, seconds_until_allowed, stockholm_day
 from bot.core.outreach.reach import Reach, Unreachable
@@ -73,20 +66,24 @@ class CampaignSender:
         self.critical = critical
 
     def handlers(self) -> dict[str, JobHandler]:
-        return {START_JOB: self.start, MESSAGE_JOB: self.message}
+        return {START_JOB: lambda job: self.start(job.payload),
+                MESSAGE_JOB: lambda job: self.message(job.payload)}
 
     def dead_handlers(self) -> dict[str, JobHandler]:
         """A message that failed every attempt (now a dead letter) counts as failed."""
-        async def gave_up(args: dict[str, Any]) -> None:
-            await self.store.move(args["campaign"], args["conversation"], FAILED, "gave_up")
+        async def gave_up(job: Job) -> None:
+            await self.store.move(text_field(job.payload, "campaign"),
+                                  text_field(job.payload, "conversation"),
+                                  RecipientState.FAILED, "gave_up")
 
         return {MESSAGE_JOB: gave_up}
 
     # ------------------------------------------------------------------ start
-    async def start(self, args: dict[str, Any]) -> None:
-        campaign_id = str(args["campaign"])
-        if await self.store.set_status(campaign_id, SENDING, SCHEDULED, SENDING) not in (
-                SCHEDULED, SENDING):
+    async def start(self, payload: Payload) -> None:
+        """The `campaign_start` job: {"campaign"}."""
+        campaign_id = text_field(payload, "campaign")
+        due = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING)
+        if await self.store.set_status(campaign_id, CampaignStatus.SENDING, *due) not in due:
             return  # cancelled (or gone) before it was due
         now = self.clock()
         campaign = await self.store.get(campaign_id)
@@ -99,7 +96,7 @@ class CampaignSender:
         release = Release(self.reaches, now, Counter(s.channel for s in new))
         for first in range(0, len(new), BATCH):
             current = await self.store.get(campaign_id)
-            if current is None or current.status == CANCELLED:
+            if current is None or current.status is CampaignStatus.CANCELLED:
                 return
             await self._queue(campaign, new[first:first + BATCH], release)
         count = await self.store.count_recipients(campaign_id)
@@ -115,10 +112,12 @@ class CampaignSender:
             pipe, campaign.id, [s.conversation for s in batch]))
 
     # ------------------------------------------------------------------ one person
-    async def message(self, args: dict[str, Any]) -> None:
-        campaign_id, conversation = str(args["campaign"]), str(args["conversation"])
+    async def message(self, payload: Payload) -> None:
+        """The `campaign_message` job: {"campaign", "conversation"}."""
+        campaign_id = text_field(payload, "campaign")
+        conversation = text_field(payload, "conversation")
         state, since = await self.store.state(campaign_id, conversation)
-        if state == SENDING_NOW:
+        if state is RecipientState.SENDING:
             await self._after_crash(campaign_id, conversation, since)
             return
         if state not in OPEN:
@@ -131,7 +130,7 @@ class CampaignSender:
         reach = self.reaches.get(channel)
         subscription = await self.subscriptions.get(conversation, now.timestamp())
         chosen = campaign.text_for(subscription.language) if subscription else None
-        reason = ("cancelled" if campaign.status == CANCELLED
+        reason = ("cancelled" if campaign.status is CampaignStatus.CANCELLED
                   else "channel_unavailable" if reach is None or not reach.available
                   else "unsubscribed" if subscription is None
                   or not subscription.covers(campaign.audience)
@@ -139,13 +138,14 @@ class CampaignSender:
         if not reason and reach is not None and await reach.opted_out(user_id):
             reason = "opted_out"
         if reason or reach is None or chosen is None:
-            await self.store.move(campaign_id, conversation, SKIPPED, reason)
+            await self.store.move(campaign_id, conversation, RecipientState.SKIPPED, reason)
             return
         if reach.quiet_hours and (wait := seconds_until_allowed(now)) > 0:
             raise RetryLater(wait, reason="quiet hours")
         if not await self.store.claim_day(conversation, stockholm_day(now), campaign_id,
                                           self.max_per_day):
-            await self.store.move(campaign_id, conversation, SKIPPED, "daily_limit")
+            await self.store.move(campaign_id, conversation, RecipientState.SKIPPED,
+                                  "daily_limit")
             return
         await reach.wait_turn(user_id)
         await self.critical.run(self._send(campaign_id, conversation, reach, chosen[1]))
@@ -160,13 +160,15 @@ class CampaignSender:
         try:
             sent = await reach.send(user_id, text, campaign_id)
         except Unreachable:
-            await self.store.move(campaign_id, conversation, FAILED, "unreachable",
-                                  before=(SENDING_NOW,))
+            await self.store.move(campaign_id, conversation, RecipientState.FAILED,
+                                  "unreachable", before=(RecipientState.SENDING,))
             return
         except BaseException:  # not sent: open again for the job's retry or its dead letter
-            await self.store.move(campaign_id, conversation, QUEUED, before=(SENDING_NOW,))
+            await self.store.move(campaign_id, conversation, RecipientState.QUEUED,
+                                  before=(RecipientState.SENDING,))
             raise
-        await self.store.move(campaign_id, conversation, SENT, before=(SENDING_NOW,))
+        await self.store.move(campaign_id, conversation, RecipientState.SENT,
+                              before=(RecipientState.SENDING,))
         if sent.delivered:
             await self.store.count(campaign_id, "delivered", channel)
         await self.store.mark_recent(conversation, campaign_id, now)
@@ -178,8 +180,8 @@ class CampaignSender:
         age = self.clock().timestamp() - since
         if age < IN_DOUBT_AFTER:
             raise RetryLater(IN_DOUBT_AFTER - age, reason="a send in progress")
-        if await self.store.move(campaign_id, conversation, SENT, IN_DOUBT,
-                                 before=(SENDING_NOW,)):
+        if await self.store.move(campaign_id, conversation, RecipientState.SENT, IN_DOUBT,
+                                 before=(RecipientState.SENDING,)):
             await self.store.mark_recent(conversation, campaign_id, since)
             log.warning("campaign_send_in_doubt", extra={"detail": campaign_id})
 

@@ -14,25 +14,55 @@ import secrets
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from bot.core.clock import Clock
 from bot.core.jobs import JobQueue
 from bot.core.outreach.campaigns import (
-    CANCELLED,
-    DONE,
-    DRAFT,
-    SCHEDULED,
-    SENDING,
-    SKIPPED,
     Campaign,
+    CampaignStatus,
     CampaignStore,
+    Preview,
     Progress,
+    RecipientState,
 )
 from bot.core.outreach.drafts import read_draft
 from bot.core.outreach.quiet_hours import STOCKHOLM
 from bot.core.outreach.reach import Reach
 from bot.core.outreach.subscriptions import Audience, SubscriptionStore
+
+
+class AudienceJSON(TypedDict):
+    topics: list[str]
+    districts: list[str]
+    channels: list[str]
+    languages: list[str]
+
+
+class CampaignView(TypedDict):
+    """A campaign as the API and the CLI show it: definition, status and progress."""
+
+    id: str
+    name: str
+    status: CampaignStatus
+    recipients: int  # once started: queued for it; before: the preview's count
+    queued: int
+    sent: int
+    delivered: int
+    failed: int
+    skipped: int
+    replies: int
+    skipped_reasons: dict[str, int]
+    in_doubt: int
+    by_channel: dict[str, dict[str, int]]
+    created_at: str | None  # ISO 8601, Stockholm time
+    send_at: str | None
+    started_at: str | None
+    audience: AudienceJSON
+    languages: list[str]
+    fallback: str | None
+    preview: Preview
+
 
 START_JOB = "campaign_start"      # {"campaign"}: resolve the audience, queue one job each
 MESSAGE_JOB = "campaign_message"  # {"campaign", "conversation"}: one person's message
@@ -83,7 +113,7 @@ class CampaignService:
         """The channels that can carry a campaign now."""
         return sorted(name for name, reach in self.reaches.items() if reach.available)
 
-    async def create(self, body: Mapping[str, Any]) -> Campaign:
+    async def create(self, body: Mapping[str, object]) -> Campaign:
         """Check the request (a `CampaignError` changes nothing), preview it, store a draft."""
         now = self._now()
         draft = read_draft(body, languages=self.languages, districts=self.districts,
@@ -96,7 +126,7 @@ class CampaignService:
         return campaign
 
     async def preview(self, audience: Audience, texts: dict[str, str],
-                      fallback: str | None) -> dict[str, Any]:
+                      fallback: str | None) -> Preview:
         """Who would get what if it were sent now (the daily limit aside): recipients by
         channel and by the language of the text they get, the paid segments that costs,
         the subscribers' languages without a text, and who is skipped and why."""
@@ -147,41 +177,45 @@ class CampaignService:
         """Schedule the campaign's start at its `send_at` (or now). Returns the campaign and
         whether this call scheduled it (False: it already was; nothing changed)."""
         campaign = await self.get(campaign_id)
-        before = await self.store.set_status(campaign_id, SCHEDULED, DRAFT)
-        if before == CANCELLED:
+        before = await self.store.set_status(campaign_id, CampaignStatus.SCHEDULED,
+                                             CampaignStatus.DRAFT)
+        if before is CampaignStatus.CANCELLED:
             raise Conflict(f"Campaign {campaign_id} was cancelled; create a new one.")
-        if before in (DRAFT, SCHEDULED):  # SCHEDULED again: a crash may have lost the job
+        if before in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            # SCHEDULED again: a crash may have lost the job
             due = max(self._now(), campaign.send_at or 0.0)
             await self.jobs.schedule(START_JOB, {"campaign": campaign_id}, due=due,
                                      job_id=start_job_id(campaign_id))
-        return await self.get(campaign_id), before == DRAFT
+        return await self.get(campaign_id), before is CampaignStatus.DRAFT
 
     async def cancel(self, campaign_id: str) -> Campaign:
         """Stop what has not been sent: the start job and every queued message (counted as
         skipped). A message being handed to a provider at this moment may still go."""
         campaign = await self.get(campaign_id)
         progress = await self.store.progress(campaign_id)
-        if self.status_of(campaign, progress) == DONE:
+        if self.status_of(campaign, progress) is CampaignStatus.DONE:
             raise Conflict(f"Campaign {campaign_id} has been sent; nothing is left to stop.")
-        await self.store.set_status(campaign_id, CANCELLED, DRAFT, SCHEDULED, SENDING)
+        await self.store.set_status(campaign_id, CampaignStatus.CANCELLED, CampaignStatus.DRAFT,
+                                    CampaignStatus.SCHEDULED, CampaignStatus.SENDING)
         await self.jobs.cancel(start_job_id(campaign_id))
         for conversation in await self.store.queued(campaign_id):
             await self.jobs.cancel(message_job_id(campaign_id, conversation))
-            await self.store.move(campaign_id, conversation, SKIPPED, "cancelled")
+            await self.store.move(campaign_id, conversation, RecipientState.SKIPPED,
+                                  "cancelled")
         return await self.get(campaign_id)
 
     @staticmethod
-    def status_of(campaign: Campaign, progress: Progress) -> str:
-        if campaign.status == SENDING and campaign.queued_at is not None and \
+    def status_of(campaign: Campaign, progress: Progress) -> CampaignStatus:
+        if campaign.status is CampaignStatus.SENDING and campaign.queued_at is not None and \
                 progress.queued == 0:
-            return DONE
+            return CampaignStatus.DONE
         return campaign.status
 
-    async def status(self, campaign_id: str) -> dict[str, Any]:
+    async def status(self, campaign_id: str) -> CampaignView:
         campaign = await self.get(campaign_id)
         return self.view(campaign, await self.store.progress(campaign_id))
 
-    def view(self, campaign: Campaign, progress: Progress) -> dict[str, Any]:
+    def view(self, campaign: Campaign, progress: Progress) -> CampaignView:
         started = campaign.started_at is not None
         return {"id": campaign.id, "name": campaign.name,
                 "status": self.status_of(campaign, progress),
@@ -201,7 +235,7 @@ class CampaignService:
                 "languages": sorted(campaign.texts), "fallback": campaign.fallback,
                 "preview": campaign.preview}
 
-    async def list(self) -> list[dict[str, Any]]:
+    async def list(self) -> list[CampaignView]:
         """Every campaign, newest first."""
         views = []
         for campaign_id in await self.store.ids():

@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-
 from bot.core.keys import Erasure, Keys, Owner, declare
+from bot.core.redis_types import StrPipeline, StrRedis
 
 TOPICS = ("sfi_parents", "jobbtorg_unga", "jobbtorg", "komvux", "dropin")  # fixed ids
 SUBSCRIPTION_DAYS = 365
@@ -90,7 +88,9 @@ class Subscription:
 
     @classmethod
     def from_hash(cls, conversation: str, values: dict[str, str]) -> Subscription:
-        split = lambda text: tuple(t for t in text.split(";") if t)  # noqa: E731
+        def split(text: str) -> tuple[str, ...]:
+            return tuple(t for t in text.split(";") if t)
+
         return cls(conversation=conversation, language=values["language"],
                    topics=split(values["topics"]), districts=split(values["districts"]),
                    consent=Consent(values["consent_version"], float(values["consent_at"]),
@@ -103,7 +103,7 @@ class Subscription:
 
 @dataclass
 class SubscriptionStore:
-    redis: Redis
+    redis: StrRedis
     keys: Keys
     _index: str = field(init=False)
 
@@ -159,7 +159,7 @@ class SubscriptionStore:
         await self.save(renewed, now)
         return renewed
 
-    def mark_renewal_asked_on(self, pipe: Pipeline, subscription: Subscription,
+    def mark_renewal_asked_on(self, pipe: StrPipeline, subscription: Subscription,
                               now: float) -> None:
         """Remember that the renewal question went out, inside the transaction that queues it;
         the expiry is set again, so a hash that expired meanwhile does not come back without
@@ -171,7 +171,7 @@ class SubscriptionStore:
     async def conversations(self, now: float) -> list[str]:
         """Every live subscriber; expired index entries are pruned on the way."""
         await self.redis.zremrangebyscore(self._index, "-inf", now)
-        return list(await self.redis.zrangebyscore(self._index, now, "+inf"))
+        return await self.redis.zrangebyscore(self._index, now, "+inf")
 
     async def load(self, conversations: Iterable[str], now: float) -> list[Subscription]:
         found = []

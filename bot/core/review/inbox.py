@@ -18,12 +18,13 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NotRequired, TypedDict, cast
 
-from redis.asyncio import Redis
-
+from bot.core import batch
 from bot.core.clock import Clock
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.metrics import NLU_READ, NOT_UNDERSTOOD
+from bot.core.redis_types import Command, StrRedis
 from bot.core.review.redact import redact, signature, similarity
 
 REASONS = ("clarify", "out_of_scope", "unhelpful")
@@ -49,6 +50,43 @@ class ReviewError(ValueError):
     """A label or a language the inbox does not accept."""
 
 
+class StoredGroup(TypedDict):
+    """A group's JSON in Redis (`_save`); `label` and `words` are absent in old entries."""
+
+    language: str
+    predicted: str
+    count: int
+    reasons: dict[str, int]
+    examples: list[str]
+    label: NotRequired[str]
+    last_seen: float
+    words: NotRequired[list[str]]
+
+
+class ReviewGroupJSON(TypedDict):
+    """A group as the review API shows it."""
+
+    id: str
+    language: str
+    predicted: str
+    count: int
+    reasons: dict[str, int]
+    examples: list[str]
+    label: str | None
+    last_seen: str
+
+
+class LanguageWeek(TypedDict):
+    messages: int
+    not_understood: int
+    share: float | None  # None: no message that week
+
+
+class WeekRow(TypedDict):
+    week: str
+    languages: dict[str, LanguageWeek]
+
+
 @dataclass
 class ReviewGroup:
     id: str
@@ -61,7 +99,7 @@ class ReviewGroup:
     last_seen: float = 0.0
     words: frozenset[str] = field(default_factory=frozenset)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> ReviewGroupJSON:
         return {"id": self.id, "language": self.language, "predicted": self.predicted,
                 "count": self.count, "reasons": self.reasons, "examples": self.examples,
                 "label": self.label or None,
@@ -73,14 +111,14 @@ def week_of(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _group(group_id: str, data: dict) -> ReviewGroup:
+def _group(group_id: str, data: StoredGroup) -> ReviewGroup:
     return ReviewGroup(group_id, data["language"], data["predicted"], data["count"],
                        data["reasons"], data["examples"], data.get("label", ""),
                        data["last_seen"], frozenset(data.get("words", [])))
 
 
 class ReviewInbox:
-    def __init__(self, redis: Redis, keys: Keys, retention_seconds: int, clock: Clock,
+    def __init__(self, redis: StrRedis, keys: Keys, retention_seconds: int, clock: Clock,
                  shared_words: Iterable[str] = ()) -> None:
         self.redis = redis
         self.keys = keys
@@ -89,10 +127,14 @@ class ReviewInbox:
         self.shared_words = frozenset(shared_words)
 
     # ------------------------------------------------------------- from the dialogue engine
-    async def seen(self, language: str) -> None:
-        """One message was read by NLU (the denominator of the share not understood)."""
+    def seen_writes(self, language: str) -> list[Command]:
+        """One message was read by NLU (the denominator of the share not understood): counted
+        with the turn's own writes."""
         NLU_READ.labels(language=language).inc()
-        await self._count(language, "messages")
+        return self._count_writes(language, "messages")
+
+    async def seen(self, language: str) -> None:
+        await batch.run(self.redis, self.seen_writes(language))
 
     async def record(self, text: str, language: str, predicted: str, reason: str) -> str | None:
         """Keep `text` (redacted here) for review; returns its group id (None: nothing left)."""
@@ -143,15 +185,15 @@ class ReviewInbox:
         await self._save(group, touch_index=False)
         return group
 
-    async def weeks(self, languages: Iterable[str], count: int = 8) -> list[dict[str, object]]:
+    async def weeks(self, languages: Iterable[str], count: int = 8) -> list[WeekRow]:
         """The share of messages not understood per language for the last `count` weeks."""
         now = self.clock()
-        rows = []
+        rows: list[WeekRow] = []
         for back in range(count):
             week = week_of(datetime.fromtimestamp(now.timestamp() - back * 7 * 86400, now.tzinfo))
             counts = await self.redis.hgetall(self.keys(REVIEW_WEEK, week=week))
-            values = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in counts.items()}
-            per_language = {}
+            values = {k: int(v) for k, v in counts.items()}
+            per_language: dict[str, LanguageWeek] = {}
             for language in languages:
                 messages = values.get(f"{language}:messages", 0)
                 missed = values.get(f"{language}:missed", 0)
@@ -174,13 +216,14 @@ class ReviewInbox:
                 best, best_score = group, score
         return best
 
-    async def _load(self, ids: Iterable[str | bytes]) -> dict[str, ReviewGroup | None]:
+    async def _load(self, ids: Iterable[str]) -> dict[str, ReviewGroup | None]:
         """Groups by id in one round trip (None: expired), in the order given."""
-        names = [gid.decode() if isinstance(gid, bytes) else gid for gid in ids]
+        names = list(ids)
         if not names:
             return {}
         bodies = await self.redis.mget([self.keys(REVIEW_GROUP, id=gid) for gid in names])
-        return {gid: None if raw is None else _group(gid, json.loads(raw))
+        # cast: the JSON is our own (`_save`).
+        return {gid: None if raw is None else _group(gid, cast(StoredGroup, json.loads(raw)))
                 for gid, raw in zip(names, bodies, strict=True)}
 
     async def _save(self, group: ReviewGroup, touch_index: bool = True) -> None:
@@ -196,9 +239,10 @@ class ReviewInbox:
                           {group.id: group.last_seen})
             await pipe.execute()
 
-    async def _count(self, language: str, what: str) -> None:
+    def _count_writes(self, language: str, what: str) -> list[Command]:
         key = self.keys(REVIEW_WEEK, week=week_of(self.clock()))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(key, f"{language}:{what}", 1)
-            pipe.expire(key, WEEKS_KEPT * 7 * 86400)
-            await pipe.execute()
+        return [("HINCRBY", key, f"{language}:{what}", 1),
+                ("EXPIRE", key, WEEKS_KEPT * 7 * 86400)]
+
+    async def _count(self, language: str, what: str) -> None:
+        await batch.run(self.redis, self._count_writes(language, what))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 from bot.core.handover import personnummer
 
@@ -39,12 +40,19 @@ def redact(text: str, shared_words: Iterable[str] = ()) -> str:
     text = personnummer.redact(text).replace("[personnummer]", PLACEHOLDERS["personnummer"])
     text = EMAIL.sub(PLACEHOLDERS["email"], text)
     text = PHONE.sub(PLACEHOLDERS["phone"], text)
-    shared = {w.lower() for w in shared_words}
+    shared = _lowered(shared_words if isinstance(shared_words, frozenset | tuple)
+                      else tuple(shared_words))
     text = INTRODUCED.sub(lambda m: _introduced(m, shared), text)
     return _capitalised_names(text, shared)
 
 
-def _introduced(match: re.Match[str], shared: set[str]) -> str:
+@cache
+def _lowered(words: frozenset[str] | tuple[str, ...]) -> frozenset[str]:
+    """The shared words in lower case, once per set (the callers pass the same set each time)."""
+    return frozenset(w.lower() for w in words)
+
+
+def _introduced(match: re.Match[str], shared: frozenset[str]) -> str:
     phrase, first, second = match.group(1), match.group(2), match.group(3) or ""
     if first.lower() in shared or first.isdigit():
         return match.group(0)
@@ -61,7 +69,7 @@ def _introduced(match: re.Match[str], shared: set[str]) -> str:
 AMBIGUOUS = {"i'm", "i am", "this is", "jag är", "jag ar"}
 
 
-def _capitalised_names(text: str, shared: set[str]) -> str:
+def _capitalised_names(text: str, shared: frozenset[str]) -> str:
     """Capitalised Latin words inside a sentence (not its first word) that no language shares."""
     out, last = [], 0
     for match in LATIN_WORD.finditer(text):
