@@ -53,7 +53,8 @@ class ChannelInbox:
         self.keywords = keywords
         self.redis = redis
         self.keys = keys
-        self.campaigns = CampaignStore(redis, keys)  # a message within days of one is a reply
+        # A message within days of a campaign's is a reply to it.
+        self.campaigns = CampaignStore(redis=redis, keys=keys)
 
     @property
     def content(self) -> Content:

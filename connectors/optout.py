@@ -30,10 +30,10 @@ OPTOUT = declare("optout:{digest}", owner=Owner.CONVERSATION, expiry="none",
 
 
 class OptOuts:
-    def __init__(self, redis: StrRedis, keys: Keys, secret: str = "") -> None:
+    def __init__(self, *, redis: StrRedis, keys: Keys, secret: str = "") -> None:
         self.redis = redis
         self.keys = keys
-        self._hash = KeyedHash(redis, keys, secret)
+        self._hash = KeyedHash(redis=redis, keys=keys, secret=secret)
 
     async def _key(self, conversation: str) -> str:
         digest = await self._hash.hexdigest(conversation)
@@ -46,7 +46,7 @@ class OptOuts:
         """Record the objection; it also ends the person's subscription (a later START does
         not bring it back: subscribing again needs new consent)."""
         await self.redis.set(await self._key(conversation), "1")
-        await SubscriptionStore(self.redis, self.keys).remove(conversation)
+        await SubscriptionStore(redis=self.redis, keys=self.keys).remove(conversation)
 
     async def opt_in(self, conversation: str) -> None:
         await self.redis.delete(await self._key(conversation))

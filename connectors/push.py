@@ -22,8 +22,9 @@ class PushChannel(Channel):
     def __init__(self, context: ChannelContext) -> None:
         super().__init__(context)
         self.outbox = Outbox(context.jobs, self.name)
-        self.optouts = OptOuts(context.redis, context.keys, context.settings.hash_secret)
-        self.pacer = Pacer(context.redis, context.keys)
+        self.optouts = OptOuts(redis=context.redis, keys=context.keys,
+                               secret=context.settings.hash_secret)
+        self.pacer = Pacer(redis=context.redis, keys=context.keys)
         keywords = Keywords(context.settings.content_dir / "languages.yml")
         self.inbox = ChannelInbox(context.engine, self.outbox, self.optouts, keywords,
                                   context.redis, context.keys)

@@ -77,7 +77,7 @@ return {'slot', string.format('%.6f', slot - now)}
 
 
 class Pacer:
-    def __init__(self, redis: StrRedis, keys: Keys, hold: float = HOLD_SECONDS) -> None:
+    def __init__(self, *, redis: StrRedis, keys: Keys, hold: float = HOLD_SECONDS) -> None:
         self.keys = keys
         self.hold = hold
         self._reserve = redis.register_script(RESERVE)

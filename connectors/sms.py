@@ -117,9 +117,9 @@ class SmsChannel(PushChannel):
         self.twilio_token = settings.twilio_auth_token
         self.public_url = settings.public_url.rstrip("/")
         self.retention = settings.retention_seconds
-        self.reports = CampaignReports(self.redis, CampaignStore(
-            self.redis, context.keys, settings.retention_seconds))
-        self.subscriptions = SubscriptionStore(self.redis, context.keys)
+        self.reports = CampaignReports(redis=self.redis, campaigns=CampaignStore(
+            redis=self.redis, keys=context.keys, recipients_seconds=settings.retention_seconds))
+        self.subscriptions = SubscriptionStore(redis=self.redis, keys=context.keys)
 
     @classmethod
     async def erase(cls, stores: StoreContext, number: str) -> None:
@@ -246,7 +246,7 @@ class CampaignReports:
     names the campaign; whichever of the report and the sender's record comes second
     counts it)."""
 
-    def __init__(self, redis: StrRedis, campaigns: CampaignStore) -> None:
+    def __init__(self, *, redis: StrRedis, campaigns: CampaignStore) -> None:
         self.redis = redis
         self.campaigns = campaigns
 

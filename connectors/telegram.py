@@ -121,7 +121,7 @@ def make_bot(token: str, api_url: str) -> Bot:
 class CallbackData:
     """Button payloads as Telegram callback data, within its 64-byte limit."""
 
-    def __init__(self, redis: StrRedis, keys: Keys) -> None:
+    def __init__(self, *, redis: StrRedis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
 
@@ -148,7 +148,7 @@ class TelegramChannel(PushChannel):
         self.bot = make_bot(settings.telegram_token, settings.telegram_api_url) \
             if settings.telegram_token else None
         self.secret = settings.telegram_webhook_secret
-        self.callbacks = CallbackData(context.redis, context.keys)
+        self.callbacks = CallbackData(redis=context.redis, keys=context.keys)
         self.jobs_queue = context.jobs
 
     def routes(self) -> list[web.AbstractRouteDef]:

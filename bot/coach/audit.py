@@ -57,7 +57,7 @@ class AuditEntry:
 
 
 class AuditLog:
-    def __init__(self, redis: StrRedis, keys: Keys, keep_days: int,
+    def __init__(self, *, redis: StrRedis, keys: Keys, keep_days: int,
                  clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
         self.key = keys(AUDIT)

@@ -21,7 +21,7 @@ HASH_SECRET = declare("system:hash-secret", owner=Owner.SYSTEM, expiry="none",
 
 
 class KeyedHash:
-    def __init__(self, redis: StrRedis, keys: Keys, secret: str = "") -> None:
+    def __init__(self, *, redis: StrRedis, keys: Keys, secret: str = "") -> None:
         self.redis = redis
         self.keys = keys
         self._secret = secret.encode() if secret else b""

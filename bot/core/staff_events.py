@@ -50,7 +50,7 @@ class StaffEvent:
 
 
 class StaffEvents:
-    def __init__(self, redis: StrRedis, keys: Keys) -> None:
+    def __init__(self, *, redis: StrRedis, keys: Keys) -> None:
         self.redis = redis
         self.key = keys(STAFF_EVENTS)
 

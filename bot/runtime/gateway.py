@@ -73,7 +73,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
                                              admin_access(settings.admin_token)).routes())
         accounts = services.accounts
         addresses = ClientAddresses(settings.trusted_proxies, settings.limit_exempt)
-        audit_log = AuditLog(services.redis, services.keys, settings.audit_days)
+        audit_log = AuditLog(redis=services.redis, keys=services.keys,
+                             keep_days=settings.audit_days)
         coach_api = CoachApi(accounts=accounts, leads=services.leads, teams=services.teams,
                              content=services.content, deliveries=services.deliveries,
                              audit_log=audit_log, canned=services.static.canned,
@@ -148,9 +149,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = error(500, "Something went wrong on our side. Please try again.")
     if response.status >= 400:
         HTTP_ERRORS.labels(route=route, status=str(response.status)).inc()
-    log.info("request", extra={"method": request.method, "route": route,
-                               "status": response.status,
-                               "ms": round((time.perf_counter() - started) * 1000, 1)})
+    if log.isEnabledFor(logging.INFO):  # the busiest path: no record built to be dropped
+        log.info("request", extra={"method": request.method, "route": route,
+                                   "status": response.status,
+                                   "ms": round((time.perf_counter() - started) * 1000, 1)})
     return response
 
 

@@ -160,7 +160,7 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
     jobs = JobQueue(redis=redis, keys=keys, clock=clock,
                     lease_seconds=settings.job_lease_seconds,
                     dead_letter_seconds=settings.dead_letter_days * 24 * 3600)
-    staff_events = StaffEvents(redis, keys)
+    staff_events = StaffEvents(redis=redis, keys=keys)
     booking_store = BookingStore(redis=redis, keys=keys, retention_seconds=retention,
                                  events=staff_events)
     bookings = BookingService(static.schedule, booking_store, jobs, clock=clock)
@@ -169,8 +169,8 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
                       [languages.languages[c].babel_locale for c in languages.enabled])
     leads = LeadStore(redis=redis, keys=keys, clock=clock, retention_seconds=retention,
                       events=staff_events)
-    subscriptions = SubscriptionStore(redis, keys)
-    campaign_store = CampaignStore(redis, keys, retention)
+    subscriptions = SubscriptionStore(redis=redis, keys=keys)
+    campaign_store = CampaignStore(redis=redis, keys=keys, recipients_seconds=retention)
     stores = StoreContext(settings=settings, redis=redis, keys=keys, clock=clock)
     erasure = ErasureFlow(content, store, erasers=[
         bookings.erase, leads.erase_user, jobs.erase_for, subscriptions.erase,
@@ -180,14 +180,16 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
                                 settings.limit_bookings_per_address_per_day)
     daily_leads = DailyLimit(limits, "leads", None, settings.limit_leads_per_address_per_day)
     shared_words = {*languages.neutral_words, *static.districts}
-    review = ReviewInbox(redis, keys, retention, clock, shared_words)
+    review = ReviewInbox(redis=redis, keys=keys, retention_seconds=retention, clock=clock,
+                         shared_words=shared_words)
     flows: list[Flow] = [
         BookingFlow(bookings, texts, content, places, when, daily_bookings),
         HandoverFlow(leads, static.teams, content, store, daily_leads), erasure,
         SubscriptionFlow(subscriptions, content, places, clock),
         ReviewFlow(review, content),  # last: its button ends the answer's buttons
     ]
-    cache = ParseCache(redis, keys, settings.hash_secret, shared_words) \
+    cache = ParseCache(redis=redis, keys=keys, secret=settings.hash_secret,
+                       shared_words=shared_words) \
         if settings.nlu_cache else None
     engine = DialogueEngine(store=store, nlu=CachedParser(rasa, cache), content=content,
                             languages=languages,

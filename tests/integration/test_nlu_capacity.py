@@ -111,7 +111,7 @@ async def test_the_cache_skips_rasa_for_a_repeated_short_text_and_keeps_no_text(
         http, rasa_server, proxies, redis, prefix) -> None:
     proxy = proxies[0]
     pool = RasaPool(http, [f"http://127.0.0.1:{proxy.port}"], rasa_server.token)
-    parser = CachedParser(pool, ParseCache(redis, Keys(prefix), "test-secret"))
+    parser = CachedParser(pool, ParseCache(redis=redis, keys=Keys(prefix), secret="test-secret"))
     assert (await pool.status())[0] and pool.model  # the health check learns the model
     hits = counted("lotsen_nlu_cache_total", result="hit")
 

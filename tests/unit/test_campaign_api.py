@@ -135,8 +135,8 @@ async def test_the_preview_counts_fallback_skipped_missing_languages_and_segment
     await subscribe(client, "sms:+46701000004", "so", districts=["Tensta"])
     await subscribe(client, "sms:+46701000005", "fa", districts=["Kista"])
     await subscribe(client, "telegram:3", "sv", topics=["komvux"])  # another topic
-    await OptOuts(client.server.app[SERVICES].redis,
-                  client.server.app[SERVICES].keys).opt_out("sms:+46701000006")
+    await OptOuts(redis=client.server.app[SERVICES].redis,
+                  keys=client.server.app[SERVICES].keys).opt_out("sms:+46701000006")
     await subscribe(client, "sms:+46701000006", "sv")  # said STOP: never counted
 
     sv, ar = segments(SV).count, segments(AR).count

@@ -17,6 +17,7 @@ from bot.core.outreach.service import START_JOB, message_job_id
 from bot.core.outreach.subscriptions import Consent, Subscription
 from bot.runtime.wiring import build_services
 from connectors.optout import OptOuts
+from connectors.send_limits import paced_rate
 from tests.clock import FixedClock
 from tests.conftest import make_settings
 from tests.fakes import ELKS_PASSWORD, ELKS_USER, TELEGRAM_TOKEN
@@ -108,7 +109,7 @@ async def test_stop_and_unsubscribing_after_queueing_and_the_fallback(services, 
         await subscribe(services, clock, person, language="so")
     campaign = await queued_campaign(services, clock,
                                      {"sv": "Drop-in i morgon!", "ar": "غدا"}, fallback="sv")
-    optouts = OptOuts(redis, services.keys)
+    optouts = OptOuts(redis=redis, keys=services.keys)
     await optouts.opt_out(people[0])  # STOP after the campaign was queued
     await optouts.opt_out(people[1])  # ... and, whatever became of the subscription,
     await subscribe(services, clock, people[1], language="so")  # the STOP list decides
@@ -188,13 +189,16 @@ async def test_an_sms_campaign_created_at_ten_to_nine_is_held_until_eight(servic
 
 
 async def test_an_sms_campaign_starts_only_if_it_ends_by_half_past_eight(services, clock) -> None:
-    """At 5 SMS a second, 8 recipients take 1.6 s: at 20:29:58 they go now (the first second's
-    five at once, then one every 0.2 s); at 20:29:58.5 they would end after 20:30, so they
-    wait for 08:00 (never half tonight, half tomorrow)."""
+    """At 5 SMS a second (paced at 5 / 1.1, connectors/send_limits.py), 8 recipients take
+    1.76 s: at 20:29:58 they go now (the first second's four at once, then one every 0.22 s);
+    at 20:29:58.5 they would end after 20:30, so they wait for 08:00 (never half tonight, half
+    tomorrow)."""
     numbers = [f"sms:+4670100000{n}" for n in range(8)]
     for conversation in numbers:
         await subscribe(services, clock, conversation)
-    paced = [0.0] * 5 + [0.2, 0.4, 0.6]
+    rate = paced_rate(5.0)
+    assert services.reaches["sms"].per_second == rate
+    paced = [0.0] * int(rate) + [(i + 1) / rate for i in range(len(numbers) - int(rate))]
     clock.now = local(WINTER, 0, 20, 29, 58).astimezone(UTC)
     early = await queued_campaign(services, clock)
     assert sorted([await due_of(services, early, c) for c in numbers]) == \

@@ -77,7 +77,7 @@ async def test_slots_reserved_at_once_leave_room_for_late_requests(redis: Redis,
                                                                    prefix: str) -> None:
     """Real Redis, many sends asking at once: `rate` + 1 consecutive slots span at least
     1 + JITTER seconds, and the whole run is not slower than the pace."""
-    pacer = Pacer(redis, Keys(prefix), hold=5.0)
+    pacer = Pacer(redis=redis, keys=Keys(prefix), hold=5.0)
 
     async def slot() -> float:
         wait = await pacer.reserve([("tg", 30.0)])
@@ -91,7 +91,7 @@ async def test_slots_reserved_at_once_leave_room_for_late_requests(redis: Redis,
 
 
 async def test_a_chat_is_paced_with_the_margin_too(redis: Redis, prefix: str) -> None:
-    pacer = Pacer(redis, Keys(prefix), hold=5.0)
+    pacer = Pacer(redis=redis, keys=Keys(prefix), hold=5.0)
     sent: list[float] = []
     for _ in range(3):
         await pacer.wait_turn([("tg", 30.0), ("chat:1", 1.0)])

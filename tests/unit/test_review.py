@@ -50,7 +50,7 @@ def test_alike_questions_are_similar_and_different_ones_are_not() -> None:
 
 @pytest.fixture
 def inbox(redis, prefix) -> ReviewInbox:
-    return ReviewInbox(redis, Keys(prefix), retention_seconds=3600, clock=CLOCK,
+    return ReviewInbox(redis=redis, keys=Keys(prefix), retention_seconds=3600, clock=CLOCK,
                        shared_words=SHARED)
 
 

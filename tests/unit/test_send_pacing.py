@@ -37,7 +37,7 @@ async def slot(pacer: Pacer, limits: Sequence[tuple[str, float]]) -> float:
 
 
 async def test_sixty_sends_at_once_are_spaced_to_the_rate(redis, prefix) -> None:
-    pacer = Pacer(redis, Keys(prefix), hold=5.0)
+    pacer = Pacer(redis=redis, keys=Keys(prefix), hold=5.0)
     rate = 20.0 * (1 + JITTER)  # paced 20 a second
     slots = sorted(await asyncio.gather(*(slot(pacer, [("tg", rate)]) for _ in range(60))))
     gaps = [b - a for a, b in pairwise(slots)]
@@ -48,7 +48,7 @@ async def test_sixty_sends_at_once_are_spaced_to_the_rate(redis, prefix) -> None
 
 async def test_a_chat_gets_one_slot_a_second_and_holds_up_no_other_chat(redis,
                                                                           prefix) -> None:
-    pacer = Pacer(redis, Keys(prefix), hold=5.0)
+    pacer = Pacer(redis=redis, keys=Keys(prefix), hold=5.0)
 
     async def send(chat: int) -> tuple[int, float]:
         await pacer.wait_turn([("tg", 30.0), (f"chat:{chat}", 1.0)])
@@ -69,7 +69,7 @@ async def test_a_chat_gets_one_slot_a_second_and_holds_up_no_other_chat(redis,
 
 
 async def test_a_slot_beyond_the_hold_is_refused_and_not_reserved(redis, prefix) -> None:
-    pacer = Pacer(redis, Keys(prefix), hold=0.5)
+    pacer = Pacer(redis=redis, keys=Keys(prefix), hold=0.5)
     waits = [await pacer.reserve([("sms", SMS)]) for _ in range(3)]  # 0, 0.25, 0.5
     assert waits[2] == pytest.approx(0.5, abs=0.05)
     with pytest.raises(RetryLater) as refused:

@@ -51,7 +51,7 @@ async def test_an_unknown_role_is_refused_when_adding(redis: Redis, prefix: str)
 
 
 async def test_an_unknown_audit_action_writes_nothing(redis: Redis, prefix: str) -> None:
-    log = AuditLog(redis, Keys(prefix), keep_days=30,
+    log = AuditLog(redis=redis, keys=Keys(prefix), keep_days=30,
                    clock=lambda: 1_780_000_000.0)
     with pytest.raises(ValueError):
         await log.record("sara", "lead_deleted")  # an untyped caller's word

@@ -145,7 +145,7 @@ async def test_a_chat_subscription_and_a_stop_are_respected(services, redis, tmp
     own = Subscription("sms:+46701000011", "sv", ("dropin",), (),
                        Consent("v1", now, "sms", "sv", "a" * 64), now + 100 * 86400)
     await services.subscriptions.save(own, now)
-    await OptOuts(redis, services.keys).opt_out("sms:+46701000012")
+    await OptOuts(redis=redis, keys=services.keys).opt_out("sms:+46701000012")
     path = tmp_path / "list.csv"
     path.write_text("\n".join([HEADER, f"sms,+46701000011,ar,komvux,,list,{ago(5)}",
                                f"sms,+46701000012,ar,komvux,,list,{ago(5)}"]) + "\n")

@@ -45,11 +45,11 @@ def normalised(text: str) -> str:
 
 
 class ParseCache:
-    def __init__(self, redis: StrRedis, keys: Keys, secret: str = "",
+    def __init__(self, *, redis: StrRedis, keys: Keys, secret: str = "",
                  shared_words: Iterable[str] = (), ttl_seconds: int = TTL_SECONDS) -> None:
         self.redis = redis
         self.keys = keys
-        self._hash = KeyedHash(redis, keys, secret)
+        self._hash = KeyedHash(redis=redis, keys=keys, secret=secret)
         self._shared = tuple(shared_words)
         self.ttl_seconds = ttl_seconds
 

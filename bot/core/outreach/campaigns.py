@@ -232,7 +232,8 @@ class Progress:
 
 
 class CampaignStore:
-    def __init__(self, redis: StrRedis, keys: Keys, recipients_seconds: int = 30 * DAY) -> None:
+    def __init__(self, *, redis: StrRedis, keys: Keys,
+                 recipients_seconds: int = 30 * DAY) -> None:
         self.redis = redis
         self.keys = keys
         self.recipients_seconds = recipients_seconds

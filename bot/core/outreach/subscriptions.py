@@ -101,7 +101,7 @@ class Subscription:
                    renewal_asked=values.get("renewal_asked") == "1")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SubscriptionStore:
     redis: StrRedis
     keys: Keys

@@ -118,7 +118,7 @@ def _group(group_id: str, data: StoredGroup) -> ReviewGroup:
 
 
 class ReviewInbox:
-    def __init__(self, redis: StrRedis, keys: Keys, retention_seconds: int, clock: Clock,
+    def __init__(self, *, redis: StrRedis, keys: Keys, retention_seconds: int, clock: Clock,
                  shared_words: Iterable[str] = ()) -> None:
         self.redis = redis
         self.keys = keys
