@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.bench import cpu_seconds, mixed_messages  # noqa: E402
+from scripts.bench import cpu_seconds, mixed_messages, questions  # noqa: E402
 from scripts.stack import PYTHON, free_port, start_rasa, stop, wait_http, wait_rasa  # noqa: E402
 
 PREFIX = "lotsen-profile"
@@ -78,6 +78,8 @@ def main() -> None:
     parser.add_argument("--cprofile", action="store_true",
                         help="cProfile instead (every call counted: slower, exact call counts)")
     parser.add_argument("--cache", choices=("true", "false"), default="true")
+    parser.add_argument("--questions", action="store_true",
+                        help="only the held-out questions (what make bench's cache-off runs send)")
     args = parser.parse_args()
     token, rasa_port, port = secrets.token_urlsafe(16), free_port(), free_port()
     print("profile: starting Rasa (about 30 s)...", flush=True)
@@ -102,15 +104,25 @@ def main() -> None:
     try:
         wait_rasa(rasa_port, token, rasa)
         wait_http(f"{base}/healthz", 30, gateway, "gateway")
-        texts = mixed_messages(args.messages + 100, seed=5)
+        texts = questions()[:args.messages + 100] if args.questions else \
+            mixed_messages(args.messages + 100, seed=5)
         asyncio.run(drive(base, texts[:100], args.users))  # warm-up: Rasa, caches, imports
+
+        def user_system() -> tuple[float, float]:
+            fields = Path(f"/proc/{gateway.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            tick = os.sysconf("SC_CLK_TCK")
+            return int(fields[11]) / tick, int(fields[12]) / tick
 
         async def measured() -> tuple[int, float, dict[str, int], int]:
             redis = Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
             before_cmds, before_trips = await command_counts(redis), await round_trips(redis)
-            cpu_before = cpu_seconds(gateway.pid)
+            cpu_before, split_before = cpu_seconds(gateway.pid), user_system()
             sent, wall = await drive(base, texts[100:], args.users)
             cpu = cpu_seconds(gateway.pid) - cpu_before
+            split = [after - before for after, before in zip(user_system(), split_before,
+                                                             strict=True)]
+            print(f"profile: of which user {split[0] / sent * 1000:.2f} ms, system (kernel) "
+                  f"{split[1] / sent * 1000:.2f} ms per message")
             after_cmds, after_trips = await command_counts(redis), await round_trips(redis)
             await redis.aclose()
             diff = {k: after_cmds[k] - before_cmds.get(k, 0) for k in after_cmds

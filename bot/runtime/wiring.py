@@ -140,7 +140,8 @@ async def build_services(settings: Settings, clock: Clock = system_clock,
         if redis is None:
             redis = redis_client(settings)
             opened.push_async_callback(redis.aclose)
-        http = aiohttp.ClientSession()
+        # No cookie jar: Rasa and the providers' APIs set none, and it is work on every call.
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         opened.push_async_callback(http.close)
         rasa = RasaPool(http, rasa_urls(settings.rasa_url), settings.rasa_token,
                         timeout_seconds=settings.nlu_timeout_seconds,

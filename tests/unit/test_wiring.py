@@ -35,8 +35,8 @@ async def test_a_failed_start_closes_the_redis_client_and_the_http_session(
         return client
 
     class RecordingSession(aiohttp.ClientSession):
-        def __init__(self) -> None:
-            super().__init__()
+        def __init__(self, **options: object) -> None:
+            super().__init__(**options)  # type: ignore[arg-type]
             opened.append(self)
 
     def typo(self: DialogueEngine) -> None:

@@ -128,15 +128,19 @@ class RasaPool:
         waiter: asyncio.Future[Replica] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            await asyncio.wait({waiter}, timeout=max(deadline - started, 0.0))
+            # asyncio.timeout, not asyncio.wait: no task, set and callbacks per waiting message
+            async with asyncio.timeout(max(deadline - started, 0.0)):
+                return await waiter  # NLUUnavailable if every replica went down meanwhile
+        except TimeoutError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                return waiter.result()  # the slot came as the budget ran out: use it
+            waiter.cancel()
+            raise NLUBusy(f"no Rasa slot within {self.budget * 1000:.0f} ms") from None
         except asyncio.CancelledError:
             self._abandon(waiter)
             raise
-        NLU_QUEUE_WAIT.observe(self._clock() - started)
-        if not waiter.done():
-            waiter.cancel()
-            raise NLUBusy(f"no Rasa slot within {self.budget * 1000:.0f} ms")
-        return waiter.result()  # NLUUnavailable if every replica went down meanwhile
+        finally:
+            NLU_QUEUE_WAIT.observe(self._clock() - started)
 
     def _abandon(self, waiter: asyncio.Future[Replica]) -> None:
         """The caller went away (its request was cancelled): hand back a slot given to it."""

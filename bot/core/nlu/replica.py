@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
 from bot.core.nlu.errors import NLUUnavailable
 from bot.core.nlu.result import RasaParse
@@ -27,6 +28,12 @@ class Replica:
     healthy: bool = True
     model: str | None = None  # the model file it serves (from /status), once known
 
+    def __post_init__(self) -> None:
+        # Built once: aiohttp takes a ready URL as it is (a string and a dict of query
+        # parameters would be parsed and encoded again for every message).
+        query = {"token": self.token} if self.token else {}
+        self._parse_url = URL(f"{self.url}/model/parse").with_query(query)
+
     @property
     def name(self) -> str:
         """host:port only (never credentials, path or query), for logs and metrics."""
@@ -41,8 +48,8 @@ class Replica:
         """Rasa's `/model/parse` answer. Raises ReplicaFailed for what says the server is
         broken, NLUUnavailable for answers that say the request was (a 4xx)."""
         try:
-            async with session.post(f"{self.url}/model/parse", json={"text": text},
-                                    params=self._params(), timeout=timeout) as resp:
+            async with session.post(self._parse_url, json={"text": text},
+                                    timeout=timeout) as resp:
                 if resp.status >= 500:
                     raise ReplicaFailed(f"Rasa {self.name} answered HTTP {resp.status}")
                 if resp.status != 200:
