@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from aiohttp import web
@@ -140,6 +141,7 @@ class ClientAddresses:
         return any(address in net for net in self.trusted)
 
 
+@lru_cache(maxsize=4096)  # the same few addresses (a proxy, loopback, regular clients) again
 def _parse(text: str | None) -> Address | None:
     try:
         return ip_address(text) if text else None

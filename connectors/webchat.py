@@ -7,7 +7,6 @@ later, such as coach replies and reminders.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.core import batch
+from bot.core import batch, json_codec
 from bot.core.clock import Clock
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.limits import Limits
@@ -95,8 +94,7 @@ class WebchatStore:
         if not replies:
             return commands
         now = int(self.clock().timestamp())
-        entries = [json.dumps({"ts": now, **reply.to_json()}, ensure_ascii=False)
-                   for reply in replies]
+        entries = [json_codec.dumps({"ts": now, **reply.to_json()}) for reply in replies]
         log, seq = self._log_key(session), self._seq_key(session)
         return [*commands, ("INCRBY", seq, len(entries)), ("RPUSH", log, *entries),
                 ("LTRIM", log, -LOG_LIMIT, -1), ("EXPIRE", log, self.retention),
@@ -114,7 +112,7 @@ class WebchatStore:
         raw, total = await batch.run(self.redis, [("LRANGE", self._log_key(session), 0, -1),
                                                   ("GET", self._seq_key(session))])
         first = int(total or 0) - len(raw) + 1
-        entries = ({**json.loads(entry), "seq": first + i} for i, entry in enumerate(raw))
+        entries = ({**json_codec.loads(entry), "seq": first + i} for i, entry in enumerate(raw))
         return [entry for entry in entries if entry["seq"] > after]
 
 
@@ -258,8 +256,9 @@ class WebchatChannel(Channel):
                 "Too many messages; wait a minute and try again."
             raise too_many(said, 60)
         direction = self.languages.languages[outcome.language].direction
-        return web.json_response({"replies": [r.to_json() for r in outcome.replies],
-                                  "language": outcome.language, "direction": direction})
+        return web.Response(body=json_codec.dumps_bytes(
+            {"replies": [r.to_json() for r in outcome.replies], "language": outcome.language,
+             "direction": direction}), content_type="application/json")
 
     async def get_messages(self, request: web.Request) -> web.Response:
         session = request.match_info["session"]

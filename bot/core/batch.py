@@ -14,10 +14,10 @@ accept; Redis Cluster would not (docs/scaling.md says why Lotsen does not use it
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
+from bot.core import json_codec
 from bot.core.redis_types import Command, StrRedis
 
 # ARGV[1]: the commands as a JSON array of arrays of strings.
@@ -30,10 +30,9 @@ return replies
 """
 
 
-def encode(commands: Iterable[Command]) -> str:
+def encode(commands: Iterable[Command]) -> bytes:
     """The commands as the script's one argument (every word a string, as Redis takes it)."""
-    return json.dumps([[str(word) for word in command] for command in commands],
-                      ensure_ascii=False, separators=(",", ":"))
+    return json_codec.dumps_bytes([[str(word) for word in command] for command in commands])
 
 
 async def run(redis: StrRedis, commands: Iterable[Command]) -> list[Any]:

@@ -7,12 +7,11 @@ person outlives the retention time.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bot.core import batch
+from bot.core import batch, json_codec
 from bot.core.clock import Clock
 from bot.core.keys import CONV_RATE, CONV_STATE, CONV_TRANSCRIPT, REGISTRY, Erasure, Keys, Owner
 from bot.core.redis_types import Command, StrRedis
@@ -44,14 +43,13 @@ class ConversationState:
     def from_json(cls, raw: str | bytes | None) -> ConversationState:
         if not raw:
             return cls()
-        data = json.loads(raw)
+        data = json_codec.loads(raw)
         known = {k: v for k, v in data.items() if k in _STATE_FIELDS}
         return cls(**known)
 
     def to_json(self) -> str:
         # Not dataclasses.asdict: it deep-copies every value, and this runs on every message.
-        return json.dumps({name: getattr(self, name) for name in _STATE_FIELDS},
-                          ensure_ascii=False)
+        return json_codec.dumps({name: getattr(self, name) for name in _STATE_FIELDS})
 
 
 _STATE_FIELDS = tuple(f.name for f in fields(ConversationState))
@@ -117,7 +115,7 @@ class ConversationStore:
             commands.append(("SET", self.keys(CONV_STATE, conversation=conversation_id),
                              state.to_json(), "EX", self.retention))
         now = round(self.clock().timestamp(), 3)
-        entries = [json.dumps({"t": now, "from": sender, "text": text}, ensure_ascii=False)
+        entries = [json_codec.dumps({"t": now, "from": sender, "text": text})
                    for sender, text in lines]
         if entries:
             key = self.keys(CONV_TRANSCRIPT, conversation=conversation_id)
@@ -132,7 +130,7 @@ class ConversationStore:
     async def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
         key = self.keys(CONV_TRANSCRIPT, conversation=conversation_id)
         raw = await self.redis.lrange(key, 0, -1)
-        return [json.loads(item) for item in raw]
+        return [json_codec.loads(item) for item in raw]
 
     async def erase(self, conversation_id: str) -> int:
         """Delete every key the registry says is erased with the conversation; returns how many.

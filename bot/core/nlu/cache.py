@@ -10,7 +10,6 @@ parse without entities. With the model unknown or mixed (a rolling update) nothi
 
 from __future__ import annotations
 
-import json
 import logging
 import unicodedata
 from collections.abc import Iterable
@@ -19,6 +18,7 @@ from typing import Any, cast
 
 from redis.exceptions import RedisError
 
+from bot.core import json_codec
 from bot.core.hashing import KeyedHash
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.metrics import NLU_CACHE
@@ -70,12 +70,12 @@ class ParseCache:
             return None
         try:
             # Our own entry (`put`); from_json still checks each field.
-            return ParseResult.from_json(cast(ParseResultJSON, json.loads(raw)))
+            return ParseResult.from_json(cast(ParseResultJSON, json_codec.loads(raw)))
         except (ValueError, KeyError, TypeError):
             return None  # written by another version: parse again and overwrite
 
     async def put(self, key: str, result: ParseResult) -> None:
-        await self.redis.set(key, json.dumps(result.to_json(), ensure_ascii=False),
+        await self.redis.set(key, json_codec.dumps(result.to_json()),
                              ex=self.ttl_seconds)
 
 
@@ -97,7 +97,7 @@ class Lookup:
         self.raw = raw if isinstance(raw, str) else None
 
     def put(self, result: ParseResult) -> Command:
-        value = json.dumps(result.to_json(), ensure_ascii=False)
+        value = json_codec.dumps(result.to_json())
         return ("SET", self.key, value, "EX", self.cache.ttl_seconds)
 
 

@@ -12,8 +12,11 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
+from bot.core import json_codec
 from bot.core.nlu.errors import NLUUnavailable
 from bot.core.nlu.result import RasaParse
+
+JSON_BODY = {"Content-Type": "application/json"}
 
 
 class ReplicaFailed(NLUUnavailable):
@@ -48,13 +51,13 @@ class Replica:
         """Rasa's `/model/parse` answer. Raises ReplicaFailed for what says the server is
         broken, NLUUnavailable for answers that say the request was (a 4xx)."""
         try:
-            async with session.post(self._parse_url, json={"text": text},
-                                    timeout=timeout) as resp:
+            async with session.post(self._parse_url, data=json_codec.dumps_bytes({"text": text}),
+                                    headers=JSON_BODY, timeout=timeout) as resp:
                 if resp.status >= 500:
                     raise ReplicaFailed(f"Rasa {self.name} answered HTTP {resp.status}")
                 if resp.status != 200:
                     raise NLUUnavailable(f"Rasa {self.name} answered HTTP {resp.status}")
-                data: RasaParse = await resp.json()
+                data: RasaParse = json_codec.loads(await resp.read())
                 return data
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise ReplicaFailed(f"Rasa {self.name} unreachable: {type(exc).__name__}") from exc

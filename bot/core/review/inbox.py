@@ -13,14 +13,13 @@ groups are exported as Rasa NLU YAML for `nlu/data/`.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NotRequired, TypedDict, cast
 
-from bot.core import batch
+from bot.core import batch, json_codec
 from bot.core.clock import Clock
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.metrics import NLU_READ, NOT_UNDERSTOOD
@@ -223,15 +222,14 @@ class ReviewInbox:
             return {}
         bodies = await self.redis.mget([self.keys(REVIEW_GROUP, id=gid) for gid in names])
         # cast: the JSON is our own (`_save`).
-        return {gid: None if raw is None else _group(gid, cast(StoredGroup, json.loads(raw)))
+        return {gid: None if raw is None else _group(gid, cast(StoredGroup, json_codec.loads(raw)))
                 for gid, raw in zip(names, bodies, strict=True)}
 
     async def _save(self, group: ReviewGroup, touch_index: bool = True) -> None:
-        body = json.dumps({"language": group.language, "predicted": group.predicted,
-                           "count": group.count, "reasons": group.reasons,
-                           "examples": group.examples, "label": group.label,
-                           "last_seen": group.last_seen, "words": sorted(group.words)},
-                          ensure_ascii=False)
+        body = json_codec.dumps({"language": group.language, "predicted": group.predicted,
+                                 "count": group.count, "reasons": group.reasons,
+                                 "examples": group.examples, "label": group.label,
+                                 "last_seen": group.last_seen, "words": sorted(group.words)})
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self.keys(REVIEW_GROUP, id=group.id), body, ex=self.retention)
             if touch_index:

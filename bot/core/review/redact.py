@@ -37,12 +37,17 @@ PLACEHOLDERS = {"email": "<email>", "phone": "<phone>", "personnummer": "<person
 
 def redact(text: str, shared_words: Iterable[str] = ()) -> str:
     """`text` with personal data replaced by placeholders (`<name>`, `<phone>`, ...)."""
+    # Each pattern only where a cheap look says it can match: this runs on every answer.
     text = personnummer.redact(text).replace("[personnummer]", PLACEHOLDERS["personnummer"])
-    text = EMAIL.sub(PLACEHOLDERS["email"], text)
-    text = PHONE.sub(PLACEHOLDERS["phone"], text)
+    if "@" in text:
+        text = EMAIL.sub(PLACEHOLDERS["email"], text)
+    if sum(map(str.isdigit, text)) >= 7:
+        text = PHONE.sub(PLACEHOLDERS["phone"], text)
     shared = _lowered(shared_words if isinstance(shared_words, frozenset | tuple)
                       else tuple(shared_words))
-    text = INTRODUCED.sub(lambda m: _introduced(m, shared), text)
+    lowered = text.lower()
+    if any(phrase in lowered for phrase in INTRODUCTIONS):
+        text = INTRODUCED.sub(lambda m: _introduced(m, shared), text)
     return _capitalised_names(text, shared)
 
 
