@@ -31,7 +31,7 @@ tool = test -x $(TOOLS_VENV)/bin/$(1) || { \
   test -x $(TOOLS_VENV)/bin/python || { $(PYTHON311) -m venv $(TOOLS_VENV) && echo '*' >$(TOOLS_VENV)/.gitignore; }; \
   $(TOOLS_VENV)/bin/python -m pip install -q '$($(2))' $(PIP_QUIET); }
 
-.PHONY: help install axe run chat test test-fast test-calendar eval bench bench-channels bench-campaign lint profile model catalogs i18n-update screenshot browser faketime sms-segments clean lock audit config-docs
+.PHONY: help install axe run chat test test-fast test-calendar eval bench bench-channels bench-campaign lint profile valgrind model catalogs i18n-update screenshot browser faketime sms-segments clean lock audit config-docs
 
 help:
 	@echo "make run      start Rasa, the gateway and the worker (web chat at http://127.0.0.1:$${LOTSEN_PORT:-8080}/)"
@@ -42,8 +42,8 @@ help:
 	@echo "make bench    NLU capacity: bare Rasa (warm, measured twice), web chat with 1 and 2 Rasa"
 	@echo "              replicas with the gateway's CPU per message, overload at 3x, parse cache"
 	@echo "              hit rate (about 5 minutes)"
-	@echo "make profile  the gateway's CPU per web chat message on a seven-language mix, and where"
-	@echo "              it goes (pyinstrument)"
+	@echo "make profile  instructions per web chat message in the gateway (callgrind), questions and"
+	@echo "              the seven-language mix; PROFILE_FLAGS='--mode cpu' or '--mode pyinstrument'"
 	@echo "make bench-channels  web chat API and Telegram webhook vs Rasa alone vs bare aiohttp"
 	@echo "make bench-campaign  campaign sending against stand-in providers (100 ms a call):"
 	@echo "              3,000 Telegram, 1,000 SMS, a kill -9 of the worker (about 6 minutes)"
@@ -148,8 +148,22 @@ eval: install model
 bench: install model
 	@$(PY) scripts/bench.py
 
-profile: install model
-	@$(PY) scripts/profile_gateway.py --profile
+# Debian's valgrind, for make profile's instruction counts (installed when missing and we are root).
+valgrind:
+	@command -v callgrind_control >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "install: valgrind (Debian package, for make profile)"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq valgrind >/dev/null; \
+	  else echo "valgrind not found: install Debian's valgrind package"; exit 1; fi; }
+
+# Instructions per web chat message (callgrind: the same on a busy machine), for the questions
+# and for the seven-language mix; PROFILE_FLAGS for the other modes (scripts/profile_gateway.py).
+PROFILE_FLAGS ?=
+profile: install model valgrind
+	@if [ -n "$(PROFILE_FLAGS)" ]; then $(PY) scripts/profile_gateway.py $(PROFILE_FLAGS); else \
+	  $(PY) scripts/profile_gateway.py --questions --messages 100 && \
+	  $(PY) scripts/profile_gateway.py --messages 200; fi
 
 bench-channels: install model
 	@$(PY) scripts/bench_channels.py
