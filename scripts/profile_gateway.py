@@ -143,6 +143,8 @@ def main() -> None:
     parser.add_argument("--mode", choices=("instructions", "cpu", "pyinstrument"),
                         default="instructions")
     parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=100,
+                        help="messages sent before measuring (first-use costs, Rasa's warm-up)")
     parser.add_argument("--users", type=int, default=10, help="at once (cpu, pyinstrument)")
     parser.add_argument("--rounds", type=int, default=3, help="cpu: measure this many times")
     parser.add_argument("--cache", choices=("true", "false"), default="false",
@@ -174,8 +176,9 @@ def main() -> None:
     gateway = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True,
                                stderr=subprocess.DEVNULL if args.mode == "instructions" else None)
     base = f"http://127.0.0.1:{port}"
-    texts = (questions() if args.questions else mixed_messages(args.messages + 100, seed=5))
-    warm, measured = texts[:100], (texts[100:] * 3)[:args.messages]
+    texts = questions() if args.questions else mixed_messages(args.warmup + args.messages, seed=5)
+    warm = (texts * (1 + args.warmup // len(texts)))[:args.warmup]
+    measured = (texts[args.warmup % len(texts):] + texts)[:args.messages]
     sent = 0
     try:
         wait_rasa(rasa_port, token, rasa)
