@@ -17,7 +17,7 @@ from tests.conftest import REDIS_URL, make_settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_a_failed_start_closes_the_redis_client_and_the_http_session(
+async def test_a_start_that_breaks_off_closes_the_redis_client_and_the_http_session(
         monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
     opened: list[object] = []
     closed: list[str] = []
