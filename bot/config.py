@@ -159,20 +159,19 @@ def _rasa_urls(value: str) -> str | None:
     return None
 
 
-def _sentinels(value: str) -> str | None:
-    try:
-        sentinels(value)
-    except ValueError as exc:
-        return f"must list host:port pairs: {exc}"
-    return None
+def _parses(parse: Callable[[str], object], what: str) -> Callable[[str], str | None]:
+    """A check that `parse` accepts the value; its complaint names `what` the value must be."""
+    def check(value: str) -> str | None:
+        try:
+            parse(value)
+        except ValueError as exc:
+            return f"must list {what}: {exc}"
+        return None
+    return check
 
 
-def _networks(value: str) -> str | None:
-    try:
-        networks(value)
-    except ValueError as exc:
-        return f"must list addresses or networks: {exc}"
-    return None
+_sentinels = _parses(lambda value: sentinels(value), "host:port pairs")
+_networks = _parses(lambda value: networks(value), "addresses or networks")
 
 
 def _smtp_url(value: str) -> str | None:
