@@ -66,3 +66,10 @@ async def test_a_webhook_update_is_checked_once(aiohttp_client, prefix, provider
     resp = await client.post("/telegram/webhook", json=update,
                              headers={"X-Telegram-Bot-Api-Secret-Token": "s"})
     assert resp.status == 200 and checked == [9]
+
+
+async def test_a_bad_requests_reason_keeps_no_more_than_its_leading_words() -> None:
+    """What follows the leading words can quote the message sent (a tag, a number)."""
+    refused = await outcome(BadRequest(
+        "Can't parse entities: unsupported start tag \"+46701234567\" at byte offset 12"))
+    assert refused.reason == "telegram refused sendMessage: Can't parse entities"
