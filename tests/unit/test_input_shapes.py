@@ -14,6 +14,7 @@ from bot.core.content import Content, ContentError
 from bot.core.i18n import Catalogs, LanguageTable
 from bot.core.messages import Button, Reply
 from bot.core.places import Places, PlacesError
+from tests.clock import real_clock_day
 
 LOCATIONS = {loc.id for loc in Places.load(ROOT / "config" / "locations.yml").locations}
 SCHEDULE = """\
@@ -47,7 +48,8 @@ def test_locations_must_be_a_list_of_mappings(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("extra", "message", "line"), [
-    ("exceptions: {date: 2026-12-24}", "'exceptions' must be a list", ""),
+    (f"exceptions: {{date: {real_clock_day(30).isoformat()}}}", "'exceptions' must be a list",
+     ""),
     ("min_notice_minutes: soon", "'min_notice_minutes' must be a number", ""),
     ("    languages: sv", "'languages' must be a list", "dropin.yml:4:"),
 ])
