@@ -124,6 +124,7 @@ class ConversationStore:
         return commands
 
     async def save(self, conversation_id: str, state: ConversationState) -> None:
+        """The state alone, outside a turn (the worker's renewal question)."""
         await self.redis.set(self.keys(CONV_STATE, conversation=conversation_id),
                              state.to_json(), ex=self.retention)
 

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from redis.exceptions import RedisError
 
-from bot.core import json_codec
+from bot.core import batch, json_codec
 from bot.core.hashing import KeyedHash
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.metrics import NLU_CACHE
@@ -61,44 +61,38 @@ class ParseCache:
         digest = await self._hash.hexdigest(f"{model}\0{short}")
         return self.keys(NLU_CACHE_KEY, digest=digest[:40])
 
-    async def get(self, key: str) -> ParseResult | None:
-        return self.decode(await self.redis.get(key))
-
     @staticmethod
     def decode(raw: str | None) -> ParseResult | None:
         if not raw:
             return None
         try:
-            # Our own entry (`put`); from_json still checks each field.
+            # Our own entry (`Lookup.put`); from_json still checks each field.
             return ParseResult.from_json(cast(ParseResultJSON, json_codec.loads(raw)))
         except (ValueError, KeyError, TypeError):
             return None  # written by another version: parse again and overwrite
 
-    async def put(self, key: str, result: ParseResult) -> None:
-        await self.redis.set(key, json_codec.dumps(result.to_json()),
-                             ex=self.ttl_seconds)
-
 
 @dataclass
 class Lookup:
-    """A cache entry read with a turn's other reads, and written with its other writes when it
-    was missing: the cache then costs a message no round trip of its own."""
+    """A text's cache entry: read with a turn's other reads and written with its other writes
+    when it was missing, so the cache costs a message no round trip of its own."""
 
-    cache: ParseCache
-    key: str
-    raw: str | None = None
+    cache: ParseCache | None
+    key: str | None          # None: not cached (no cache, model unknown, may be personal)
+    raw: str | None = None   # the entry as read
+    cache_down: bool = False  # the key could not be made (Redis failing over): not counted
 
     def reads(self) -> list[Command]:
-        return [("GET", self.key)]
+        return [("GET", self.key)] if self.key else []
 
     def found(self, replies: list[Any]) -> None:
-        """`replies`: the answers to `reads` (a GET)."""
-        raw = replies[0]
+        """`replies`: the answers to `reads`."""
+        raw = replies[0] if replies else None
         self.raw = raw if isinstance(raw, str) else None
 
     def put(self, result: ParseResult) -> Command:
-        value = json_codec.dumps(result.to_json())
-        return ("SET", self.key, value, "EX", self.cache.ttl_seconds)
+        ttl = self.cache.ttl_seconds if self.cache else TTL_SECONDS
+        return ("SET", str(self.key), json_codec.dumps(result.to_json()), "EX", ttl)
 
 
 class CachedParser:
@@ -109,22 +103,25 @@ class CachedParser:
         self.pool = pool
         self.cache = cache
 
-    async def lookup(self, text: str) -> Lookup | None:
-        """The cache entry `text` would have, to read along with the turn; None when nothing
-        may be cached (no cache, the model unknown or mixed, or a text that may be personal)."""
+    async def lookup(self, text: str) -> Lookup:
+        """The cache entry `text` would have, to be read along with the turn."""
         model = self.pool.model
         if self.cache is None or not model:
-            return None
+            return Lookup(self.cache, None)
         try:
-            key = await self.cache.key(model, text)
-        except RedisError:
-            return None
-        return Lookup(self.cache, key) if key else None
+            return Lookup(self.cache, await self.cache.key(model, text))
+        except RedisError as exc:
+            log.warning("nlu_cache_unavailable", extra={"detail": type(exc).__name__})
+            return Lookup(self.cache, None, cache_down=True)
 
     async def parse_looked_up(self, text: str, lookup: Lookup) -> tuple[ParseResult, bool]:
-        """The parse of `text` whose cache entry was read with the turn: (result, whether the
-        caller should write `lookup.put(result)`)."""
-        hit = self.cache.decode(lookup.raw) if self.cache and lookup.raw else None
+        """The parse of `text` whose cache entry was read: (result, whether the caller should
+        write `lookup.put(result)`)."""
+        if lookup.key is None:
+            if not lookup.cache_down:
+                NLU_CACHE.labels(result="skip").inc()
+            return await self.pool.parse(text), False
+        hit = ParseCache.decode(lookup.raw)
         if hit is not None:
             NLU_CACHE.labels(result="hit").inc()
             return hit, False
@@ -133,24 +130,18 @@ class CachedParser:
         return result, not result.entities
 
     async def parse(self, text: str) -> ParseResult:
-        model, key, hit = self.pool.model, None, None
-        try:
-            key = await self.cache.key(model, text) if self.cache and model else None
-            hit = await self.cache.get(key) if self.cache and key else None
-        except RedisError as exc:  # passed by, not counted as a lookup
-            log.warning("nlu_cache_unavailable", extra={"detail": type(exc).__name__})
-            return await self.pool.parse(text)
-        if key is None:
-            NLU_CACHE.labels(result="skip").inc()
-            return await self.pool.parse(text)
-        if hit is not None:
-            NLU_CACHE.labels(result="hit").inc()
-            return hit
-        NLU_CACHE.labels(result="miss").inc()
-        result = await self.pool.parse(text)
-        if not result.entities and self.cache is not None:
+        """A parse outside a turn: the entry read and written by commands of its own."""
+        lookup = await self.lookup(text)
+        if lookup.cache is not None and lookup.key is not None:
             try:
-                await self.cache.put(key, result)
+                lookup.found(await batch.run(lookup.cache.redis, lookup.reads()))
+            except RedisError as exc:  # passed by, not counted as a lookup
+                log.warning("nlu_cache_unavailable", extra={"detail": type(exc).__name__})
+                return await self.pool.parse(text)
+        result, keep = await self.parse_looked_up(text, lookup)
+        if keep and lookup.cache is not None:
+            try:
+                await batch.run(lookup.cache.redis, [lookup.put(result)])
             except RedisError as exc:
                 log.warning("nlu_cache_unavailable", extra={"detail": type(exc).__name__})
         return result
