@@ -59,7 +59,7 @@ class RasaPool:
             raise ValueError("no Rasa URL given")
         self._token = token
         self.replicas = [Replica(url, token) for url in self._configured]
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._timeout = timeout_seconds
         self._probe_timeout = aiohttp.ClientTimeout(total=min(timeout_seconds, 2.0))
         self.budget = budget_seconds
         self.concurrency = concurrency
@@ -83,7 +83,7 @@ class RasaPool:
         for _ in range(len(self.replicas)):
             replica = await self._acquire(deadline)
             try:
-                data = await replica.parse(self._session, text, self._timeout)
+                data = await replica.parse(text, self._timeout)
             except ReplicaFailed as exc:
                 self._take_out(replica, exc)
                 last_failure = exc
@@ -167,6 +167,7 @@ class RasaPool:
 
     # ------------------------------------------------------------------ health
     def _take_out(self, replica: Replica, reason: Exception) -> None:
+        replica.close()  # its idle connections went with whatever failed
         if replica.healthy:
             replica.healthy = False
             log.warning("nlu_replica_down", extra={"replica": replica.name,
@@ -225,6 +226,8 @@ class RasaPool:
         if set(urls) != set(known):
             self.replicas = [known.get(url) or Replica(url, self._token, healthy=False)
                              for url in dict.fromkeys(urls)]
+            for gone in set(known) - set(urls):
+                known[gone].close()
             log.info("nlu_replicas", extra={"count": len(self.replicas)})
             self._count()
 
@@ -244,3 +247,5 @@ class RasaPool:
             self._health_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._health_task
+        for replica in self.replicas:
+            replica.close()

@@ -6,17 +6,16 @@ A replica only talks HTTP; choosing, queueing and health checks are the pool's (
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
-from yarl import URL
 
 from bot.core import json_codec
+from bot.core.nlu.connection import ParseConnections
 from bot.core.nlu.errors import NLUUnavailable
 from bot.core.nlu.result import RasaParse
-
-JSON_BODY = {"Content-Type": "application/json"}
 
 
 class ReplicaFailed(NLUUnavailable):
@@ -32,10 +31,8 @@ class Replica:
     model: str | None = None  # the model file it serves (from /status), once known
 
     def __post_init__(self) -> None:
-        # Built once: aiohttp takes a ready URL as it is (a string and a dict of query
-        # parameters would be parsed and encoded again for every message).
-        query = {"token": self.token} if self.token else {}
-        self._parse_url = URL(f"{self.url}/model/parse").with_query(query)
+        # Parses go over their own lean connections (connection.py); /status over aiohttp.
+        self._parses = ParseConnections(self.url, urlencode(self._params()))
 
     @property
     def name(self) -> str:
@@ -46,21 +43,24 @@ class Replica:
     def _params(self) -> dict[str, str]:
         return {"token": self.token} if self.token else {}
 
-    async def parse(self, session: aiohttp.ClientSession, text: str,
-                    timeout: aiohttp.ClientTimeout) -> RasaParse:
+    async def parse(self, text: str, timeout_seconds: float) -> RasaParse:
         """Rasa's `/model/parse` answer. Raises ReplicaFailed for what says the server is
         broken, NLUUnavailable for answers that say the request was (a 4xx)."""
         try:
-            async with session.post(self._parse_url, data=json_codec.dumps_bytes({"text": text}),
-                                    headers=JSON_BODY, timeout=timeout) as resp:
-                if resp.status >= 500:
-                    raise ReplicaFailed(f"Rasa {self.name} answered HTTP {resp.status}")
-                if resp.status != 200:
-                    raise NLUUnavailable(f"Rasa {self.name} answered HTTP {resp.status}")
-                data: RasaParse = json_codec.loads(await resp.read())
-                return data
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            async with asyncio.timeout(timeout_seconds):
+                status, body = await self._parses.post(json_codec.dumps_bytes({"text": text}))
+            data: RasaParse = json_codec.loads(body) if status == 200 else {}
+        except (TimeoutError, OSError, ValueError) as exc:
             raise ReplicaFailed(f"Rasa {self.name} unreachable: {type(exc).__name__}") from exc
+        if status >= 500:
+            raise ReplicaFailed(f"Rasa {self.name} answered HTTP {status}")
+        if status != 200:
+            raise NLUUnavailable(f"Rasa {self.name} answered HTTP {status}")
+        return data
+
+    def close(self) -> None:
+        """Closes its idle parse connections."""
+        self._parses.close()
 
     async def status(self, session: aiohttp.ClientSession,
                      timeout: aiohttp.ClientTimeout) -> tuple[bool, str]:
