@@ -87,7 +87,7 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_without_an_
     client = ParseConnections(url(server))
     for word in ("ett", "två", "tre"):
         status, body = await client.post(json.dumps({"text": word}).encode())
-        assert json.loads(body)["echo"]["text"] == word
+        assert status == 200 and json.loads(body)["echo"]["text"] == word
     assert server.connections == 3 and len(server.requests) == 3  # each parse sent once
     client.close()
 
