@@ -463,6 +463,14 @@ class Settings:
         1, "Outreach campaigns: at most this many campaign messages per person per Stockholm "
         "day; a later campaign that day skips the person.", group=Group.WORKER, minimum=1)
 
+    content_lix_threshold: float = setting(
+        40.0, "The content editor warns when a Swedish text of 25 words or more has a "
+        "readability index (LIX) above this; `python -m bot.admin content status` counts them.",
+        group=Group.FILES, minimum=10.0, maximum=100.0)
+    content_poll_seconds: float = setting(
+        2.0, "Besides the pub/sub announcement, every process checks the content version this "
+        "often, so a published text is live everywhere within this time.",
+        group=Group.FILES, minimum=0.1, maximum=60.0)
     # Files (`setting` wraps `field()`, which ruff does not know: hence the noqa)
     content_dir: Path = setting(  # noqa: RUF009
         ROOT / "bot" / "content", "The bot's texts: replies.yml, answers.yml, languages.yml, "

@@ -50,3 +50,10 @@ def render(reply: Reply, prompt: str = "") -> str:
             lines.append(prompt)
         lines += [f"{i} {button.title}" for i, button in enumerate(reply.buttons, start=1)]
     return normalise("\n".join(lines))
+
+
+def preview(text: str) -> dict[str, object]:
+    """A text as its SMS is sent, with its segments: the content editor's SMS preview."""
+    body = normalise(text)
+    counted = segments(body)
+    return {"text": body, "segments": counted.count, "encoding": counted.encoding}

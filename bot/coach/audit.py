@@ -38,6 +38,12 @@ class AuditAction(StrEnum):
     BOOKINGS_EXPORT = "bookings_export"
     ATTENDANCE = "attendance"
     AUDIT_EXPORT = "audit_export"
+    CONTENT_EDIT = "content_edit"
+    CONTENT_PUBLISH = "content_publish"  # an approval: the draft is live
+    CONTENT_DISCARD = "content_discard"
+    CONTENT_ROLLBACK = "content_rollback"
+    CONTENT_EXPORT = "content_export"
+    CONTENT_IMPORT = "content_import"
 
 
 CSV_FIELDS = ("at", "coach", "action", "target", "team")

@@ -68,6 +68,7 @@ class Catalogs:
 
     def __init__(self, locales_dir: Path, languages: LanguageTable) -> None:
         self._translations: dict[str, NullTranslations] = {}
+        self._overrides: dict[str, dict[str, str]] = {}
         for code in languages.languages:
             if code == SOURCE_LANGUAGE:
                 self._translations[code] = NullTranslations()
@@ -80,7 +81,15 @@ class Catalogs:
                 raise FileNotFoundError(
                     f"{mo} is missing: run `make catalogs` to compile the translations")
 
+    def set_overrides(self, overrides: dict[str, dict[str, str]]) -> None:
+        """Published edits (language -> shipped English text -> the text to say instead),
+        swapped in whole by the content workspace (bot/core/workspace/live.py)."""
+        self._overrides = overrides
+
     def gettext(self, language: str, message: str) -> str:
+        override = self._overrides.get(language)
+        if override is not None and message in override:
+            return override[message]
         translation = self._translations.get(language)
         return translation.gettext(message) if translation else message
 

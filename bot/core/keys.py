@@ -175,3 +175,20 @@ COACH_LOGIN_FAILURES = declare("coach-login-failures:{kind}:{value}", owner=Owne
                                expiry="15 minutes", erasure=Erasure.EXPIRES)
 COACH_SESSION = declare("coach-session:{token}", owner=Owner.STAFF,
                         expiry="LOTSEN_COACH_SESSION_HOURS", erasure=Erasure.EXPIRES)
+
+# ------------------------------------------------------------------ content workspace
+_CONTENT_NOTE = "texts the city publishes and staff usernames; nothing about a citizen"
+CONTENT_DRAFTS = declare("content:drafts", owner=Owner.STAFF, expiry="none (until approved "
+                         "or discarded)", erasure=Erasure.KEPT, note=_CONTENT_NOTE)
+CONTENT_PUBLISHED = declare("content:published", owner=Owner.STAFF,
+                            expiry="none (the live overrides of the shipped texts)",
+                            erasure=Erasure.KEPT, note=_CONTENT_NOTE)
+CONTENT_HISTORY = declare("content:history:{language}:{id}", owner=Owner.STAFF,
+                          expiry="none (every published version, for rollback)",
+                          erasure=Erasure.KEPT, note=_CONTENT_NOTE)
+CONTENT_REVIEWS = declare("content:reviews", owner=Owner.STAFF,
+                          expiry="none (who reviewed which text, against which source)",
+                          erasure=Erasure.KEPT, note=_CONTENT_NOTE)
+CONTENT_VERSION = declare("content:version", owner=Owner.SYSTEM,
+                          expiry="none (a counter; also the pub/sub channel's name)",
+                          erasure=Erasure.NOT_PERSONAL)

@@ -24,6 +24,7 @@ from bot.coach.accounts import Role
 from bot.coach.api import CoachApi
 from bot.coach.audit import AuditLog, AuditRoutes
 from bot.coach.bookings import StaffRoutes
+from bot.coach.content import ContentRoutes
 from bot.coach.dropin import DropinRoutes
 from bot.coach.live import EventHub, LiveRoutes
 from bot.coach.outreach import OutreachPanel
@@ -46,6 +47,7 @@ from bot.http import ClientAddresses, admin_refusal, bad_request, error, json_ob
 from bot.runtime.campaigns_api import CampaignRoutes, admin_access, export_metrics
 from bot.runtime.headers import security_headers
 from bot.runtime.wiring import Services, build_services, redis_client
+from connectors.sms_text import preview as sms_preview
 
 log = logging.getLogger("lotsen.http")
 MAX_BODY_BYTES = 1024 * 1024
@@ -88,6 +90,9 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
         app.router.add_routes(AuditRoutes(audit_log, guard).routes())
         app.router.add_routes(ReviewRoutes(services.review, guard, services.content,
                                            services.languages).routes())
+        app.router.add_routes(ContentRoutes(services.workspace, guard, audit_log,
+                                            services.languages, sms_preview).routes())
+        await services.live_content.refresh()  # published edits, before the first message
         hub = app[HUB] = EventHub(services.staff_events)
         app.router.add_routes(LiveRoutes(hub, guard, dropin.locations_of).routes())
         app.router.add_routes(OutreachPanel(services.campaigns, services.content,
@@ -103,7 +108,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
         gc.freeze()
         stop = asyncio.Event()
         tasks = [asyncio.create_task(task(stop))
-                 for task in [*services.channels.background(), hub.run]]
+                 for task in [*services.channels.background(), hub.run,
+                              services.live_content.run]]
         yield
         stop.set()
         for task in tasks:

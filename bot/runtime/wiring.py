@@ -50,6 +50,11 @@ from bot.core.review.flow import ReviewFlow
 from bot.core.review.inbox import ReviewInbox
 from bot.core.staff_events import StaffEvents
 from bot.core.store import ConversationStore
+from bot.core.workspace.checks import TextLimit
+from bot.core.workspace.inventory import Inventory
+from bot.core.workspace.live import LiveContent
+from bot.core.workspace.service import ContentWorkspace
+from bot.core.workspace.store import WorkspaceStore
 from bot.runtime.channels import ChannelRegistry, channel_eraser
 from bot.runtime.redis_connection import redis_client
 from connectors.base import ChannelContext, StoreContext
@@ -111,6 +116,8 @@ class Services:
     campaigns: CampaignService
     staff_events: StaffEvents
     review: ReviewInbox
+    workspace: ContentWorkspace
+    live_content: LiveContent  # published edits, reloaded in memory (a background task)
     critical: CriticalSections  # sends a stopping worker finishes before it closes its clients
 
     @property
@@ -207,9 +214,28 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
     campaigns = CampaignService(campaign_store, subscriptions, jobs, reaches, languages.enabled,
                                 static.districts, clock)
     accounts = CoachAccounts(redis=redis, keys=keys, clock=clock, teams=static.teams)
+    workspace, live_content = _workspace(settings, static, redis, keys, clock, channels)
     return Services(settings=settings, clock=clock, redis=redis, http=http, keys=keys,
                     static=static, rasa=rasa, jobs=jobs, bookings=bookings, booking_texts=texts,
                     leads=leads, accounts=accounts, subscriptions=subscriptions, engine=engine,
                     channels=channels, deliveries=channels.deliveries(), reaches=reaches,
                     campaigns=campaigns, staff_events=staff_events, review=review,
+                    workspace=workspace, live_content=live_content,
                     critical=CriticalSections())
+
+
+def _workspace(settings: Settings, static: StaticContent, redis: StrRedis, keys: Keys,
+               clock: Clock, channels: ChannelRegistry) -> tuple[ContentWorkspace, LiveContent]:
+    """The content workspace over every language's texts, checked against the length each
+    channel allows, and the watcher that keeps this process's texts up to date."""
+    languages = static.languages
+    inventory = Inventory.load(settings.locales_dir, list(languages.languages))
+    store = WorkspaceStore(redis=redis, keys=keys, clock=clock)
+    limits = [TextLimit(name, channel.capabilities.max_reply_chars,
+                        short_forms=channel.capabilities.short_replies)
+              for name, channel in channels.channels.items()]
+    workspace = ContentWorkspace(store=store, inventory=inventory, languages=languages.enabled,
+                                 limits=limits, lix_threshold=settings.content_lix_threshold)
+    live = LiveContent(store=store, inventory=inventory, catalogs=static.content.catalogs,
+                       poll_seconds=settings.content_poll_seconds)
+    return workspace, live

@@ -1,0 +1,1 @@
+"""The content workspace: texts, their status, drafts, review and live publishing."""
