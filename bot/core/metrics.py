@@ -46,3 +46,9 @@ NLU_QUEUE_WAIT = Histogram("lotsen_nlu_queue_wait_seconds",
 NLU_CACHE = Counter("lotsen_nlu_cache_total",
                     "Parse cache lookups: hit, miss, or skip (not cacheable: personal data, "
                     "long text, model unknown)", ["result"])
+CONTENT_TEXTS = Gauge("lotsen_content_texts", "Texts Lotsen can say, by language and status "
+                      "(missing, draft, reviewed, stale: the content workspace)",
+                      ["language", "status"])
+CONTENT_OVER_READABILITY = Gauge("lotsen_content_over_readability_threshold",
+                                 "Texts of 25 words or more over the readability threshold "
+                                 "(LIX, Swedish)", ["language"])

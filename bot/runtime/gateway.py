@@ -36,6 +36,8 @@ from bot.core.handover.leads import LeadStatus
 from bot.core.keys import Keys
 from bot.core.metrics import (
     BOOKING_ATTENDANCE,
+    CONTENT_OVER_READABILITY,
+    CONTENT_TEXTS,
     HTTP_ERRORS,
     LEADS_OVER_SLA,
     LEADS_WAITING,
@@ -43,6 +45,7 @@ from bot.core.metrics import (
     REDIS_MEMORY,
 )
 from bot.core.nlu import NLUBusy, NLUUnavailable
+from bot.core.workspace.service import Status
 from bot.http import ClientAddresses, admin_refusal, bad_request, error, json_object
 from bot.runtime.campaigns_api import CampaignRoutes, admin_access, export_metrics
 from bot.runtime.headers import security_headers
@@ -237,6 +240,10 @@ async def metrics(request: web.Request) -> web.Response:
     for location in services.bookings.schedule.dropin_locations():
         for status, count in (await services.bookings.store.attendance_counts(location)).items():
             BOOKING_ATTENDANCE.labels(location=location, status=status).set(count)
+    for language, texts in (await services.workspace.summary()).items():
+        for status in Status:
+            CONTENT_TEXTS.labels(language=language, status=status).set(texts[status])
+        CONTENT_OVER_READABILITY.labels(language=language).set(texts["over_threshold"])
     response = web.Response(body=generate_latest())
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     return response

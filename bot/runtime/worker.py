@@ -85,6 +85,8 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
     runner = JobRunner(queue, handlers, campaigns.dead_handlers(),
                        concurrency=settings.worker_concurrency, clock=clock)
     notifying = start_notifier(settings, services, stop, clock)
+    # Published content edits: the texts of reminders and notices are the live ones.
+    content_watch = asyncio.create_task(services.live_content.run(stop))
     first_delay, max_delay = 0.5, 10.0  # seconds between attempts while Redis is down
     delay, outage = first_delay, False
     next_tick = next_prune = next_renewals = 0.0
@@ -129,6 +131,7 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
             except (TimeoutError, asyncio.CancelledError):
                 notifying.cancel()
         await runner.stop(DRAIN_SECONDS)
+        content_watch.cancel()
         await services.critical.drain(DRAIN_SECONDS)
         await services.close()
         log.info("worker_stopped")

@@ -185,6 +185,10 @@ async def test_a_changed_source_makes_its_reviewed_translations_stale(operators)
             assert status == 200
     assert (await text_state(anna, "so"))["status"] == "stale"
     assert (await text_state(anna, "en"))["status"] == "reviewed"
+    async with anna.http.get(f"{anna.base}/metrics") as resp:
+        metrics = await resp.text()
+    assert 'lotsen_content_texts{language="so",status="stale"} 1.0' in metrics
+    assert 'lotsen_content_texts{language="en",status="reviewed"} 1.0' in metrics
     status, body = await anna.get("/coach/api/content?language=so&status=stale")
     assert [t["id"] for t in body["texts"]] == [TEXT_ID]
     assert body["summary"]["so"]["stale"] == 1 and body["summary"]["so"]["reviewed"] == 0

@@ -93,3 +93,24 @@ async def test_an_unknown_session_reads_once_and_writes_nothing(chat, round_trip
     assert "['HGETALL'" in calls[0][1]
     assert all(f"['{word}'" not in calls[0][1]
                for word in ("SET", "INCR", "INCRBY", "RPUSH", "EXPIRE"))
+
+
+async def test_a_published_edit_is_said_without_one_more_redis_read(chat, round_trips) -> None:
+    """The content workspace's overrides live in memory: the message that says an edited text
+    costs the same two round trips as before the workspace existed."""
+    services = chat.server.app[SERVICES]
+    edited = "Sfi läser du i Järva hos Komvux Rinkeby och Komvux Kista (och två folkhögskolor)."
+    draft = await services.workspace.propose("answers/info_sfi/where/text", "sv", edited, "anna")
+    await services.workspace.approve(draft.draft, "bo")
+    version = await services.workspace.store.version()
+    await until(lambda: services.live_content.loaded == version,
+                what="the published edit loaded in this process")
+    talk = await Conversation.start(chat, "sv")
+    await talk.send(payload="/info_sfi/where")  # the session's first message
+    round_trips.calls.clear()
+    round_trips.on = True
+    reply = await talk.send(payload="/info_sfi/where")
+    round_trips.on = False
+    assert edited in reply["replies"][0]["text"]
+    calls = round_trips.of_request(talk.session)
+    assert [kind for kind, _ in calls] == ["command", "command"], calls
