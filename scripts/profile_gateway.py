@@ -149,6 +149,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="cpu: measure this many times")
     parser.add_argument("--cache", choices=("true", "false"), default="false",
                         help="the parse cache (off: every message is parsed by Rasa)")
+    parser.add_argument("--keep", metavar="FILE",
+                        help="instructions: keep callgrind's output as FILE (callgrind_annotate "
+                             "FILE shows the C functions and extensions that cost)")
     parser.add_argument("--questions", action="store_true",
                         help="only the held-out questions (what make bench's cache-off runs send)")
     args = parser.parse_args()
@@ -200,7 +203,10 @@ def main() -> None:
     if args.mode == "instructions":
         count = counted_instructions(callgrind_out)
         for leftover in glob.glob(callgrind_out + "*"):
-            os.unlink(leftover)
+            if args.keep:  # for callgrind_annotate: which C functions (and extensions) cost
+                shutil.move(leftover, args.keep + leftover.removeprefix(callgrind_out))
+            else:
+                os.unlink(leftover)
         if not count or not sent:
             sys.exit("profile: callgrind counted nothing")
         print(f"profile: {sent} {'questions' if args.questions else 'messages of the mix'}, one "
