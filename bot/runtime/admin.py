@@ -21,6 +21,11 @@
   python -m bot.admin campaign create --name N --topic T [--district D] [--channel C]
       [--language L] --text sv=FILE_OR_TEXT [--text ar=...] [--send-at ISO] [--fallback sv]
   python -m bot.admin campaign send ID | status ID | cancel ID | list
+  python -m bot.admin content status | export [--lang L] [--format po|yaml] [--out FILE]
+      | import FILE.po [--lang L] [--author NAME]
+      texts per language by status; a language as .po for translators (fuzzy = not reviewed)
+      or the published overrides as YAML; a translator's .po back as drafts (never
+      published; exit status 1 if any entry was rejected)
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from bot.core.handover.teams import Teams
 from bot.core.jobs import JobQueue
 from bot.core.keys import Keys
 from bot.core.redis_types import StrRedis
-from bot.runtime import outreach_cli
+from bot.runtime import content_cli, outreach_cli
 
 
 def read_password() -> str:
@@ -130,6 +135,7 @@ def parser() -> argparse.ArgumentParser:
                       choices=["list", "retry", "drop", "retry-all", "drop-all"])
     dead.add_argument("id", nargs="?", help="the job id, for retry and drop")
     outreach_cli.add_commands(commands)
+    content_cli.add_commands(commands)
     return parser
 
 
@@ -145,10 +151,13 @@ def main(argv: list[str] | None = None) -> None:
             return
 
         async def run() -> None:
-            if args.command in ("subscribers", "campaign"):
+            if args.command in ("subscribers", "campaign", "content"):
                 services = await build_services(settings)
                 try:
-                    await outreach_cli.run(services, args)
+                    if args.command == "content":
+                        await content_cli.run(services, args)
+                    else:
+                        await outreach_cli.run(services, args)
                 finally:
                     await services.close()
                 return

@@ -81,6 +81,7 @@
     $("views-nav").hidden = false;
     $("nav-outreach").hidden = me.role !== "operator";
     $("nav-review").hidden = me.role !== "operator";
+    $("nav-content").hidden = me.role !== "operator";
     $("notify-on").hidden = !("Notification" in window) || Notification.permission !== "default";
     document.dispatchEvent(new CustomEvent("coach:login", { detail: me }));
     showView(viewOfHash(), moveFocus);
@@ -98,6 +99,7 @@
     $("login-view").hidden = false; $("work-view").hidden = true; $("who").hidden = true;
     $("lead-view").hidden = true; $("views-nav").hidden = true; $("outreach-view").hidden = true;
     $("dropin-view").hidden = true; $("review-view").hidden = true; $("notify-on").hidden = true;
+    $("content-view").hidden = true; $("nav-content").hidden = true;
     if (wasLoggedIn) document.dispatchEvent(new CustomEvent("coach:logout"));
     if (moveFocus) $("login-title").focus();
   }
@@ -106,12 +108,14 @@
   const VIEWS = { queue: { hash: "#ko", box: "work-view", heading: "queue-title" },
                   dropin: { hash: "#dropin", box: "dropin-view", heading: "dropin-title" },
                   outreach: { hash: "#utskick", box: "outreach-view", heading: "compose-title" },
-                  review: { hash: "#granska", box: "review-view", heading: "review-title" } };
+                  review: { hash: "#granska", box: "review-view", heading: "review-title" },
+                  content: { hash: "#innehall", box: "content-view", heading: "content-title" } };
+  const OPERATOR_VIEWS = ["outreach", "review", "content"];
   const viewOfHash = () => Object.keys(VIEWS).find((name) => VIEWS[name].hash === location.hash) || "queue";
 
   function showView(name, moveFocus) {
     if (!me) return;
-    if ((name === "outreach" || name === "review") && me.role !== "operator") name = "queue";
+    if (OPERATOR_VIEWS.includes(name) && me.role !== "operator") name = "queue";
     for (const [key, view] of Object.entries(VIEWS)) {
       $(view.box).hidden = key !== name;
       setAttr(document.querySelector(`#views-nav [data-view="${key}"]`), "aria-current",
