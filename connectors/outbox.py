@@ -17,6 +17,13 @@ def send_job(channel: str) -> str:
     return f"send_{channel}"
 
 
+def send_args(user_id: str, reply: Reply, *, force: bool = False,
+              language: str | None = None) -> dict[str, object]:
+    """What one send job carries (its channel's sender reads it): the outbox queues it, and a
+    closure notice has the sender run it at once (bot/core/booking/closures.py)."""
+    return {"to": user_id, "reply": reply.to_json(), "force": force, "language": language}
+
+
 class Outbox:
     def __init__(self, jobs: JobQueue, channel: str) -> None:
         self.jobs = jobs
@@ -31,7 +38,6 @@ class Outbox:
         now = self.jobs.clock().timestamp()
         conversation = f"{self.channel}:{user_id}" if indexed else None
         return await self.jobs.schedule_many(
-            [NewJob(self.job, {"to": user_id, "reply": reply.to_json(), "force": force,
-                               "language": language},
+            [NewJob(self.job, send_args(user_id, reply, force=force, language=language),
                     due=now + index * 0.001, conversation=conversation)  # keep the order
              for index, reply in enumerate(replies)], also=also)

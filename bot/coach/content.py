@@ -1,7 +1,12 @@
 """The content workspace's staff routes (spec §8, operators only): list texts with their status,
 preview and check an edit, save it as a draft, approve another operator's draft (publishing it
 to every process), list versions and roll back. Every change is audited with the text's id,
-never the text."""
+never the text.
+
+Facts and schedules (bot/core/workspace/facts.py) go through the same drafts, approval, versions
+and rollback, with the id `facts/dropin` or `facts/locations` and the language `facts`; their
+own routes read both documents, save a whole document as a draft, and say which bookings a
+schedule change would take away (codes and slots, never who)."""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from bot.coach.accounts import Coach, Role
 from bot.coach.audit import AuditAction, AuditLog
 from bot.coach.guard import SessionGuard
 from bot.core.i18n import LanguageTable
+from bot.core.workspace.facts import LANGUAGE as FACTS
+from bot.core.workspace.facts import Facts, document_of
 from bot.core.workspace.readability import measure
 from bot.core.workspace.service import ContentWorkspace, Status, TextState, WorkspaceError
 from bot.http import error, json_object
@@ -48,6 +55,9 @@ class ContentRoutes:
             web.post("/coach/api/content/drafts/{draft}/discard", operator(self.discard, True)),
             web.get("/coach/api/content/versions", operator(self.versions)),
             web.post("/coach/api/content/rollback", operator(self.rollback, True)),
+            web.get("/coach/api/content/facts", operator(self.facts_documents)),
+            web.post("/coach/api/content/facts/drafts", operator(self.facts_propose, True)),
+            web.post("/coach/api/content/facts/impact", operator(self.facts_impact, True)),
         ]
 
     @staticmethod
@@ -57,9 +67,11 @@ class ContentRoutes:
                 response: web.StreamResponse = await handler(request, coach)
                 return response
             except WorkspaceError as exc:
-                body: dict[str, str] = {"error": exc.message}
+                body: dict[str, str | int] = {"error": exc.message}
                 if exc.field:
                     body["field"] = exc.field
+                if exc.line is not None:
+                    body["line"] = exc.line
                 return web.json_response(body, status=exc.status)
         return refusing
 
@@ -113,8 +125,11 @@ class ContentRoutes:
              "mine": d.author == coach.username} for d in drafts]})
 
     async def versions(self, request: web.Request, coach: Coach) -> web.Response:
-        versions = await self.workspace.versions(request.query.get("id", ""),
-                                                 request.query.get("language", ""))
+        text_id, language = request.query.get("id", ""), request.query.get("language", "")
+        if language == FACTS:
+            versions = await self._facts().versions(self._document(text_id))
+        else:
+            versions = await self.workspace.versions(text_id, language)
         return web.json_response({"versions": [
             {**v, "at": iso(v["at"])} for v in versions]})
 
@@ -150,6 +165,14 @@ class ContentRoutes:
         return web.json_response({"draft": draft.draft}, status=201)
 
     async def approve(self, request: web.Request, coach: Coach) -> web.Response:
+        draft = await self.workspace.store.draft(request.match_info["draft"])
+        if draft is not None and draft.language == FACTS:
+            version, impact = await self._facts().approve(draft, coach.username)
+            await self.audit.record(coach.username, AuditAction.CONTENT_PUBLISH,
+                                    f"{FACTS}:{draft.id}:v{version}:"
+                                    f"cancelled={len(impact.affected)}")
+            return web.json_response({"id": draft.id, "language": draft.language,
+                                      "version": version, "impact": impact.to_json()})
         draft, version = await self.workspace.approve(request.match_info["draft"],
                                                       coach.username)
         await self.audit.record(coach.username, AuditAction.CONTENT_PUBLISH,
@@ -173,9 +196,48 @@ class ContentRoutes:
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise WorkspaceError(400, '"version" must be a whole number (0 is the shipped '
                                       'text).', "version")
+        if language == FACTS:
+            published, impact = await self._facts().rollback(self._document(text_id), version,
+                                                             coach.username)
+            await self.audit.record(coach.username, AuditAction.CONTENT_ROLLBACK,
+                                    f"{language}:{text_id}:v{version}->v{published}:"
+                                    f"cancelled={len(impact.affected)}")
+            return web.json_response({"id": text_id, "language": language,
+                                      "version": published, "impact": impact.to_json()})
         published = await self.workspace.rollback(text_id, language, version, coach.username)
         await self.audit.record(coach.username, AuditAction.CONTENT_ROLLBACK,
                                 f"{language}:{text_id}:v{version}->v{published}")
         return web.json_response({"id": text_id, "language": language, "version": published})
+
+    # ------------------------------------------------------------------ facts and schedules
+    def _facts(self) -> Facts:
+        if self.workspace.facts is None:
+            raise WorkspaceError(404, "Facts and schedules are not edited here.")
+        return self.workspace.facts
+
+    @staticmethod
+    def _document(text_id: str) -> str:
+        document = document_of(text_id)
+        if document is None:
+            raise WorkspaceError(404, f"No document has the id {text_id!r}; use facts/dropin "
+                                      "or facts/locations.", "id")
+        return document
+
+    async def facts_documents(self, request: web.Request, coach: Coach) -> web.Response:
+        return web.json_response({"documents": await self._facts().documents()})
+
+    async def facts_propose(self, request: web.Request, coach: Coach) -> web.Response:
+        document, text = await self._fields(request, "document", "yaml")
+        draft, impact = await self._facts().propose(document, text, coach.username)
+        await self.audit.record(coach.username, AuditAction.CONTENT_EDIT,
+                                f"{FACTS}:{draft.id}:affects={len(impact.affected)}")
+        return web.json_response({"draft": draft.draft, "impact": impact.to_json()},
+                                 status=201)
+
+    async def facts_impact(self, request: web.Request, coach: Coach) -> web.Response:
+        """What a document would take away, without saving anything."""
+        document, text = await self._fields(request, "document", "yaml")
+        _, impact = await self._facts().impact(document, text)
+        return web.json_response({"impact": impact.to_json()})
 
 

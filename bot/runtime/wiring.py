@@ -51,6 +51,7 @@ from bot.core.review.inbox import ReviewInbox
 from bot.core.staff_events import StaffEvents
 from bot.core.store import ConversationStore
 from bot.core.workspace.checks import TextLimit
+from bot.core.workspace.facts import DOCUMENTS, Facts
 from bot.core.workspace.inventory import Inventory
 from bot.core.workspace.live import LiveContent
 from bot.core.workspace.service import ContentWorkspace
@@ -64,7 +65,9 @@ __all__ = ["Services", "StaticContent", "build_services", "load_content", "redis
 
 @dataclass(frozen=True)
 class StaticContent:
-    """Everything loaded from files at start-up (validated: a mistake stops the start)."""
+    """Everything loaded from files at start-up (validated: a mistake stops the start). The
+    places and the schedule are the objects every part holds: a version staff publish is
+    swapped into them in place (bot/core/workspace/facts.py)."""
 
     languages: LanguageTable
     content: Content
@@ -214,7 +217,8 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
     campaigns = CampaignService(campaign_store, subscriptions, jobs, reaches, languages.enabled,
                                 static.districts, clock)
     accounts = CoachAccounts(redis=redis, keys=keys, clock=clock, teams=static.teams)
-    workspace, live_content = _workspace(settings, static, redis, keys, clock, channels)
+    workspace, live_content = _workspace(settings, static, redis, keys, clock, channels,
+                                         bookings)
     return Services(settings=settings, clock=clock, redis=redis, http=http, keys=keys,
                     static=static, rasa=rasa, jobs=jobs, bookings=bookings, booking_texts=texts,
                     leads=leads, accounts=accounts, subscriptions=subscriptions, engine=engine,
@@ -225,17 +229,25 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
 
 
 def _workspace(settings: Settings, static: StaticContent, redis: StrRedis, keys: Keys,
-               clock: Clock, channels: ChannelRegistry) -> tuple[ContentWorkspace, LiveContent]:
+               clock: Clock, channels: ChannelRegistry,
+               bookings: BookingService) -> tuple[ContentWorkspace, LiveContent]:
     """The content workspace over every language's texts, checked against the length each
-    channel allows, and the watcher that keeps this process's texts up to date."""
+    channel allows, and over the drop-in schedule and the locations; and the watcher that keeps
+    this process's texts, schedule and locations up to date."""
     languages = static.languages
     inventory = Inventory.load(settings.locales_dir, list(languages.languages))
     store = WorkspaceStore(redis=redis, keys=keys, clock=clock)
     limits = [TextLimit(name, channel.capabilities.max_reply_chars,
                         short_forms=channel.capabilities.short_replies)
               for name, channel in channels.channels.items()]
+    # The sweep after a schedule's publish waits until every process has reloaded it.
+    facts = Facts(store=store, bookings=bookings, places=static.places, schedule=static.schedule,
+                  shipped={name: (settings.config_dir / file).read_text(encoding="utf-8")
+                           for name, file in DOCUMENTS.items()},
+                  settle_seconds=2 * settings.content_poll_seconds + 1)
     workspace = ContentWorkspace(store=store, inventory=inventory, languages=languages.enabled,
-                                 limits=limits, lix_threshold=settings.content_lix_threshold)
+                                 limits=limits, lix_threshold=settings.content_lix_threshold,
+                                 facts=facts)
     live = LiveContent(store=store, inventory=inventory, catalogs=static.content.catalogs,
-                       poll_seconds=settings.content_poll_seconds)
+                       poll_seconds=settings.content_poll_seconds, facts=facts)
     return workspace, live

@@ -1,9 +1,11 @@
 """The worker process: runs due jobs, several at once (bot/core/job_runner.py: the channels'
-senders, reminders, delayed messages, campaigns), hands expired coach claims back to their
-queues, queues the subscription renewal questions every few minutes, and writes a heartbeat.
+senders, reminders, delayed messages, campaigns, the cancellations a published schedule
+change makes), hands expired coach claims back to their queues, queues the subscription
+renewal questions every few minutes, and writes a heartbeat.
 
-Job handlers come from three places: the core's own jobs (`job_handlers`), outreach (campaign
-sends, renewal questions) and every registered channel's senders (bot/runtime/channels.py).
+Job handlers come from four places: the core's own jobs (`job_handlers`), outreach (campaign
+sends, renewal questions), closures (bot/core/booking/closures.py) and every registered
+channel's senders (bot/runtime/channels.py).
 When it stops, it gives running jobs DRAIN_SECONDS, puts the others back in the queue, and lets
 the sends in hand finish (`Services.critical`) before closing."""
 
@@ -14,12 +16,14 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Mapping
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.coach.notify import Notifier
 from bot.config import Settings
+from bot.core.booking.closures import Closures, NoticeRoute, NoticeSend
 from bot.core.booking.reminders import reminder_handler
 from bot.core.booking.service import REMINDER_JOB, BookingService
 from bot.core.booking.texts import BookingTexts
@@ -28,18 +32,21 @@ from bot.core.delivery import SEND_MESSAGE_JOB, Deliveries
 from bot.core.handover.leads import LeadStore
 from bot.core.handover.teams import Teams
 from bot.core.job_runner import JobRunner
-from bot.core.jobs import Job, JobHandler, objects_field, text_field
+from bot.core.jobs import Job, JobHandler, NewJob, objects_field, text_field
 from bot.core.keys import WORKER_HEARTBEAT
 from bot.core.mail import Mailer
 from bot.core.messages import Reply
 from bot.core.outreach.renewals import LOOK_EVERY_SECONDS, RenewalQuestions
 from bot.core.outreach.sending import CampaignSender
+from bot.runtime.channels import ChannelRegistry
 from bot.runtime.wiring import Services, build_services
+from connectors.outbox import send_args, send_job
+from connectors.webchat import WebchatChannel
 
 log = logging.getLogger("lotsen.worker")
 HEARTBEAT_TTL = 30
 PRUNE_EVERY_SECONDS = 60
-TICK_SECONDS = 1.0  # the heartbeat and the lead SLA monitor run this often
+TICK_SECONDS = 1.0  # the heartbeat, the lead SLA monitor and the content reload run this often
 DRAIN_SECONDS = 20  # at most this long for sends in hand when the worker stops
 
 
@@ -54,6 +61,39 @@ def job_handlers(deliveries: Deliveries, bookings: BookingService | None = None,
     if bookings is not None and texts is not None:
         handlers[REMINDER_JOB] = reminder_handler(deliveries, bookings, texts)
     return handlers
+
+
+def notice_routes(channels: ChannelRegistry,
+                  senders: Mapping[str, JobHandler]) -> dict[str, NoticeRoute]:
+    """How a closure notice reaches people on each channel: written to the web chat's log
+    with its mark (one script); on a push channel, its outbox sender run at once, so the
+    closure job itself holds the provider call (in doubt after a kill, never sent twice)."""
+    routes: dict[str, NoticeRoute] = {}
+    for name, channel in channels.channels.items():
+        if isinstance(channel, WebchatChannel):
+            routes[name] = NoticeRoute(writes=channel.store.append_writes)
+        elif (sender := senders.get(send_job(name))) is not None:
+            routes[name] = NoticeRoute(send=_sent_now(name, sender))
+    return routes
+
+
+def _sent_now(channel: str, sender: JobHandler) -> NoticeSend:
+    async def send(user_id: str, reply: Reply) -> None:
+        job = NewJob(send_job(channel), send_args(user_id, reply), due=0.0)
+        await sender(Job.from_json(f"notice-{channel}", job.body(1)))
+    return send
+
+
+def closures(services: Services, senders: Mapping[str, JobHandler]) -> Closures:
+    """The jobs that cancel the bookings a published schedule takes away and tell each person.
+    A notice found `sending` is in doubt after a job lease: a live worker renews its lease."""
+    facts = services.workspace.facts
+    assert facts is not None
+    return Closures(bookings=services.bookings, texts=services.booking_texts,
+                    content=services.content, published=facts.published_schedule,
+                    routes=notice_routes(services.channels, senders),
+                    deliveries=services.deliveries, critical=services.critical,
+                    in_doubt_after=services.settings.job_lease_seconds)
 
 
 async def release_expired_claims(leads: LeadStore, teams: Teams) -> int:
@@ -80,13 +120,13 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
     renewals = RenewalQuestions(services.subscriptions, queue, services.deliveries,
                                 services.content, services.engine.store, services.reaches,
                                 clock)
+    senders = services.channels.jobs()
     handlers = {**job_handlers(services.deliveries, services.bookings, services.booking_texts),
-                **campaigns.handlers(), **renewals.handlers(), **services.channels.jobs()}
+                **campaigns.handlers(), **renewals.handlers(),
+                **closures(services, senders).handlers(), **senders}
     runner = JobRunner(queue, handlers, campaigns.dead_handlers(),
                        concurrency=settings.worker_concurrency, clock=clock)
     notifying = start_notifier(settings, services, stop, clock)
-    # Published content edits: the texts of reminders and notices are the live ones.
-    content_watch = asyncio.create_task(services.live_content.run(stop))
     first_delay, max_delay = 0.5, 10.0  # seconds between attempts while Redis is down
     delay, outage = first_delay, False
     next_tick = next_prune = next_renewals = 0.0
@@ -98,6 +138,9 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
                     beat = int(services.clock().timestamp())
                     await redis.set(services.keys(WORKER_HEARTBEAT), beat, ex=HEARTBEAT_TTL)
                     await release_expired_claims(services.leads, services.teams)
+                    # Published content (texts, schedule, locations): one read of the
+                    # version a tick, so reminders and notices say what is published.
+                    await services.live_content.refresh()
                     next_tick = time.monotonic() + TICK_SECONDS
                 if outage:
                     log.info("worker_redis_back")
@@ -131,7 +174,6 @@ async def run(settings: Settings, stop: asyncio.Event, poll_seconds: float = 1.0
             except (TimeoutError, asyncio.CancelledError):
                 notifying.cancel()
         await runner.stop(DRAIN_SECONDS)
-        content_watch.cancel()
         await services.critical.drain(DRAIN_SECONDS)
         await services.close()
         log.info("worker_stopped")

@@ -1,26 +1,39 @@
-"""Drop-in schedules from `config/dropin.yml`, validated at start-up, and the slots they make.
+"""Drop-in schedules from `config/dropin.yml` (or the version staff published through the content
+workspace, bot/core/workspace/facts.py), validated, and the slots they make.
 
 Times in the file are local (Europe/Stockholm); slots carry aware datetimes, so a slot on the
-day daylight-saving time changes has the right instant. Errors name the file and line.
+day daylight-saving time changes has the right instant. Errors name the file (or document), the
+line of the entry and the field, the same at start-up and in the staff panel's editor.
+
+A running process swaps a newly published schedule in place (`adopt`): the booking service, the
+booking texts, the flows and the staff routes all hold this one object, so each of them sees the
+change at once, between two awaits, without being rebuilt.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import yaml
+
+from bot.core.places import LINE, LineLoader, yaml_line
 
 N = TypeVar("N", int, float)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ScheduleError(ValueError):
-    """The schedule file is invalid; the message names the file and line."""
+    """The schedule is invalid; the message names the file and line, `line` and `field` say
+    them apart (the entry's line; the field's name, e.g. `capacity`)."""
+
+    def __init__(self, message: str, line: int | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.line, self.field = line, field
 
 
 @dataclass(frozen=True)
@@ -59,8 +72,10 @@ class Slot:
         return self.start.date()
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Schedule:
+    """The drop-in schedule. Its fields change only through `adopt` (a published edit)."""
+
     sample: bool
     timezone: ZoneInfo
     horizon_days: int
@@ -74,13 +89,26 @@ class Schedule:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, path: Path, known_locations: set[str]) -> Schedule:
+        return cls.parse(path.read_text(encoding="utf-8"), str(path), known_locations)
+
+    @classmethod
+    def parse(cls, text: str, source: str, known_locations: set[str]) -> Schedule:
+        """The schedule in `text` (a dropin.yml); `source` names it in errors; a session's
+        location must be one of `known_locations`."""
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+            data = yaml.load(text, Loader=LineLoader)
         except yaml.YAMLError as exc:
-            raise ScheduleError(f"{path}: not valid YAML: {exc}") from exc
+            line = yaml_line(exc)
+            raise ScheduleError(f"{source}:{line}: not valid YAML: {exc}" if line else
+                                f"{source}: not valid YAML: {exc}", line) from exc
         if not isinstance(data, dict):
-            raise ScheduleError(f"{path}: expected a mapping at the top")
-        return _Parser(path, known_locations).schedule(data)
+            raise ScheduleError(f"{source}: expected a mapping at the top", 1)
+        return _Parser(source, known_locations).schedule(data)
+
+    def adopt(self, other: Schedule) -> None:
+        """Take `other`'s contents in place: every holder of this object sees them at once."""
+        for field in fields(self):
+            setattr(self, field.name, getattr(other, field.name))
 
     # ------------------------------------------------------------------ slots
     def slots(self, *, now: datetime, service: str | None = None,
@@ -135,6 +163,21 @@ class Schedule:
                 return slot
         return None
 
+    def offers(self, slot_id: str) -> Slot | None:
+        """The slot with this id if the schedule has it at all: its session runs that day at
+        that time and is not closed (whether or not it can still be booked now)."""
+        try:
+            session_id, when = slot_id.split(":", 1)
+            local = datetime.strptime(when, "%Y-%m-%dT%H:%M").replace(tzinfo=self.timezone)
+        except ValueError:
+            return None
+        session = self.sessions.get(session_id)
+        day = local.date()
+        if session is None or day in self.closed_days or day.weekday() not in \
+                session.weekdays or (session.id, day) in self.closed_sessions:
+            return None
+        return next((s for s in self._session_slots(session, day) if s.id == slot_id), None)
+
     def seats_on(self, location: str, day: date) -> int:
         """All the seats the location's sessions offer on `day` (booked or not)."""
         if day in self.closed_days:
@@ -156,49 +199,43 @@ class Schedule:
         return list(seen)
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Keeps the line of every mapping as `__line__`, so errors can name it."""
-
-    # Any: the signature of SafeLoader's own method (keys and values are any YAML).
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        mapping = super().construct_mapping(node, deep=deep)
-        mapping["__line__"] = node.start_mark.line + 1
-        return mapping
-
-
 class _Parser:
-    def __init__(self, path: Path, known_locations: set[str]) -> None:
-        self.path = path
+    def __init__(self, source: str, known_locations: set[str]) -> None:
+        self.source = source
         self.locations = known_locations
 
-    def fail(self, entry: Mapping[str, object] | None, message: str) -> ScheduleError:
-        line = entry.get("__line__") if entry is not None else None
-        where = f"{self.path}:{line}" if line else str(self.path)
-        return ScheduleError(f"{where}: {message}")
+    def fail(self, entry: Mapping[str, object] | None, message: str,
+             field: str | None = None) -> ScheduleError:
+        line = entry.get(LINE) if entry is not None else None
+        number = line if isinstance(line, int) else None
+        where = f"{self.source}:{number}" if number else self.source
+        return ScheduleError(f"{where}: {message}", number, field)
 
     def schedule(self, data: Mapping[str, object]) -> Schedule:
         try:
             tz = ZoneInfo(str(data.get("timezone", "Europe/Stockholm")))
         except Exception as exc:
-            raise self.fail(data, f"unknown timezone {data.get('timezone')!r}") from exc
+            raise self.fail(data, f"unknown timezone {data.get('timezone')!r}",
+                            "timezone") from exc
         services = {}
         for entry in self.items(data, "services"):
             service = Service(id=self.text(entry, "id"), title=self.text(entry, "title"))
             if service.id in services:
-                raise self.fail(entry, f"service id {service.id!r} is used twice")
+                raise self.fail(entry, f"service id {service.id!r} is used twice", "id")
             services[service.id] = service
         sessions = {}
         for entry in self.items(data, "sessions"):
             session = self.session(entry, services)
             if session.id in sessions:
-                raise self.fail(entry, f"session id {session.id!r} is used twice")
+                raise self.fail(entry, f"session id {session.id!r} is used twice", "id")
             sessions[session.id] = session
         closed_days, closed_sessions = set(), set()
         for entry in self.items(data, "exceptions", required=False):
             day = self.date(entry, "date")
             if entry.get("session"):
                 if entry["session"] not in sessions:
-                    raise self.fail(entry, f"unknown session {entry['session']!r}")
+                    raise self.fail(entry, f"unknown session {entry['session']!r}",
+                                    "session")
                 closed_sessions.add((str(entry["session"]), day))
             else:
                 closed_days.add(day)
@@ -217,10 +254,11 @@ class _Parser:
         if not required and not items:
             return []
         if not isinstance(items, list) or not items:
-            raise self.fail(data, f"'{key}' must be a {'non-empty ' if required else ''}list")
+            raise self.fail(data, f"'{key}' must be a {'non-empty ' if required else ''}list",
+                            key)
         mappings = [item for item in items if isinstance(item, Mapping)]
         if len(mappings) != len(items):
-            raise self.fail(data, f"every entry of '{key}' must be a mapping")
+            raise self.fail(data, f"every entry of '{key}' must be a mapping", key)
         return mappings
 
     def number(self, data: Mapping[str, object], key: str, default: N,
@@ -232,32 +270,36 @@ class _Parser:
                 return kind(value)
         except ValueError:
             pass
-        raise self.fail(data, f"'{key}' must be a number")
+        raise self.fail(data, f"'{key}' must be a number", key)
 
     def session(self, entry: Mapping[str, object], services: dict[str, Service]) -> Session:
         service = self.text(entry, "service")
         if service not in services:
-            raise self.fail(entry, f"unknown service {service!r} (known: {', '.join(services)})")
+            raise self.fail(entry, f"unknown service {service!r} (known: {', '.join(services)})",
+                            "service")
         location = self.text(entry, "location")
         if location not in self.locations:
-            raise self.fail(entry, f"unknown location {location!r}: add it to locations.yml")
+            raise self.fail(entry, f"unknown location {location!r}: add it to locations.yml",
+                            "location")
         days = entry.get("weekdays")
         if not isinstance(days, list) or not days:
-            raise self.fail(entry, "'weekdays' must be a list like [mon, thu]")
+            raise self.fail(entry, "'weekdays' must be a list like [mon, thu]", "weekdays")
         try:
             weekdays = tuple(WEEKDAYS.index(str(d).lower()[:3]) for d in days)
         except ValueError:
-            raise self.fail(entry, f"weekdays must be among {', '.join(WEEKDAYS)}") from None
+            raise self.fail(entry, f"weekdays must be among {', '.join(WEEKDAYS)}",
+                            "weekdays") from None
         start, end = self.time(entry, "start"), self.time(entry, "end")
         if end <= start:
-            raise self.fail(entry, f"ends ({end}) before it starts ({start})")
+            raise self.fail(entry, f"ends ({end}) before it starts ({start})", "end")
         languages = entry.get("languages") or []
         if not isinstance(languages, list):
-            raise self.fail(entry, "'languages' must be a list like [sv, ar]")
+            raise self.fail(entry, "'languages' must be a list like [sv, ar]", "languages")
         slot_minutes = self.positive(entry, "slot_minutes", 30)
         if (datetime.combine(date.min, end) - datetime.combine(date.min, start)) < timedelta(
                 minutes=slot_minutes):
-            raise self.fail(entry, "the time window is shorter than one slot")
+            raise self.fail(entry, "the time window is shorter than one slot",
+                            "slot_minutes")
         return Session(id=self.text(entry, "id"), service=service, location=location,
                        weekdays=weekdays, start=start, end=end, slot_minutes=slot_minutes,
                        capacity=self.positive(entry, "capacity", 1),
@@ -266,16 +308,16 @@ class _Parser:
     def text(self, entry: Mapping[str, object], key: str) -> str:
         value = entry.get(key)
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(entry, f"'{key}' is missing or empty")
+            raise self.fail(entry, f"'{key}' is missing or empty", key)
         if key == "id" and ":" in value:
-            raise self.fail(entry, f"id {value!r} must not contain ':'")
+            raise self.fail(entry, f"id {value!r} must not contain ':'", key)
         return value
 
     def time(self, entry: Mapping[str, object], key: str) -> time:
         try:
             return time.fromisoformat(str(entry[key]))
         except (KeyError, ValueError):
-            raise self.fail(entry, f"'{key}' must be a time like \"09:30\"") from None
+            raise self.fail(entry, f"'{key}' must be a time like \"09:30\"", key) from None
 
     def date(self, entry: Mapping[str, object], key: str) -> date:
         value = entry.get(key)
@@ -284,10 +326,10 @@ class _Parser:
         try:
             return date.fromisoformat(str(value))
         except ValueError:
-            raise self.fail(entry, f"'{key}' must be a date like 2026-12-24") from None
+            raise self.fail(entry, f"'{key}' must be a date like 2026-12-24", key) from None
 
     def positive(self, entry: Mapping[str, object], key: str, default: int) -> int:
         value = entry.get(key, default)
         if not isinstance(value, int) or value < 1:
-            raise self.fail(entry, f"'{key}' must be a whole number >= 1")
+            raise self.fail(entry, f"'{key}' must be a whole number >= 1", key)
         return value

@@ -2,7 +2,10 @@
 message: each gateway and worker keeps the overrides in memory (the catalogs' override layer)
 and reloads them when the content version moves. A publish announces the new version on
 pub/sub; a poll of the counter every `poll_seconds` catches a message missed while the
-subscription was down, so a change is live everywhere within that time."""
+subscription was down, so a change is live everywhere within that time.
+
+The fact documents (the drop-in schedule and the locations, facts.py) are reloaded the same way:
+parsed, and swapped into the `Schedule` and `Places` objects every part of the process holds."""
 
 from __future__ import annotations
 
@@ -13,16 +16,19 @@ import logging
 from redis.exceptions import RedisError
 
 from bot.core.i18n import Catalogs
+from bot.core.workspace.facts import LANGUAGE as FACTS
+from bot.core.workspace.facts import Facts
 from bot.core.workspace.inventory import Inventory
 from bot.core.workspace.store import WorkspaceStore
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("lotsen.content")
 
 
 class LiveContent:
     def __init__(self, *, store: WorkspaceStore, inventory: Inventory, catalogs: Catalogs,
-                 poll_seconds: float = 2.0) -> None:
+                 poll_seconds: float = 2.0, facts: Facts | None = None) -> None:
         self.store = store
+        self.facts = facts
         self.inventory = inventory
         self.catalogs = catalogs
         self.poll_seconds = poll_seconds
@@ -37,12 +43,16 @@ class LiveContent:
         overrides: dict[str, dict[str, str]] = {}
         for field, entry in published.items():
             language, _, text_id = field.partition("|")
+            if language == FACTS:
+                continue
             item = self.inventory.item(text_id)
             if item is not None:
                 overrides.setdefault(language, {})[item.msgid] = str(entry["text"])
         self.catalogs.set_overrides(overrides)
+        if self.facts is not None:
+            self.facts.apply(published)
         self.loaded = version
-        log.info("content_loaded", extra={"version": version, "overrides": len(published)})
+        log.info("content_loaded", extra={"count": version})
         return True
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -13,13 +13,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.i18n import SOURCE_LANGUAGE
 from bot.core.workspace.checks import Problem, TextLimit, check
 from bot.core.workspace.inventory import Inventory, TextItem
 from bot.core.workspace.readability import measure
 from bot.core.workspace.store import Draft, Review, WorkspaceStore, field_of
+
+if TYPE_CHECKING:  # facts.py builds on this module
+    from bot.core.workspace.facts import Facts
 
 
 class Status(StrEnum):
@@ -30,11 +33,13 @@ class Status(StrEnum):
 
 
 class WorkspaceError(Exception):
-    """A request the workspace refuses; `status` is the HTTP status it means."""
+    """A request the workspace refuses; `status` is the HTTP status it means; `line`: the line
+    of an edited document (a fact document's YAML) the message is about."""
 
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    def __init__(self, status: int, message: str, field: str | None = None,
+                 line: int | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.field = status, message, field
+        self.status, self.message, self.field, self.line = status, message, field, line
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,10 @@ def source_hash(source: str) -> str:
 
 class ContentWorkspace:
     def __init__(self, *, store: WorkspaceStore, inventory: Inventory, languages: list[str],
-                 limits: Sequence[TextLimit], lix_threshold: float) -> None:
+                 limits: Sequence[TextLimit], lix_threshold: float,
+                 facts: Facts | None = None) -> None:
         self.store = store
+        self.facts = facts  # the drop-in schedule and the locations, edited the same way
         self.inventory = inventory
         self.languages = [SOURCE_LANGUAGE, *(code for code in languages
                                              if code != SOURCE_LANGUAGE)]

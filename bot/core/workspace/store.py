@@ -5,6 +5,8 @@ A publish (an approval or a rollback) is one Lua script: the draft leaves the wa
 version is appended to the text's history, the override and the review are written and the
 content version counter moves, all or nothing; then every process is told on pub/sub (live.py).
 A text's version n is the n-th entry of its history; version 0 is the shipped file's text.
+A fact document (the drop-in schedule, the locations: bot/core/workspace/facts.py) is one more
+"text" here, language `facts`, published by the same script in a transaction with its jobs.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from bot.core.keys import (
     CONTENT_VERSION,
     Keys,
 )
-from bot.core.redis_types import StrRedis
+from bot.core.redis_types import StrPipeline, StrRedis, Value
 
 PUBLISH = """
 if ARGV[1] ~= '' and redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return -1 end
@@ -51,6 +53,7 @@ class Draft:
     author: str
     at: float
     origin: str = "edit"  # edit | import
+    base: int | None = None  # a fact document's draft: the version it was written from
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,9 +97,9 @@ class WorkspaceStore:
 
     # ------------------------------------------------------------------ drafts
     async def add_draft(self, text_id: str, language: str, text: str, author: str,
-                        origin: str = "edit") -> Draft:
+                        origin: str = "edit", base: int | None = None) -> Draft:
         draft = Draft(secrets.token_hex(8), text_id, language, text, author, self._now(),
-                      origin)
+                      origin, base)
         await self.redis.hset(self.drafts_key, draft.draft, json_codec.dumps(draft.to_json()))
         return draft
 
@@ -116,22 +119,50 @@ class WorkspaceStore:
     async def publish(self, *, draft_id: str, text_id: str, language: str, text: str,
                       author: str, approved_by: str, kind: str, source_hash: str) -> int | None:
         """The new version's number; None if the draft was already approved or discarded."""
-        now = self._now()
-        entry = {"text": text, "author": author, "approved_by": approved_by, "at": now,
-                 "kind": kind}
-        review = {"by": approved_by, "at": now, "source_hash": source_hash}
-        field = field_of(language, text_id)
-        version = await self._publish(
-            keys=[self.drafts_key, self.published_key,
-                  self.keys(CONTENT_HISTORY, language=language, id=text_id),
-                  self.reviews_key, self.version_key],
-            args=[draft_id, field, json_codec.dumps(entry), json_codec.dumps(review)])
+        keys, args = self._publishing(draft_id, text_id, language, text, author, approved_by,
+                                      kind, source_hash, "")
+        version = await self._publish(keys=keys, args=args)
         return None if int(version) < 0 else int(version)
+
+    def publish_in(self, pipe: StrPipeline, *, draft_id: str, text_id: str, language: str,
+                   text: str, author: str, approved_by: str, kind: str, source_hash: str,
+                   ref: str) -> None:
+        """The same publish, queued in a transaction that writes more (a schedule's closure
+        jobs): all of it or none. Its version is found afterwards by `ref` (`version_of`)."""
+        keys, args = self._publishing(draft_id, text_id, language, text, author, approved_by,
+                                      kind, source_hash, ref)
+        pipe.eval(PUBLISH, len(keys), *keys, *args)
+
+    def _publishing(self, draft_id: str, text_id: str, language: str, text: str, author: str,
+                    approved_by: str, kind: str, source_hash: str,
+                    ref: str) -> tuple[list[str], list[Value]]:
+        now = self._now()
+        entry: dict[str, object] = {"text": text, "author": author,
+                                    "approved_by": approved_by, "at": now, "kind": kind}
+        if ref:
+            entry["ref"] = ref
+        review = {"by": approved_by, "at": now, "source_hash": source_hash}
+        keys = [self.drafts_key, self.published_key,
+                self.keys(CONTENT_HISTORY, language=language, id=text_id),
+                self.reviews_key, self.version_key]
+        return keys, [draft_id, field_of(language, text_id), json_codec.dumps(entry),
+                      json_codec.dumps(review)]
+
+    async def version_of(self, language: str, text_id: str, ref: str) -> int | None:
+        """The version a `publish_in` with this `ref` became (None: it published nothing)."""
+        return next((entry["version"] for entry in await self.history(language, text_id)
+                     if entry.get("ref") == ref), None)
 
     async def published(self) -> dict[str, dict[str, Any]]:
         """field (`<language>|<id>`) -> the current override (text, version, who, when)."""
         raw = await self.redis.hgetall(self.published_key)
         return {field: json_codec.loads(value) for field, value in raw.items()}
+
+    async def published_fields(self, fields: list[str]) -> dict[str, dict[str, Any]]:
+        """Those of the current overrides (`published`) that exist, in one read."""
+        raw = await self.redis.hmget(self.published_key, fields)
+        return {field: json_codec.loads(value) for field, value in zip(fields, raw, strict=True)
+                if value is not None}
 
     async def history(self, language: str, text_id: str) -> list[dict[str, Any]]:
         raw = await self.redis.lrange(self.keys(CONTENT_HISTORY, language=language,
