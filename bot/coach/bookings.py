@@ -30,9 +30,9 @@ class StaffRoutes:
 
     async def _rows(self, request: web.Request) -> tuple[str, str, list[dict[str, str]]]:
         location = request.query.get("location", "")
-        if location not in self.texts.location_names:
-            raise bad_request(f"Unknown location {location!r}; use one of "
-                              f"{', '.join(self.texts.location_names)}.")
+        known = [loc.id for loc in self.texts.places.locations]
+        if location not in known:
+            raise bad_request(f"Unknown location {location!r}; use one of {', '.join(known)}.")
         raw_day = request.query.get("date", self.bookings.today().isoformat())
         try:
             day = date.fromisoformat(raw_day).isoformat()

@@ -78,8 +78,17 @@ class DropinRoutes:
         self.texts = texts
         self.guard = guard
         self.audit = audit_log
-        self.dropin = bookings.schedule.dropin_locations()
-        self.covered = team_locations(teams, places, self.dropin)
+        self.teams = teams
+        self.places = places
+
+    # Computed on each use: a published schedule or locations edit changes them (adopt).
+    @property
+    def dropin(self) -> list[str]:
+        return self.bookings.schedule.dropin_locations()
+
+    @property
+    def covered(self) -> dict[str, list[str]]:
+        return team_locations(self.teams, self.places, self.dropin)
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [web.get("/coach/api/locations", self.guard(self.locations)),

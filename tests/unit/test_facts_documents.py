@@ -13,6 +13,7 @@ from bot.config import ROOT
 from bot.core.booking.closures import Held, Reason, affected
 from bot.core.booking.schedule import Schedule, ScheduleError
 from bot.core.booking.store import Booking
+from bot.core.booking.texts import BookingTexts
 from bot.core.places import Places, PlacesError
 from tests.clock import STOCKHOLM, FixedClock
 
@@ -112,8 +113,11 @@ def test_adopt_changes_the_object_every_holder_has() -> None:
     places = Places.parse(SHIPPED_LOCATIONS, "locations.yml")
     renamed = Places.parse(SHIPPED_LOCATIONS.replace("name: Jobbtorg unga Järva",
                                                      "name: Jobbtorg unga i Järva"), "x")
+    texts = BookingTexts(None, live, places)  # type: ignore[arg-type]  # content unused here
+    assert texts.location("jobbtorg-unga-jarva") == "Jobbtorg unga Järva"
     places.adopt(renamed)
     assert places.locations[0].name == "Jobbtorg unga i Järva"
+    assert texts.location("jobbtorg-unga-jarva") == "Jobbtorg unga i Järva"  # no stale copy
 
 
 # ------------------------------------------------------------------ what a change takes away

@@ -21,7 +21,7 @@ class BookingTexts:
     def __init__(self, content: Content, schedule: Schedule, places: Places) -> None:
         self.content = content
         self.schedule = schedule
-        self.location_names = {loc.id: loc.name for loc in places.locations}
+        self.places = places  # read on each use: a published edit swaps its contents (adopt)
 
     def _locale(self, language: str) -> Locale:
         return self.content.languages.languages[language].babel_locale
@@ -45,7 +45,8 @@ class BookingTexts:
         return self.content.catalogs.gettext(language, self.schedule.services[service_id].title)
 
     def location(self, location_id: str) -> str:
-        return self.location_names.get(location_id, location_id)
+        return next((loc.name for loc in self.places.locations if loc.id == location_id),
+                    location_id)
 
     def slot_button(self, slot: Slot, language: str, *, with_day: bool = False) -> Button:
         title = self.when(slot.start, language) if with_day else self.time(slot.start, language)
