@@ -8,6 +8,10 @@ exchange with translators (bot/core/workspace/exchange.py does the work).
                                 write a language's texts as .po (the default with --lang other
                                 than en; fuzzy = not reviewed) or the published overrides as
                                 YAML (the default otherwise); to standard output unless --out
+  content export --document dropin|locations [--out FILE]
+                                the drop-in schedule or the locations as they are published
+                                now: the YAML to commit back as config/dropin.yml or
+                                config/locations.yml
   content import FILE.po [--lang L] [--author NAME]
                                 make drafts from a translator's .po (never published; a second
                                 operator approves them); each rejected entry is named with its
@@ -31,6 +35,7 @@ from bot.core.workspace.exchange import (
     export_yaml,
     import_po,
 )
+from bot.core.workspace.facts import DOCUMENTS
 
 if TYPE_CHECKING:  # the admin CLI builds services only for the commands that need them
     from bot.runtime.wiring import Services
@@ -48,6 +53,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     export.add_argument("--lang", help="the language (required for po)")
     export.add_argument("--format", choices=("po", "yaml"),
                         help="po (default with --lang other than en) or yaml")
+    export.add_argument("--document", choices=DOCUMENTS,
+                        help="the drop-in schedule or the locations as published (YAML)")
     export.add_argument("--out", type=Path, help="write to this file (default: standard output)")
     imported = actions.add_parser("import", help="drafts from a translator's .po file")
     imported.add_argument("file", type=Path)
@@ -62,7 +69,10 @@ async def run(services: Services, args: argparse.Namespace) -> None:
         if args.action == "status":
             await status(services)
         elif args.action == "export":
-            await export(services, args.lang, args.format, args.out)
+            if args.document:
+                await export_document(services, args.document, args.out)
+            else:
+                await export(services, args.lang, args.format, args.out)
         else:
             report = await import_file(services, args.file, args.author, args.lang)
             if report.rejected:  # the report is printed; a script must still notice
@@ -110,18 +120,35 @@ async def export(services: Services, language: str | None, form: str | None,
     else:
         data = (await export_yaml(workspace, language)).encode()
         what = f"published overrides of {language or 'every language'} as YAML"
+    _write(data, out)
+    await _audit(services).record(CLI_COACH, AuditAction.CONTENT_EXPORT,
+                                  target=language or "all")
+    print(f"exported the {what} to {out or 'standard output'}", file=sys.stderr)
+
+
+async def export_document(services: Services, document: str, out: Path | None) -> None:
+    """A facts document as it is live now (published edits included), to commit back."""
+    facts = services.workspace.facts
+    if facts is None:
+        raise ExchangeError("this process has no facts documents")
+    current = (await facts.documents())[document]
+    _write(str(current["yaml"]).encode(), out)
+    await _audit(services).record(CLI_COACH, AuditAction.CONTENT_EXPORT,
+                                  target=f"facts/{document}")
+    print(f"exported {document} (version {current['version']}) to "
+          f"{out or 'standard output'}", file=sys.stderr)
+
+
+def _write(data: bytes, out: Path | None) -> None:
     if out is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-    else:
-        try:
-            out.write_bytes(data)
-        except OSError as exc:
-            raise ExchangeError(f"cannot write {out}: {exc.strerror or exc}") from None
-    await _audit(services).record(CLI_COACH, AuditAction.CONTENT_EXPORT,
-                                  target=language or "all")
-    print(f"exported the {what} to {out or 'standard output'}", file=sys.stderr)
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise ExchangeError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
 # ------------------------------------------------------------------ import

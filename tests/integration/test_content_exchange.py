@@ -269,3 +269,17 @@ async def test_exported_po_passes_msgfmt_check(services: Services, tmp_path: Pat
     done = subprocess.run([msgfmt, "--check", "-o", str(tmp_path / "ar.mo"), str(path)],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+async def test_a_published_schedule_is_exported_as_the_file_to_commit_back(
+        services: Services, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    facts = services.workspace.facts
+    assert facts is not None
+    shipped = (services.settings.config_dir / "dropin.yml").read_text(encoding="utf-8")
+    assert await cli(services, capsys, "export", "--document", "dropin") == shipped
+    edited = shipped.replace("horizon_days: 14", "horizon_days: 21")
+    draft, _ = await facts.propose("dropin", edited, "amina")
+    await facts.approve(draft, "bo")
+    out = tmp_path / "dropin.yml"
+    await cli(services, capsys, "export", "--document", "dropin", "--out", str(out))
+    assert out.read_text(encoding="utf-8") == edited
