@@ -240,13 +240,15 @@ def _shipped(locales_dir: Path, language: str) -> Catalog | None:
 # ------------------------------------------------------------------ helpers
 async def _messages(workspace: ContentWorkspace,
                     language: str) -> dict[str, list[TextState]]:
-    """English msgid -> the states of its ids, the one whose text is live first: the first id
-    with a published override, else the first id."""
+    """English msgid -> the states of its ids, the one whose text is live first: the id
+    published last (as live.py chooses), else the first id."""
     groups: dict[str, list[TextState]] = {}
     for state in await workspace.states([language]):
         groups.setdefault(state.item.msgid, []).append(state)
     for states in groups.values():
-        live = next((s for s in states if s.version > 0), states[0])
+        published = [s for s in states if s.version > 0 and s.review is not None]
+        live = max(published, key=lambda s: s.review.at if s.review else 0.0) \
+            if published else states[0]
         states.sort(key=lambda s: (s is not live, s.item.id))
     return groups
 

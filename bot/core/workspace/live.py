@@ -41,7 +41,9 @@ class LiveContent:
             return False
         published = await self.store.published()
         overrides: dict[str, dict[str, str]] = {}
-        for field, entry in published.items():
+        # Oldest first: where two ids share one message, the one published last is said
+        # (Redis's hash order is no order at all once the hash grows).
+        for field, entry in sorted(published.items(), key=lambda kv: float(kv[1].get("at", 0))):
             language, _, text_id = field.partition("|")
             if language == FACTS:
                 continue
