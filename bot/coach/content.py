@@ -167,7 +167,12 @@ class ContentRoutes:
     async def approve(self, request: web.Request, coach: Coach) -> web.Response:
         draft = await self.workspace.store.draft(request.match_info["draft"])
         if draft is not None and draft.language == FACTS:
-            version, impact = await self._facts().approve(draft, coach.username)
+            expected = (await json_object(request, allow_empty=True)).get("expected_bookings")
+            if expected is not None and (not isinstance(expected, int)
+                                         or isinstance(expected, bool) or expected < 0):
+                raise WorkspaceError(400, '"expected_bookings" must be a whole number.',
+                                     "expected_bookings")
+            version, impact = await self._facts().approve(draft, coach.username, expected)
             await self.audit.record(coach.username, AuditAction.CONTENT_PUBLISH,
                                     f"{FACTS}:{draft.id}:v{version}:"
                                     f"cancelled={len(impact.affected)}")
@@ -227,8 +232,15 @@ class ContentRoutes:
         return web.json_response({"documents": await self._facts().documents()})
 
     async def facts_propose(self, request: web.Request, coach: Coach) -> web.Response:
-        document, text = await self._fields(request, "document", "yaml")
-        draft, impact = await self._facts().propose(document, text, coach.username)
+        body = await json_object(request)
+        document, text, base = body.get("document"), body.get("yaml"), body.get("base_version")
+        for name, value in (("document", document), ("yaml", text)):
+            if not isinstance(value, str):
+                raise WorkspaceError(400, f'"{name}" is required and must be a string.', name)
+        if base is not None and (not isinstance(base, int) or isinstance(base, bool)):
+            raise WorkspaceError(400, '"base_version" must be a whole number.', "base_version")
+        assert isinstance(document, str) and isinstance(text, str)
+        draft, impact = await self._facts().propose(document, text, coach.username, base)
         await self.audit.record(coach.username, AuditAction.CONTENT_EDIT,
                                 f"{FACTS}:{draft.id}:affects={len(impact.affected)}")
         return web.json_response({"draft": draft.draft, "impact": impact.to_json()},

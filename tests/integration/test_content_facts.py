@@ -342,8 +342,16 @@ async def test_lowering_capacity_cancels_only_the_latest_bookings_beyond_it(
         assert status == 201, body
         assert [(s["code"], s["reason"]) for s in body["impact"]["slots"]] == [
             (codes[1], "capacity"), (codes[2], "capacity")]
+        # Shown one cancellation, the reviewer's approval would cancel two: refused, nothing
+        # published; approved with the number as it is.
+        status, refused = await bo.post(f"/coach/api/content/drafts/{body['draft']}/approve",
+                                        {"expected_bookings": 1})
+        assert status == 409 and refused["field"] == "expected_bookings", refused
+        assert "cancels 2 bookings, not 1" in refused["error"]
+        status, documents = await anna.get("/coach/api/content/facts")
+        assert documents["documents"]["dropin"]["version"] == 0
         status, approved = await bo.post(f"/coach/api/content/drafts/{body['draft']}/approve",
-                                         {})
+                                         {"expected_bookings": 2})
         assert status == 200 and approved["impact"]["bookings"] == 2, approved
         await until_worker_runs(redis, prefix, stack.start_worker())
 
@@ -411,6 +419,10 @@ async def test_a_rollback_opens_the_closed_date_again_on_every_gateway(
             f"/coach/api/content/drafts/{other_draft['draft']}/approve", {})
         assert status == 409 and "version 0" in refused["error"], refused
         assert not await offered(http, other, slot)
+        # An editor that opened version 0 cannot save a draft on top of version 1 either.
+        status, refused = await bo.post("/coach/api/content/facts/drafts", {
+            "document": "dropin", "yaml": with_capacity(3), "base_version": 0})
+        assert status == 409 and refused["field"] == "base_version", refused
 
         status, body = await bo.post("/coach/api/content/rollback",
                                      {"id": "facts/dropin", "language": "facts", "version": 0})

@@ -497,12 +497,14 @@
     "har publicerats sedan dess. Godkänns det skulle den ändringen försvinna. Släng utkastet och " +
     "gör ändringen igen i den publicerade versionen.";
 
-  async function decide(d, action) {
+  // `body`: for a document's approval, the number of cancellations the reviewer was shown
+  // (the server refuses if it has changed since, so nobody approves more than they saw).
+  async function decide(d, action, body = {}) {
     setText($("content-drafts-error"), "");
     const name = draftName(d);
     const fact = d.language === FACTS;
     try {
-      const done = await call(`/coach/api/content/drafts/${encodeURIComponent(d.draft)}/${action}`, {});
+      const done = await call(`/coach/api/content/drafts/${encodeURIComponent(d.draft)}/${action}`, body);
       await loadDrafts();
       $("content-drafts-title").focus();
       let said = action === "approve" ? `Godkänt och publicerat: ${name}, version ${done.version}.`
@@ -514,7 +516,10 @@
       if (editing && keyOf(editing) === keyOf(d)) loadVersions();
     } catch (err) {
       if (err.status === 401) { onUnauthorized(); return; }
-      const message = fact && err.status === 409 ? FACT_CONFLICT : DRAFT_ERRORS[err.status];
+      const recounted = fact && err.status === 409 && err.field === "expected_bookings";
+      const message = recounted ? "Inte godkänt: antalet bokningar som avbokas har ändrats. " +
+        "Se det nya antalet och godkänn igen."
+        : fact && err.status === 409 ? FACT_CONFLICT : DRAFT_ERRORS[err.status];
       if (message) {
         announce($("content-drafts-status"), message);
         if (err.status !== 403) loadDrafts();
@@ -870,7 +875,8 @@
         announce($("facts-announcer"), `Inte sparat. ${showNewer(now.version)}`);
         return;
       }
-      const data = await call("/coach/api/content/facts/drafts", { document: open.document, yaml });
+      const data = await call("/coach/api/content/facts/drafts",
+                              { document: open.document, yaml, base_version: open.version });
       closeFacts();
       await loadDrafts();
       $("facts-open").focus();
@@ -1019,11 +1025,11 @@
       // number as it is now.
       approve.addEventListener("click", async () => {
         if (!(await factImpact(state))) { approve.focus(); return; }
-        if (state.count === 0) { decide(d, "approve"); return; }
+        if (state.count === 0) { decide(d, "approve", { expected_bookings: 0 }); return; }
         approve.hidden = true; confirm.hidden = false; yes.focus();
       });
       no.addEventListener("click", () => { confirm.hidden = true; approve.hidden = false; approve.focus(); });
-      yes.addEventListener("click", () => decide(d, "approve"));
+      yes.addEventListener("click", () => decide(d, "approve", { expected_bookings: state.count }));
       actions.appendChild(approve);
       li.appendChild(confirm);
     }

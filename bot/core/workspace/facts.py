@@ -183,17 +183,27 @@ class Facts:
                                    if a.booking.code not in already))
 
     # ------------------------------------------------------------------ changing
-    async def propose(self, document: str, text: str, author: str) -> tuple[Draft, Impact]:
+    async def propose(self, document: str, text: str, author: str,
+                      base: int | None = None) -> tuple[Draft, Impact]:
         """A draft of the whole document, once it parses, with what it would take away. It
-        remembers the version it was written from: a whole document replaces the published one,
-        so approving it after someone else's change would silently undo that change."""
+        remembers the version it was written from (`base`: the one the editor opened, else the
+        current): a whole document replaces the published one, so approving it after someone
+        else's change would silently undo that change."""
         _, impact = await self.impact(document, text)
+        current = await self.version(document)
+        if base is not None and base != current:
+            raise WorkspaceError(409, f"You edited version {base}, and version {current} has "
+                                      "been published since: open the document again.",
+                                 "base_version")
         draft = await self.store.add_draft(fact_id(document), LANGUAGE, text, author,
-                                           base=await self.version(document))
+                                           base=current)
         return draft, impact
 
-    async def approve(self, draft: Draft, approver: str) -> tuple[int, Impact]:
-        """Publishes a draft written by someone else: (its version, what it took away)."""
+    async def approve(self, draft: Draft, approver: str,
+                      expected_bookings: int | None = None) -> tuple[int, Impact]:
+        """Publishes a draft written by someone else: (its version, what it took away).
+        `expected_bookings`: how many cancellations the approver was shown; if bookings came
+        or went since, nothing is published (409) and they are shown the new count."""
         document = document_of(draft.id)
         if document is None or draft.language != LANGUAGE:
             raise WorkspaceError(404, "No such draft (it may have been approved or discarded).")
@@ -204,6 +214,12 @@ class Facts:
             raise WorkspaceError(409, f"This draft was written from version {draft.base}, and "
                                       f"version {current} has been published since: write the "
                                       "change again from the current version.", "draft")
+        if expected_bookings is not None:
+            _, impact = await self.impact(document, draft.text)
+            if len(impact.affected) != expected_bookings:
+                raise WorkspaceError(409, f"Approving now cancels {len(impact.affected)} "
+                                          f"bookings, not {expected_bookings}: look again.",
+                                     "expected_bookings")
         return await self._publish(document, draft.text, draft_id=draft.draft,
                                    author=draft.author, approved_by=approver, kind="edit")
 
