@@ -40,6 +40,7 @@ class Group(StrEnum):
     PRIVACY = "Retention and privacy"
     STAFF = "Coach dashboard and e-mail"
     TELEGRAM = "Telegram"
+    WHATSAPP = "WhatsApp (Cloud API)"
     SMS = "SMS (46elks and Twilio)"
     WORKER = "Worker and campaigns"
     FILES = "Files"
@@ -403,6 +404,35 @@ class Settings:
     telegram_chat_rate_per_second: float = setting(
         1.0, "Telegram messages per second to one chat: Telegram's limit (1); a chat's "
         "messages are 1.1 s apart.", group=Group.TELEGRAM, above=0)
+
+    # WhatsApp
+    whatsapp_token: str = setting(
+        "", "The Cloud API access token (a system user's permanent token from Meta's Business "
+        "settings). Empty: no WhatsApp (`/whatsapp/webhook` answers 503).",
+        group=Group.WHATSAPP, secret=True)
+    whatsapp_phone_number_id: str = setting(
+        "", "The WhatsApp business phone number's id (the app dashboard's API setup page, not "
+        "the number itself): messages are sent from it, and webhooks for other numbers of the "
+        "account are ignored.", group=Group.WHATSAPP, required_with=("whatsapp_token",))
+    whatsapp_app_secret: str = setting(
+        "", "The Meta app's secret: every webhook call must carry `X-Hub-Signature-256`, its "
+        "HMAC-SHA256 of the body; a call without a valid one gets 401 and nothing is stored.",
+        group=Group.WHATSAPP, secret=True, required_with=("whatsapp_token",))
+    whatsapp_verify_token: str = setting(
+        "", "The verify token entered with the callback URL `<public url>/whatsapp/webhook` in "
+        "the app dashboard: Meta's verification request must repeat it.",
+        group=Group.WHATSAPP, secret=True, required_with=("whatsapp_token",))
+    whatsapp_api_url: str = setting(
+        "https://graph.facebook.com/v26.0", "Base URL of the Graph API with its version, "
+        "configurable so that the tests use a local fake.", group=Group.WHATSAPP, form="URL")
+    whatsapp_rate_per_second: float = setting(
+        80.0, "WhatsApp messages per second over every worker: the Cloud API's default "
+        "throughput (80), never exceeded in any one-second window; sends are spaced "
+        "(1 + 0.1 s) / rate apart.", group=Group.WHATSAPP, above=0)
+    whatsapp_templates: Path = setting(  # noqa: RUF009
+        ROOT / "config" / "whatsapp.yml", "The approved message templates per kind of message "
+        "and language, used outside the 24-hour window (checked at start-up when WhatsApp is "
+        "configured).", group=Group.WHATSAPP)
 
     # SMS
     elks_username: str = setting(

@@ -3,8 +3,9 @@
 A connector turns what its channel receives into one `IncomingMessage` (with the channel's
 `Capabilities`), hands it to the dialogue engine, and renders the replies for its channel. It
 declares its routes (gateway), its jobs (worker), its background tasks (gateway), how a
-message reaches a person outside a request (`deliver`: coach replies, reminders) and, if
-campaigns can use it, its `reach` (bot/core/outreach/reach.py). The processes
+message reaches a person outside a request (`deliver`: coach replies, reminders), what
+`/readyz` should warn about (`warnings`) and, if campaigns can use it, its `reach`
+(bot/core/outreach/reach.py). The processes
 build every registered channel from one `ChannelContext` (bot/runtime/channels.py), so adding a
 channel is its module plus one registration line.
 """
@@ -113,6 +114,11 @@ class Channel(ABC):
     def reach(self) -> Reach | None:
         """How campaigns and subscriber imports reach people here; None: they cannot."""
         return None
+
+    async def warnings(self) -> list[str]:
+        """What `/readyz` warns about on this channel (e.g. the provider rejected its token,
+        seen by any process): sentences naming the setting to fix, never a secret."""
+        return []
 
 
 class CommandChannel(Channel):

@@ -32,7 +32,7 @@ from bot.core.handover.leads import (
     LeadStore,
 )
 from bot.core.handover.teams import Teams
-from bot.core.messages import Reply
+from bot.core.messages import Purpose, Reply
 from bot.core.metrics import LEAD_OUTCOMES, TIME_TO_CLAIM
 from bot.http import ClientAddresses, bad_request, error, json_object
 
@@ -318,7 +318,8 @@ class CoachApi:
         if lead.fields.get("user_left"):
             return error(409, "The person has left the chat; contact them another way.")
         shown = self.content.text("coach_message", language, name=coach.name, text=text.strip())
-        await self.deliveries.send(lead.conversation, [Reply(shown)])
+        await self.deliveries.send(lead.conversation,
+                                   [Reply(shown, purpose=Purpose.COACH_REPLY)])
         await self.leads.add_message(lead.id, "coach", text.strip(), coach.name)
         await self.leads.touch(lead, coach.username)
         await self.audit.record(coach.username, AuditAction.LEAD_MESSAGE, lead.id, lead.team)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypedDict
+from enum import StrEnum
+from typing import NotRequired, TypedDict
 
 from bot.core.clock import system_clock
 
@@ -24,6 +25,21 @@ class ReplyJSON(TypedDict):
 
     text: str
     buttons: list[ButtonJSON]
+    purpose: NotRequired[str]  # only when the reply has one
+
+
+class Purpose(StrEnum):
+    """What kind of message a reply is when it is not the answer to the person's own message.
+    A channel that may write first only within a window after the person's last message
+    (WhatsApp: 24 hours) sends each kind outside it as that kind's approved template."""
+
+    REMINDER = "reminder"        # a booking's reminder
+    COACH_REPLY = "coach_reply"  # a coach's message to a lead
+    NOTICE = "notice"            # any other system message (a closure, a renewal question)
+    CAMPAIGN = "campaign"        # a campaign message (marketing)
+
+
+PURPOSES = frozenset(purpose.value for purpose in Purpose)
 
 
 @dataclass(frozen=True)
@@ -39,9 +55,14 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
+    # None: the answer to the person's own message; else what the bot writes on its own.
+    purpose: Purpose | None = None
 
     def to_json(self) -> ReplyJSON:
-        return {"text": self.text, "buttons": [b.to_json() for b in self.buttons]}
+        data: ReplyJSON = {"text": self.text, "buttons": [b.to_json() for b in self.buttons]}
+        if self.purpose is not None:
+            data["purpose"] = self.purpose.value
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Reply:
@@ -54,7 +75,11 @@ class Reply:
             if not isinstance(button, Mapping):
                 raise TypeError("a reply's button must be an object")
             buttons.append(Button(str(button["title"]), str(button["payload"])))
-        return cls(text=str(data.get("text", "")), buttons=tuple(buttons))
+        raw = data.get("purpose")
+        if raw is not None and raw not in PURPOSES:
+            raise TypeError(f"a reply's purpose must be one of {', '.join(PURPOSES)}")
+        purpose = Purpose(str(raw)) if raw is not None else None
+        return cls(text=str(data.get("text", "")), buttons=tuple(buttons), purpose=purpose)
 
 
 @dataclass(frozen=True)

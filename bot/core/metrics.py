@@ -52,3 +52,9 @@ CONTENT_TEXTS = Gauge("lotsen_content_texts", "Texts Lotsen can say, by language
 CONTENT_OVER_READABILITY = Gauge("lotsen_content_over_readability_threshold",
                                  "Texts of 25 words or more over the readability threshold "
                                  "(LIX, Swedish)", ["language"])
+DELIVERY_STATUSES = Counter("lotsen_delivery_statuses_total",
+                            "Delivery statuses providers reported for messages sent (sent, "
+                            "delivered, read, failed), by channel", ["channel", "status"])
+DELIVERY_FAILURES = Counter("lotsen_delivery_failures_total",
+                            "Messages a provider reported failed, by channel and the provider's "
+                            "error code", ["channel", "code"])

@@ -15,10 +15,12 @@ from connectors.sms import SmsChannel
 from connectors.telegram import TelegramChannel
 from connectors.terminal import TerminalChannel
 from connectors.webchat import WebchatChannel
+from connectors.whatsapp import WhatsAppChannel
 
 CHANNELS: tuple[type[Channel], ...] = (
     WebchatChannel,
     TelegramChannel,
+    WhatsAppChannel,
     SmsChannel,
     TerminalChannel,
 )
@@ -58,6 +60,11 @@ class ChannelRegistry:
         """The channels campaigns and imports can reach people through, by name."""
         found = {name: channel.reach() for name, channel in self.channels.items()}
         return {name: reach for name, reach in found.items() if reach is not None}
+
+    async def warnings(self) -> list[str]:
+        """Every channel's readiness warnings (`Channel.warnings`), named by channel."""
+        return [f"{name}: {warning}" for name, channel in self.channels.items()
+                for warning in await channel.warnings()]
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [route for channel in self.channels.values() for route in channel.routes()]

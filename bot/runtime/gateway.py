@@ -198,6 +198,7 @@ async def readyz(request: web.Request) -> web.Response:
         if ratio is not None and ratio >= services.settings.redis_memory_warn_ratio:
             warnings.append(f"redis memory at {ratio:.0%} of maxmemory: writes will be "
                             "refused when it is full")
+        warnings += await services.channels.warnings()  # e.g. a provider rejected a token
     except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
         checks["redis"] = f"down: {type(exc).__name__}"
     rasa_ok, detail = await services.rasa.status()

@@ -49,7 +49,7 @@ from bot.core.critical import CriticalSections
 from bot.core.delivery import Deliveries, UnknownChannel
 from bot.core.jobs import GiveUp, Job, JobHandler, NewJob, RetryLater, text_field
 from bot.core.keys import Erasure, Owner, declare
-from bot.core.messages import Button, Reply
+from bot.core.messages import Button, Purpose, Reply
 from bot.core.payloads import BOOKING
 from bot.core.redis_types import Command
 
@@ -280,7 +280,7 @@ class Closures:
                                  code=booking.code)
         rebook = Button(self.content.text("booking_rebook_button", language),
                         BOOKING("svc", booking.service))
-        return Reply(text, (rebook,))
+        return Reply(text, (rebook,), purpose=Purpose.NOTICE)
 
     async def _tell(self, booking: Booking, mark: str, state: str) -> None:
         channel, _, user_id = booking.conversation.partition(":")

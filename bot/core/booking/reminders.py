@@ -7,12 +7,15 @@ restart or an expired lease never sends it twice. The mark lives as long as the 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.core.booking.service import BookingService
 from bot.core.booking.store import BookingStatus
 from bot.core.booking.texts import BookingTexts
 from bot.core.clock import ttl_until
 from bot.core.delivery import Deliveries
 from bot.core.jobs import Job, JobHandler, text_field
+from bot.core.messages import Purpose
 
 
 def reminder_handler(deliveries: Deliveries, bookings: BookingService,
@@ -27,6 +30,7 @@ def reminder_handler(deliveries: Deliveries, bookings: BookingService,
         ttl = ttl_until(booking.end + store.retention, bookings.clock)
         if not await store.redis.set(store.reminded_key(booking.code), now, nx=True, ex=ttl):
             return
-        await deliveries.send(booking.conversation, [texts.reminder(booking)])
+        reminder = replace(texts.reminder(booking), purpose=Purpose.REMINDER)
+        await deliveries.send(booking.conversation, [reminder])
 
     return remind

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import partial
 
 from bot.core.clock import Clock
 from bot.core.content import Content
 from bot.core.delivery import Deliveries
 from bot.core.jobs import Job, JobHandler, JobQueue, NewJob, text_field
+from bot.core.messages import Purpose
 from bot.core.outreach.flow import ask_renewal
 from bot.core.outreach.quiet_hours import next_allowed
 from bot.core.outreach.reach import Reach
@@ -63,4 +65,4 @@ class RenewalQuestions:
         if subscription is None:
             return  # unsubscribed or erased meanwhile
         question = await ask_renewal(self.content, self.conversations, subscription)
-        await self.deliveries.send(conversation, [question])
+        await self.deliveries.send(conversation, [replace(question, purpose=Purpose.NOTICE)])
