@@ -432,7 +432,7 @@ class Settings:
     whatsapp_templates: Path = setting(  # noqa: RUF009
         ROOT / "config" / "whatsapp.yml", "The approved message templates per kind of message "
         "and language, used outside the 24-hour window (checked at start-up when WhatsApp is "
-        "configured).", group=Group.WHATSAPP)
+        "configured).", group=Group.WHATSAPP, form="file")
 
     # SMS
     elks_username: str = setting(

@@ -73,8 +73,8 @@ def allowed_text(f: Field[Any], spec: Spec) -> str:
     """What a value may be: its kind, range or choices."""
     if spec.choices:
         return spec.choices_text() + (", any case" if spec.ignore_case else "")
-    kind = {"int": "whole number", "float": "number", "bool": "true or false",
-            "Path": "folder"}.get(str(f.type), spec.form or "text")
+    kind = spec.form or {"int": "whole number", "float": "number", "bool": "true or false",
+                         "Path": "folder"}.get(str(f.type), "text")
     bounds = spec.bounds()
     return f"{kind}, {bounds}" if bounds else kind
 
