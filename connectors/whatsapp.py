@@ -539,7 +539,8 @@ def _message_id(answer: Mapping[str, object]) -> str:
 class WhatsAppChannel(PushChannel):
     name = CHANNEL
     # Lists carry up to 10 choices (more become a numbered menu); the number is the person's.
-    capabilities = Capabilities(buttons=True, max_reply_chars=4096, address_is_phone=True)
+    capabilities = Capabilities(buttons=True, max_reply_chars=4096, address_is_phone=True,
+                                title_chars=LIMITS.reply_button_title)
 
     def __init__(self, context: ChannelContext) -> None:
         super().__init__(context)

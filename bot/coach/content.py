@@ -20,6 +20,7 @@ from bot.coach.accounts import Coach, Role
 from bot.coach.audit import AuditAction, AuditLog
 from bot.coach.guard import SessionGuard
 from bot.core.i18n import LanguageTable
+from bot.core.workspace.checks import notes
 from bot.core.workspace.facts import LANGUAGE as FACTS
 from bot.core.workspace.facts import Facts, document_of
 from bot.core.workspace.readability import measure
@@ -150,6 +151,7 @@ class ContentRoutes:
         figures = measure(text)
         return web.json_response({
             "problems": [p.to_json() for p in problems],
+            "notes": notes(text_id, text, self.workspace.limits),
             "readability": {"words": figures.words, "sentences": figures.sentences,
                             "lix": round(figures.lix, 1),
                             "words_per_sentence": round(figures.words_per_sentence, 1),

@@ -92,6 +92,7 @@ class Capabilities:
     short_replies: bool = False     # every character costs (paid segments): take short forms
     address_is_phone: bool = False  # the person's address here is a phone number a coach can use
     reachable_later: bool = True    # the bot can write later (notices); False: ends with a session
+    title_chars: int | None = None  # button titles longer than this are shown shortened
 
 
 @dataclass(frozen=True)

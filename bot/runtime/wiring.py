@@ -238,7 +238,8 @@ def _workspace(settings: Settings, static: StaticContent, redis: StrRedis, keys:
     inventory = Inventory.load(settings.locales_dir, list(languages.languages))
     store = WorkspaceStore(redis=redis, keys=keys, clock=clock)
     limits = [TextLimit(name, channel.capabilities.max_reply_chars,
-                        short_forms=channel.capabilities.short_replies)
+                        short_forms=channel.capabilities.short_replies,
+                        title_chars_shown=channel.capabilities.title_chars)
               for name, channel in channels.channels.items()]
     # The sweep after a schedule's publish waits until every process has reloaded it.
     facts = Facts(store=store, bookings=bookings, places=static.places, schedule=static.schedule,

@@ -192,3 +192,17 @@ async def test_a_changed_source_makes_its_reviewed_translations_stale(operators)
     status, body = await anna.get("/coach/api/content?language=so&status=stale")
     assert [t["id"] for t in body["texts"]] == [TEXT_ID]
     assert body["summary"]["so"]["stale"] == 1 and body["summary"]["so"]["reviewed"] == 0
+
+
+async def test_a_title_whatsapp_shows_shortened_is_noted_and_still_saved(operators) -> None:
+    anna, _ = operators
+    title_id = "answers/info_sfi/where/title"
+    body = {"id": title_id, "language": "sv", "text": "Var kan jag läsa sfi i Järva?"}
+    status, preview = await anna.post("/coach/api/content/preview", body)
+    assert status == 200 and preview["problems"] == [], preview
+    assert [n for n in preview["notes"] if n.startswith("whatsapp shows at most 20")], preview
+    status, saved = await anna.post("/coach/api/content/drafts", body)
+    assert status == 201, saved
+    status, preview = await anna.post("/coach/api/content/preview",
+                                      {**body, "text": "Var läser jag sfi?"})
+    assert preview["notes"] == []

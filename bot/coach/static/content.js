@@ -275,8 +275,11 @@
     const code = editing.language;
     const problems = data.problems || [];
     // The server's messages are in English: marked so, a screen reader pronounces them right.
+    // Notes do not stop a save (a title a channel shows shortened): listed after the problems.
     $("content-problems").replaceChildren(...problems.map((p) => {
       const li = el("li", { lang: "en" }); li.textContent = p.message; return li;
+    }), ...(data.notes || []).map((note) => {
+      const li = el("li", { lang: "en", class: "note" }); li.textContent = `Note: ${note}`; return li;
     }));
     setAttr($("content-text"), "aria-invalid", problems.length || saveError ? "true" : null);
 

@@ -28,6 +28,7 @@ class TextLimit:
     unit: str = "characters"
     measure: Callable[[str], int] = len
     short_forms: bool = False  # the channel sends a text's short form where it has one
+    title_chars_shown: int | None = None  # longer button titles are shown shortened there
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,14 @@ def check(text_id: str, source: str, text: str, limits: Sequence[TextLimit],
             problems.append(Problem("text", f"{size} {unit}; {limit.channel} shows at most "
                                             f"{most} {unit} in {what}."))
     return problems
+
+
+def notes(text_id: str, text: str, limits: Sequence[TextLimit]) -> list[str]:
+    """What an editor should know but may save: a button title that a channel shows shortened
+    (WhatsApp's reply buttons hold 20 characters; the rest is cut at a word)."""
+    if not text_id.endswith("/title"):
+        return []
+    return [f"{limit.channel} shows at most {limit.title_chars_shown} characters on a button: "
+            f"this title ({len(text)}) is shown shortened there."
+            for limit in limits
+            if limit.title_chars_shown is not None and len(text) > limit.title_chars_shown]
