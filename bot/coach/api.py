@@ -4,12 +4,17 @@ Login gives an expiring cookie session (stored in Redis) and a CSRF token that e
 state-changing request must send back in `X-CSRF-Token`. A coach sees and acts only on the
 leads of their own teams; the queue shows no names: a person's details appear only once a coach
 of the team they consented to has claimed their lead.
+
+A channel that lets Lotsen write freely only for a while after the person's last message
+(WhatsApp's 24-hour window) is described by `window_of`, given by the wiring so that this module
+names no channel: the claimed lead shows whether the window is open and how a reply would go
+now, and a reply that could not go at all is refused before anything is queued.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypedDict
 
@@ -89,6 +94,38 @@ class ConsentJson(TypedDict):
     text_sha256: str | None
 
 
+class ReplyAsJson(TypedDict):
+    """How a coach's reply would go now: free-form ("text"), as an approved template (its
+    name and WhatsApp language code), by a fallback channel ("fallback": e.g. "sms"), or not
+    at all ("none")."""
+
+    kind: str
+    template: str | None
+    language: str | None
+    fallback: str | None
+
+
+class WindowJson(TypedDict):
+    """A conversation's window for free-form messages (WhatsApp: 24 hours after the person
+    last wrote). `until` is ISO 8601 in UTC; `seconds_left` counts by the server's clock."""
+
+    channel: str
+    open: bool
+    until: str | None
+    seconds_left: int | None
+    reply_as: ReplyAsJson
+
+
+# A conversation id -> its window, or None for a channel without one (built by the wiring).
+WindowOf = Callable[[str], Awaitable[WindowJson | None]]
+REPLY_AS_KINDS = ("text", "template", "fallback", "none")
+
+
+async def no_window(conversation: str) -> WindowJson | None:
+    """No channel with a window (the default)."""
+    return None
+
+
 class LeadDetailJson(LeadSummaryJson):
     """A claimed lead, for the coach who claimed it."""
 
@@ -99,6 +136,7 @@ class LeadDetailJson(LeadSummaryJson):
     outcome: str | None
     consent: ConsentJson
     transcript: Sequence[Mapping[str, object]]
+    window: WindowJson | None
 
 
 class CannedJson(TypedDict):
@@ -112,8 +150,10 @@ class CoachApi:
     def __init__(self, *, accounts: CoachAccounts, leads: LeadStore, teams: Teams,
                  content: Content, deliveries: Deliveries, audit_log: AuditLog,
                  canned: CannedReplies, clock: Clock,
-                 addresses: ClientAddresses | None = None) -> None:
+                 addresses: ClientAddresses | None = None,
+                 window_of: WindowOf = no_window) -> None:
         self.clock = clock
+        self.window_of = window_of
         self.canned = canned
         self.accounts = accounts
         self.audit = audit_log
@@ -256,7 +296,8 @@ class CoachApi:
                             "channel": fields.get("consent_channel"),
                             "language": fields.get("consent_language"),
                             "text_sha256": fields.get("consent_text_sha256")},
-                "transcript": await self.leads.messages(lead.id)}
+                "transcript": await self.leads.messages(lead.id),
+                "window": await self.window_of(lead.conversation)}
 
     async def lead_detail(self, request: web.Request, coach: Coach) -> web.Response:
         lead = await self._lead_of_my_teams(request, coach)
@@ -297,7 +338,13 @@ class CoachApi:
         return web.json_response({"canned": list(replies.values())})
 
     async def message(self, request: web.Request, coach: Coach) -> web.Response:
-        """A coach's words, or a canned reply ({"canned": id}) in the person's language."""
+        """A coach's words, or a canned reply ({"canned": id}) in the person's language.
+
+        On a channel with a window, `"reply_as"` is how the coach was told the reply would go
+        (the lead's `window.reply_as`). If it would now go as a template or a fallback other
+        than that, nothing is sent (409, with the window as it is now): a reply never goes as
+        a template the coach did not confirm (free-form always may). A reply that could not
+        go at all is refused (409) instead of being queued to fail."""
         lead = await self._mine(request, coach)
         body = await json_object(request)
         language = lead.fields.get("language", "sv")
@@ -317,13 +364,19 @@ class CoachApi:
             raise bad_request(f"At most {MAX_REPLY_CHARS} characters.")
         if lead.fields.get("user_left"):
             return error(409, "The person has left the chat; contact them another way.")
+        window = await self.window_of(lead.conversation)
+        if window is not None:
+            refused = _refusal(window, body.get("reply_as"))
+            if refused is not None:
+                return refused
         shown = self.content.text("coach_message", language, name=coach.name, text=text.strip())
         await self.deliveries.send(lead.conversation,
                                    [Reply(shown, purpose=Purpose.COACH_REPLY)])
         await self.leads.add_message(lead.id, "coach", text.strip(), coach.name)
         await self.leads.touch(lead, coach.username)
         await self.audit.record(coach.username, AuditAction.LEAD_MESSAGE, lead.id, lead.team)
-        return web.json_response({"ok": True})
+        return web.json_response({"ok": True,
+                                  "sent_as": window["reply_as"] if window is not None else None})
 
     async def close(self, request: web.Request, coach: Coach) -> web.Response:
         lead = await self._mine(request, coach)
@@ -339,3 +392,31 @@ class CoachApi:
             await self.deliveries.send(lead.conversation,
                                        [self.content.reply("handover_closed", language)])
         return web.json_response({"ok": True, "id": lead.id, "outcome": outcome})
+
+
+def _refusal(window: WindowJson, confirmed: object) -> web.Response | None:
+    """Why a coach's reply may not go now (409 with the window as it is), or None."""
+    going = window["reply_as"]
+    if confirmed is not None and (not isinstance(confirmed, dict)
+                                  or confirmed.get("kind") not in REPLY_AS_KINDS):
+        raise bad_request('"reply_as" must be the lead\'s window.reply_as as shown to the '
+                          'coach (GET /coach/api/leads/{id}), e.g. {"kind": "template", '
+                          '"template": "...", "language": "...", "fallback": null}.')
+    if going["kind"] == "none":
+        return web.json_response({
+            "error": f"The person's {window['channel']} window is closed and no approved "
+                     "template or fallback fits a coach's reply in their language: it cannot "
+                     "be sent. Contact them another way, or wait until they write again.",
+            "reason": "no_template", "window": window}, status=409)
+    if not isinstance(confirmed, dict) or going["kind"] == "text":
+        return None  # free-form (what any coach expects), or nothing shown to compare
+    shown = (confirmed.get("kind"), confirmed.get("template"), confirmed.get("language"),
+             confirmed.get("fallback"))
+    if shown != (going["kind"], going["template"], going["language"], going["fallback"]):
+        how = f"as the template {going['template']!r}" if going["kind"] == "template" \
+            else f"by {going['fallback']}"
+        return web.json_response({
+            "error": f"The person's {window['channel']} window has changed: the reply would now "
+                     f"go {how}, not as confirmed. Nothing was sent; confirm it again.",
+            "reason": "reply_as_changed", "window": window}, status=409)
+    return None

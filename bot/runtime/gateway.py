@@ -21,7 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from bot.accessibility.facts import StatementFacts
 from bot.accessibility.routes import statement_routes
 from bot.coach.accounts import Role
-from bot.coach.api import CoachApi
+from bot.coach.api import CoachApi, ReplyAsJson, WindowJson, WindowOf
 from bot.coach.audit import AuditLog, AuditRoutes
 from bot.coach.bookings import StaffRoutes
 from bot.coach.content import ContentRoutes
@@ -34,6 +34,7 @@ from bot.config import Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.handover.leads import LeadStatus
 from bot.core.keys import Keys
+from bot.core.messages import Purpose
 from bot.core.metrics import (
     BOOKING_ATTENDANCE,
     CONTENT_OVER_READABILITY,
@@ -51,6 +52,8 @@ from bot.runtime.campaigns_api import CampaignRoutes, admin_access, export_metri
 from bot.runtime.headers import security_headers
 from bot.runtime.wiring import Services, build_services, redis_client
 from connectors.sms_text import preview as sms_preview
+from connectors.whatsapp import CHANNEL as WHATSAPP
+from connectors.whatsapp import SMS_FALLBACK, WhatsAppChannel
 
 log = logging.getLogger("lotsen.http")
 MAX_BODY_BYTES = 1024 * 1024
@@ -84,7 +87,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
         coach_api = CoachApi(accounts=accounts, leads=services.leads, teams=services.teams,
                              content=services.content, deliveries=services.deliveries,
                              audit_log=audit_log, canned=services.static.canned,
-                             clock=services.clock, addresses=addresses)
+                             clock=services.clock, addresses=addresses,
+                             window_of=coach_window_of(services))
         app.router.add_routes(coach_api.routes())
         guard = coach_api.guard
         dropin = DropinRoutes(services.bookings, services.booking_texts, services.teams,
@@ -136,6 +140,40 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
     app.router.add_routes(statement_routes(
         StatementFacts.load(settings.config_dir / "accessibility.yml")))
     return app
+
+
+def coach_window_of(services: Services) -> WindowOf:
+    """The coach panel's view of a WhatsApp conversation's 24-hour window: open until when,
+    and how a coach's reply would go now (`WhatsAppChannel.outgoing`, in the language the
+    sender will use). The SMS fallback counts only where SMS is configured: the sender gives
+    it up otherwise, so the panel says that nothing fits."""
+    channel = services.channels.channels.get(WHATSAPP)
+    settings = services.settings
+    sms = bool(settings.elks_username or settings.twilio_account_sid)
+
+    async def window_of(conversation: str) -> WindowJson | None:
+        name, _, number = conversation.partition(":")
+        if name != WHATSAPP or not number or not isinstance(channel, WhatsAppChannel):
+            return None
+        going = await channel.outgoing(number, Purpose.COACH_REPLY)
+        until = going.window.until if going.window.open else None
+        kind, template, fallback = "none", going.template, None
+        if going.free_form:
+            kind, template = "text", None
+        elif template is not None:
+            kind = "template"
+        elif going.fallback is not None and (going.fallback != SMS_FALLBACK or sms):
+            kind, fallback = "fallback", going.fallback
+        reply_as: ReplyAsJson = {"kind": kind,
+                                 "template": template.name if template is not None else None,
+                                 "language": template.language if template is not None else None,
+                                 "fallback": fallback}
+        left = None if until is None else \
+            max(0, int(until.timestamp() - services.clock().timestamp()))
+        return {"channel": WHATSAPP, "open": until is not None,
+                "until": until.isoformat() if until is not None else None,
+                "seconds_left": left, "reply_as": reply_as}
+    return window_of
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

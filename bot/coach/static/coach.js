@@ -11,6 +11,12 @@
 // change moves focus to its heading.
 // outreach.js uses the helpers in window.LotsenCoach and the coach:login / coach:logout /
 // coach:view events.
+//
+// A WhatsApp lead shows its 24-hour window above the reply box (open until when, or closed and
+// how a reply would go: the template's name, a fallback, or not at all); a change of it is
+// announced once (role="status"). A reply that would go as a template or a fallback first asks
+// the coach to confirm, naming the template, and the API is told what the coach confirmed, so
+// it refuses to send if the window changed meanwhile.
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -39,7 +45,7 @@
     if (body !== undefined) { options.body = JSON.stringify(body); if (csrf) options.headers["X-CSRF-Token"] = csrf; }
     const response = await fetch(path, options);
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) { const err = new Error(data.error || response.statusText); err.status = response.status; throw err; }
+    if (!response.ok) { const err = new Error(data.error || response.statusText); err.status = response.status; err.data = data; throw err; }
     return data;
   }
 
@@ -94,6 +100,7 @@
     if (events) { events.close(); events = null; }
     document.title = TITLE;
     csrf = null; me = null; current = null; transcriptLead = null; shown = [];
+    resetWindow();
     rows.clear(); $("queue-body").replaceChildren(); $("transcript-list").replaceChildren();
     status("");
     $("login-view").hidden = false; $("work-view").hidden = true; $("who").hidden = true;
@@ -293,6 +300,7 @@
   function closeLeadView(message) {
     rescueFocus($("lead-view"), $("queue-title"));
     current = null; transcriptLead = null; shown = [];
+    resetWindow();
     $("lead-view").hidden = true;
     $("transcript-list").replaceChildren();
     markSelected();
@@ -359,6 +367,166 @@
     if (fresh || atBottom) box.scrollTop = box.scrollHeight;
   }
 
+  // ------------------------------------------------------------------ the WhatsApp window
+  // GET /coach/api/leads/{id} gives `window` for a channel that lets Lotsen write freely only
+  // for a while after the person's last message (WhatsApp: 24 hours); null for the others.
+  const CHANNEL_NAMES = { whatsapp: "WhatsApp" };
+  let windowNow = null;       // the open lead's window, as the API last said
+  let windowKey = null;       // what of it is announced when it changes (lead, open, how)
+  let windowTimer = null;     // reloads the lead when an open window is due to close
+  let pending = null;         // the reply waiting for the coach's confirmation
+
+  const clock = (date) => date.toLocaleTimeString("sv-SE", { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Stockholm" });
+  const day = (date) => date.toLocaleDateString("sv-SE", { timeZone: "Europe/Stockholm" });
+  function within(seconds) {
+    if (seconds < 60) return "om mindre än 1 min";
+    const hours = Math.floor(seconds / 3600), mins = Math.floor((seconds % 3600) / 60);
+    return hours ? `om ${hours} h ${mins} min` : `om ${mins} min`;
+  }
+  // A template's language: WhatsApp's code (sv, en_GB, prs_AF) as Lotsen's, named in Swedish.
+  const WHATSAPP_CODES = { prs: "fa" };
+  const lotsenCode = (code) => { const base = (code || "").split("_")[0]; return WHATSAPP_CODES[base] || base; };
+  const templateLanguage = (code) => (code ? language(lotsenCode(code)) : "");
+
+  // How a reply would go now, in words; and whether the coach must confirm it first.
+  function replyWay(w, leadLanguage) {
+    const how = w.reply_as;
+    if (how.kind === "text") return "Svaret skickas som ett vanligt meddelande.";
+    if (how.kind === "template") {
+      const other = how.language && lotsenCode(how.language) !== leadLanguage
+        ? ` – det finns ingen mall på ${language(leadLanguage)}` : "";
+      return `Svaret kan bara skickas som den godkända mallen ”${how.template}” (${templateLanguage(how.language)}${other}).`;
+    }
+    if (how.kind === "fallback") {
+      return how.fallback === "sms" ? "Ingen WhatsApp-mall passar: svaret skickas som sms till personens nummer."
+                                    : `Ingen WhatsApp-mall passar: svaret skickas via ${how.fallback}.`;
+    }
+    return "Ingen godkänd mall passar, så svaret kan inte skickas här. Kontakta personen på annat sätt, eller vänta tills hen skriver igen.";
+  }
+
+  function windowText(w, leadLanguage) {
+    const name = CHANNEL_NAMES[w.channel] || w.channel;
+    if (w.open && w.until) {
+      const until = new Date(w.until);
+      const now = new Date(until.getTime() - (w.seconds_left || 0) * 1000);  // the server's now
+      const when = day(until) === day(now) ? clock(until) : `i morgon ${clock(until)}`;
+      return `${name}: Fönstret är öppet till ${when} (${within(w.seconds_left || 0)}). ${replyWay(w, leadLanguage)}`;
+    }
+    return `${name}: Fönstret är stängt – personen har inte skrivit på 24 timmar. ${replyWay(w, leadLanguage)}`;
+  }
+
+  function renderWindow(lead) {
+    const line = $("window-line");
+    const w = lead.window || null;
+    windowNow = w;
+    clearTimeout(windowTimer); windowTimer = null;
+    if (pending && pending.lead !== lead.id) cancelConfirm(false);  // another lead opened
+    if (!w) { line.hidden = true; setText(line, ""); windowKey = null; cancelConfirm(false); return; }
+    const text = windowText(w, lead.language);
+    setText(line, text);
+    line.className = "window-line" + (w.open ? "" : " closed");
+    line.hidden = false;
+    const key = `${lead.id}|${w.open}|${w.reply_as.kind}|${w.reply_as.template}|${w.reply_as.language}|${w.reply_as.fallback}`;
+    if (windowKey !== null && windowKey.startsWith(`${lead.id}|`) && windowKey !== key) {
+      setText($("window-announcer"), text);  // the same lead, a new state: said once
+      if (pending && !sameWay(pending.way, w.reply_as)) cancelConfirm(true);
+    }
+    windowKey = key;
+    if (w.open && w.seconds_left !== null) {
+      // Closing time: load the lead again so the line (and the way a reply goes) is current.
+      windowTimer = setTimeout(() => { if (current === lead.id) openLead(lead.id, false); },
+                               Math.min(w.seconds_left + 1, 86400) * 1000);
+    }
+  }
+
+  function resetWindow() {
+    clearTimeout(windowTimer); windowTimer = null;
+    windowNow = null; windowKey = null;
+    cancelConfirm(false);
+    $("window-line").hidden = true; setText($("window-line"), ""); setText($("window-announcer"), "");
+  }
+
+  const sameWay = (a, b) => ["kind", "template", "language", "fallback"].every((k) => (a[k] ?? null) === (b[k] ?? null));
+  const needsConfirm = (w) => Boolean(w) && (w.reply_as.kind === "template" || w.reply_as.kind === "fallback");
+
+  // The confirm step: says how the reply would go and sends only on "yes".
+  function askConfirm(body, form, after, changed) {
+    const how = windowNow.reply_as;
+    pending = { body, form, after, lead: current, way: { ...how } };
+    const confirm = $("reply-confirm");
+    form.after(confirm);  // right below the form that is being sent
+    const lead = $("reply-confirm-question");
+    setText(lead, (changed ? "Fönstret har ändrats sedan du började. " : "") +
+            (how.kind === "template"
+              ? `Fönstret är stängt. Svaret skickas som WhatsApp-mallen ”${how.template}” (${templateLanguage(how.language)}): personen får mallens text med ditt svar i. Skicka så?`
+              : `Fönstret är stängt och ingen WhatsApp-mall passar. Svaret skickas som ${how.fallback === "sms" ? "sms" : how.fallback} i stället. Skicka så?`));
+    setText($("reply-confirm-send"), how.kind === "template" ? `Ja, skicka som mallen ${how.template}`
+                                                             : `Ja, skicka som ${how.fallback === "sms" ? "sms" : how.fallback}`);
+    confirm.hidden = false;
+    $("reply-confirm-send").focus();
+  }
+
+  function cancelConfirm(moveFocus) {
+    const confirm = $("reply-confirm");
+    const form = pending ? pending.form : null;
+    const hadFocus = confirm.contains(document.activeElement);
+    pending = null;
+    confirm.hidden = true;
+    if ((moveFocus || hadFocus) && form && !form.hidden) {
+      (form.querySelector("textarea") || form.querySelector("select") || form.querySelector("button")).focus();
+    } else if (hadFocus) $("lead-title").focus();
+  }
+
+  // One message to the lead: asked to confirm first when it would go as a template or a
+  // fallback; told again when the API says the window changed meanwhile.
+  async function sendMessage(body, form, after) {
+    if (!current) return;
+    $("lead-error").textContent = "";
+    if (needsConfirm(windowNow) && !body.reply_as) { askConfirm(body, form, after, false); return; }
+    const sent = windowNow && !body.reply_as ? { ...body, reply_as: windowNow.reply_as } : body;
+    const id = current;
+    try {
+      const answer = await api(`/coach/api/leads/${id}/messages`, sent);
+      const way = answer.sent_as;
+      if (way && way.kind === "template") setText($("window-announcer"), `Skickat som mallen ${way.template}.`);
+      else if (way && way.kind === "fallback") setText($("window-announcer"), `Skickat som ${way.fallback}.`);
+      await after();
+      await openLead(id, false);
+    } catch (err) {
+      if (err.status === 401) { showLogin(true); return; }
+      const reason = err.data && err.data.reason;
+      if (err.status === 409 && err.data && err.data.window && current === id) {
+        renderWindow({ id, language: currentLanguage, window: err.data.window });
+        if (reason === "reply_as_changed" && needsConfirm(windowNow)) {
+          const { reply_as: _, ...plain } = body;
+          askConfirm(plain, form, after, true);
+          return;
+        }
+      }
+      $("lead-error").textContent = reason === "no_template"
+        ? "Svaret skickades inte: fönstret är stängt och ingen godkänd mall passar. Kontakta personen på annat sätt."
+        : reason === "reply_as_changed" ? "Svaret skickades inte: fönstret har ändrats. Skicka igen."
+        : ERRORS[err.status] || err.message;
+    }
+  }
+
+  $("reply-confirm-send").addEventListener("click", () => {
+    if (!pending) return;
+    const { body, form, after, way, lead } = pending;
+    if (lead !== current) { cancelConfirm(false); return; }
+    pending = null;
+    // What the form holds now: the coach may have edited the reply while asked.
+    if (form === $("reply-form")) body.text = $("reply-text").value.trim() || body.text;
+    if (form === $("canned-form")) body.canned = $("canned-choice").value || body.canned;
+    $("reply-confirm").hidden = true;
+    form.querySelector("button[type=submit]").focus();
+    sendMessage({ ...body, reply_as: way }, form, after);
+  });
+  $("reply-confirm-cancel").addEventListener("click", () => cancelConfirm(true));
+  $("reply-confirm").addEventListener("keydown", (event) => {
+    if (event.key === "Escape") { event.preventDefault(); cancelConfirm(true); }
+  });
+
   // ------------------------------------------------------------------ canned replies
   let canned = [];            // GET /coach/api/canned: Swedish title and text, and the teams
 
@@ -388,18 +556,12 @@
   $("canned-choice").addEventListener("change", () => previewCanned(currentLanguage));
   let currentLanguage = "sv";
 
-  $("canned-form").addEventListener("submit", async (event) => {
+  $("canned-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (!current || !$("canned-choice").value) return;
-    $("lead-error").textContent = "";
-    try {
-      await api(`/coach/api/leads/${current}/messages`, { canned: $("canned-choice").value });
-      await openLead(current, false);
+    sendMessage({ canned: $("canned-choice").value }, $("canned-form"), async () => {
       status("Snabbsvaret är skickat.");
-    } catch (err) {
-      if (err.status === 401) { showLogin(true); return; }
-      $("lead-error").textContent = ERRORS[err.status] || err.message;
-    }
+    });
   });
 
   function renderLead(lead) {
@@ -414,6 +576,8 @@
     const left = Boolean(lead.user_left);
     if (left && !$("reply-form").hidden) rescueFocus($("reply-form"), $("lead-title"));
     $("reply-form").hidden = left;
+    if (left) cancelConfirm(false);
+    renderWindow(lead);
   }
 
   // ------------------------------------------------------------------ forms
@@ -432,20 +596,14 @@
     }
   });
 
-  $("reply-form").addEventListener("submit", async (event) => {
+  $("reply-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = $("reply-text").value.trim();
     if (!text || !current) return;
-    $("lead-error").textContent = "";
-    try {
-      await api(`/coach/api/leads/${current}/messages`, { text });
+    sendMessage({ text }, $("reply-form"), async () => {
       $("reply-text").value = "";
       $("reply-text").focus();
-      await openLead(current, false);
-    } catch (err) {
-      if (err.status === 401) { showLogin(true); return; }
-      $("lead-error").textContent = ERRORS[err.status] || err.message;
-    }
+    });
   });
 
   $("close-form").addEventListener("submit", async (event) => {
