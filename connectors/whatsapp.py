@@ -18,6 +18,11 @@ the API refuses a free-form message as outside the window (131047, in its answer
 `failed` status), the same message is sent once as its template: what a re-send needs is kept
 per WhatsApp message id for two days (`SentMessages`, the outbox job's fields and no more).
 
+Campaigns (`WhatsAppReach`): every campaign message goes as the `campaign` kind's approved
+marketing template in the language of its text (Somali and Tigrinya by the configured fallback),
+paced at LOTSEN_WHATSAPP_RATE_PER_SECOND over every worker and by day only; the `delivered` and
+`failed` statuses of campaign messages are counted for their campaign.
+
 Inbound: text; reply buttons, list rows and template quick-reply buttons carry the same payloads
 as web and Telegram buttons; anything else (a photo, a voice message, a location, ...) gets one
 polite answer that Lotsen reads text, and nothing of it is downloaded or kept. Every inbound
@@ -36,6 +41,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
+from typing import ClassVar
 
 import aiohttp
 from aiohttp import web
@@ -57,6 +63,8 @@ from bot.core.jobs import (
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.messages import Capabilities, Purpose, Reply
 from bot.core.metrics import DELIVERY_FAILURES, DELIVERY_STATUSES
+from bot.core.outreach.campaigns import CampaignStore
+from bot.core.outreach.reach import Reach, Sent
 from bot.core.payloads import intent
 from bot.core.redis_types import StrRedis
 from bot.core.store import ConversationStore
@@ -66,7 +74,7 @@ from connectors.inbox import Delivery
 from connectors.optout import OptOuts
 from connectors.outbox import send_args, send_job
 from connectors.push import PushChannel
-from connectors.send_limits import Pacer
+from connectors.send_limits import Pacer, paced_rate
 from connectors.whatsapp_errors import (
     OUTSIDE_WINDOW,
     RATE_LIMITS,
@@ -78,7 +86,13 @@ from connectors.whatsapp_errors import (
     status_code,
 )
 from connectors.whatsapp_menus import LIMITS, render
-from connectors.whatsapp_templates import Template, WhatsAppTemplates
+from connectors.whatsapp_templates import (
+    BODY_LIMIT,
+    Template,
+    WhatsAppTemplates,
+    flatten,
+    units,
+)
 
 log = logging.getLogger("lotsen.whatsapp")
 CHANNEL = "whatsapp"
@@ -90,6 +104,7 @@ TOKEN_WARNING_SECONDS = 7 * 24 * 3600
 MARK_READ_JOB = "whatsapp_mark_read"  # {"id"}: the inbound message's id
 REPORTED = "reported"  # the step of a send job that reports a failed status as a dead letter
 SMS_FALLBACK = "sms"
+MARKETING = "marketing"  # the category a campaign's template must have
 WA_ID = re.compile(r"[1-9][0-9]{5,14}")  # a WhatsApp id: the number in E.164 without "+"
 CHALLENGE = re.compile(r"[A-Za-z0-9_.-]{1,200}")  # what a verification challenge looks like
 # Kinds of message that are not the person writing to Lotsen: nothing to answer.
@@ -252,24 +267,29 @@ class Windows:
 @dataclass(frozen=True)
 class SentRecord:
     """What re-sending a message needs: the outbox job's reply, language and force, and
-    whether it already went as a template (a template is never re-sent as one)."""
+    whether it already went as a template (a template is never re-sent as one); for a
+    campaign message its campaign id, so that its delivery is counted for it."""
 
     reply: Reply
     language: str
     force: bool
     template: bool
     at: float
+    campaign: str = ""
 
     def to_json(self) -> str:
-        return json.dumps({"reply": self.reply.to_json(), "language": self.language,
-                           "force": self.force, "template": self.template, "at": self.at},
-                          ensure_ascii=False)
+        data: dict[str, object] = {"reply": self.reply.to_json(), "language": self.language,
+                                   "force": self.force, "template": self.template,
+                                   "at": self.at}
+        if self.campaign:
+            data["campaign"] = self.campaign
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str) -> SentRecord:
         data = json.loads(raw)
         return cls(Reply.from_json(data["reply"]), str(data["language"]), bool(data["force"]),
-                   bool(data["template"]), float(data["at"]))
+                   bool(data["template"]), float(data["at"]), str(data.get("campaign") or ""))
 
 
 # KEYS: the person's hash. ARGV: message id, record, seconds kept, count, cutoff. The hash
@@ -306,6 +326,11 @@ class SentMessages:
         await self._remember(keys=[self.key(number)],
                              args=[message_id, record.to_json(), SENT_SECONDS, SENT_PRUNE_AT,
                                    repr(self.clock().timestamp() - SENT_SECONDS)])
+
+    async def peek(self, number: str, message_id: str) -> SentRecord | None:
+        """The record of a message, left in place."""
+        raw = await self.redis.hget(self.key(number), message_id)
+        return SentRecord.from_json(raw) if raw is not None else None
 
     async def take(self, number: str, message_id: str) -> SentRecord | None:
         """The record of a message, once: a second status for it (a redelivery) finds none."""
@@ -420,7 +445,9 @@ class WhatsAppSender:
         # A reply filed under nobody is the confirmation that the person's data was erased.
         keep = job.conversation is not None or reply.purpose is not None
         if job.payload.get("template") is True:
-            await self.as_template(number, reply, language, force=force, keep=keep)
+            campaign = job.payload.get("campaign")  # a campaign message sent again
+            await self.as_template(number, reply, language, force=force, keep=keep,
+                                   campaign=campaign if isinstance(campaign, str) else "")
             return
         await self.deliver(number, reply, language, force=force, keep=keep, steps=job.steps)
 
@@ -469,7 +496,7 @@ class WhatsAppSender:
         return sent[0] if sent else ""
 
     async def as_template(self, number: str, reply: Reply, language: str, *,
-                          force: bool = False, keep: bool = True) -> str:
+                          force: bool = False, keep: bool = True, campaign: str = "") -> str:
         """The reply as its kind's template in the person's language, or the configured
         fallback; a dead letter (`GiveUp`) when neither exists."""
         kind = reply.purpose or Purpose.NOTICE
@@ -477,7 +504,8 @@ class WhatsAppSender:
         if choice.template is not None:
             message = self.templates.message(choice.template, [reply.text])
             return await self.post(number, message, SentRecord(
-                reply, language, force, template=True, at=self._now()) if keep else None)
+                reply, language, force, template=True, at=self._now(),
+                campaign=campaign) if keep else None)
         if choice.fallback == SMS_FALLBACK:
             await self._by_sms(number, reply, language, force=force)
             return ""
@@ -497,10 +525,12 @@ class WhatsAppSender:
                                  due=self._now(), conversation=f"{CHANNEL}:{number}")
 
     async def post(self, number: str, message: Mapping[str, object],
-                   record: SentRecord | None) -> str:
-        """One message object (rendered, or a template) to `number`, in its turn; its record
-        kept for a later status. Returns the WhatsApp message id."""
-        await self.wait_turn()
+                   record: SentRecord | None, *, paced: bool = True) -> str:
+        """One message object (rendered, or a template) to `number`, in its turn (`paced`
+        False: the caller waited for it, as a campaign send does before its critical section);
+        its record kept for a later status. Returns the WhatsApp message id."""
+        if paced:
+            await self.wait_turn()
         answer = await self.api.messages({"messaging_product": "whatsapp",
                                           "recipient_type": "individual", "to": number,
                                           **message}, "send")
@@ -551,6 +581,9 @@ class WhatsAppChannel(PushChannel):
         self.windows = Windows(redis=context.redis, keys=context.keys, clock=context.clock)
         self.sent = SentMessages(redis=context.redis, keys=context.keys, clock=context.clock)
         self.conversations: ConversationStore = context.engine.store
+        # Campaign messages' delivered and undelivered counts (statuses).
+        self.campaigns = CampaignStore(redis=context.redis, keys=context.keys,
+                                       recipients_seconds=settings.retention_seconds)
         self.api = GraphApi(context.http, settings, context.redis, context.keys) \
             if self.configured else None
         # Checked at start-up (a mistake stops it with its file and line), when configured.
@@ -573,6 +606,9 @@ class WhatsAppChannel(PushChannel):
         if self._sender is None:
             self._sender = WhatsAppSender(self, self.api, self.templates)
         return self._sender
+
+    def reach(self) -> WhatsAppReach:
+        return WhatsAppReach(self)
 
     def jobs(self) -> dict[str, JobHandler]:
         if not self.configured:
@@ -698,20 +734,23 @@ class WhatsAppChannel(PushChannel):
         return "media"
 
     async def _status(self, status: Mapping[str, object]) -> None:
-        """A status of a message sent: counted; a failure re-sent as its template (131047),
-        again later (a rate limit), or made a dead letter with its reason."""
+        """A status of a message sent: counted; a campaign message's delivery counted for its
+        campaign; a failure re-sent as its template (131047), again later (a rate limit), or
+        made a dead letter with its reason (and for a campaign message counted undelivered)."""
         state = str(status["status"])
         DELIVERY_STATUSES.labels(channel=CHANNEL,
                                  status=state if state in STATUSES else "other").inc()
+        if state == "delivered":
+            await self._delivered(status)
+            return
         if state != "failed":
             return
         code = status_code(status)
         DELIVERY_FAILURES.labels(channel=CHANNEL, code=str(code)).inc()
         log.info("whatsapp_failed_status", extra={"detail": str(code)})
-        recipient = status.get("recipient_id")
-        if not isinstance(recipient, str) or not WA_ID.fullmatch(recipient):
+        number = _recipient(status)
+        if number is None:
             return
-        number = f"+{recipient}"
         record = await self.sent.take(number, str(status["id"]))
         if record is None:
             return  # not ours, reported before, or older than the records kept
@@ -720,6 +759,8 @@ class WhatsAppChannel(PushChannel):
         due = now
         if record.template:
             args["template"] = True  # it went as a template: it goes as one again
+        if record.campaign:
+            args["campaign"] = record.campaign  # a re-send's delivery still counts for it
         if code == OUTSIDE_WINDOW and not record.template:
             await self.windows.close(number)
             args["template"] = True  # the same message, once, as its template
@@ -727,8 +768,31 @@ class WhatsAppChannel(PushChannel):
             due = now + RATE_LIMITS[code]  # not lost, not a failure: sent again later
         else:
             args["undelivered"] = failure_reason(code)
+            if record.campaign:
+                await self.campaigns.count(record.campaign, "undelivered", CHANNEL)
         await self.context.jobs.schedule_many(
             [NewJob(send_job(CHANNEL), args, due=due, conversation=f"{CHANNEL}:{number}")])
+
+    async def _delivered(self, status: Mapping[str, object]) -> None:
+        """A campaign message delivered: counted once for its campaign (its record taken,
+        so a redelivered status counts nothing). Other messages' records stay as they were."""
+        number = _recipient(status)
+        if number is None:
+            return
+        message_id = str(status["id"])
+        record = await self.sent.peek(number, message_id)
+        if record is None or not record.campaign:
+            return
+        if await self.sent.take(number, message_id) is not None:
+            await self.campaigns.count(record.campaign, "delivered", CHANNEL)
+
+
+def _recipient(status: Mapping[str, object]) -> str | None:
+    """The number a status is about ("+" and its `recipient_id`), if it is one."""
+    recipient = status.get("recipient_id")
+    if not isinstance(recipient, str) or not WA_ID.fullmatch(recipient):
+        return None
+    return f"+{recipient}"
 
 
 def _listed(data: Mapping[str, object], name: str) -> list[Mapping[str, object]]:
@@ -761,3 +825,112 @@ def _digest(message_id: str) -> str:
     """A message id as the inbox's claim names it: WhatsApp's ids encode the person's number."""
     return hashlib.sha256(message_id.encode()).hexdigest()[:32]
 
+
+# ------------------------------------------------------------------ campaigns
+class WhatsAppReach(Reach):
+    """Campaigns on WhatsApp. A campaign is marketing and mostly reaches people outside their
+    24-hour window, so every campaign message goes as the `campaign` kind's approved
+    marketing template (config/whatsapp.yml), chosen here by the language of the text the
+    person gets (theirs, or the campaign's fallback text in its own language). Somali and
+    Tigrinya, which have no template language, go in the template the config names for them
+    (its {{1}} still the text in their language). A language whose choice is "sms", or no
+    marketing template at all, is not carried: the person is skipped as `no_template` (their
+    consent covers WhatsApp, not SMS) and the preview names the language.
+
+    A marketing template is paid per message and its notification can wake someone, so
+    campaigns go by day only, as SMS's do (quiet hours). The pace is
+    LOTSEN_WHATSAPP_RATE_PER_SECOND with the pacing margin (send_limits.spacing), shared with
+    every other WhatsApp message. The slot is waited for before the campaign sender's
+    critical section and the call inside it is not paced again, so nothing delays the request
+    after its slot. Delivered counts come from the `delivered` statuses."""
+
+    channel = CHANNEL
+    import_names: ClassVar[Mapping[str, str]] = {CHANNEL: ""}
+    quiet_hours = True
+
+    def __init__(self, whatsapp: WhatsAppChannel) -> None:
+        self.whatsapp = whatsapp
+        # The pace campaign jobs are released at: their sends' slots (send_limits.spacing).
+        self.per_second = paced_rate(float(whatsapp.context.settings.whatsapp_rate_per_second))
+
+    @property
+    def available(self) -> bool:
+        return self.whatsapp.configured
+
+    def address(self, raw: str) -> str:
+        return wa_number(raw)
+
+    def template(self, language: str) -> Template | None:
+        """The marketing template a campaign text in `language` goes as, if any."""
+        templates = self.whatsapp.templates
+        if templates is None:
+            return None
+        chosen = templates.choose(Purpose.CAMPAIGN, language).template
+        return chosen if chosen is not None and chosen.category == MARKETING else None
+
+    def carries(self, language: str) -> bool:
+        return self.template(language) is not None
+
+    def refuses(self, language: str, text: str) -> str | None:
+        """A text longer than its template leaves room for would be cut: refused instead."""
+        template = self.template(language)
+        templates = self.whatsapp.templates
+        if template is None or templates is None:
+            return None  # not carried at all: the preview counts and names it
+        whole = flatten(text, len(text) * 4 + 8)  # one line, as the parameter holds it
+        if _parameter(templates.message(template, [text])) == whole:
+            return None
+        room = units(_parameter(templates.message(template, ["x" * BODY_LIMIT])))
+        return (f"it has {units(whole)} characters on one line, and the {template.name} "
+                f"template in {template.language!r} leaves room for {room} (WhatsApp's "
+                f"{BODY_LIMIT:,} with the template's own words)")
+
+    async def opted_out(self, user_id: str) -> bool:
+        return await self.whatsapp.optouts.opted_out(f"{CHANNEL}:{user_id}")
+
+    def _sender(self) -> WhatsAppSender:
+        return self.whatsapp.sender()
+
+    async def wait_turn(self, user_id: str) -> None:
+        await self._sender().wait_turn()
+
+    async def send(self, user_id: str, text: str, campaign: str) -> Sent:
+        """A text whose language is not given: the person's conversation language."""
+        return await self.send_in(user_id, text, campaign,
+                                  await self.whatsapp.language_of(user_id))
+
+    async def send_in(self, user_id: str, text: str, campaign: str, language: str) -> Sent:
+        """The campaign template with `text` as its parameter, now (the turn was waited
+        for). Its record (for a later status) is kept after the call; a failure to keep it
+        is logged, never raised: the message is sent, and an exception here would make the
+        campaign sender send it again."""
+        sender = self._sender()
+        template = self.template(language)
+        if template is None:
+            raise GiveUp(f"whatsapp: no marketing template for campaigns in {language} "
+                         "(config/whatsapp.yml)")
+        message = sender.templates.message(template, [text])
+        try:
+            message_id = await sender.post(user_id, message, None, paced=False)
+        except TokenRejected as exc:  # every message would fail alike: retried, not dropped
+            raise RetryLater(None, failed=True, reason=exc.reason) from exc
+        record = SentRecord(Reply(text, purpose=Purpose.CAMPAIGN), language, force=False,
+                            template=True, at=self.whatsapp.context.clock().timestamp(),
+                            campaign=campaign)
+        try:
+            if message_id:
+                await self.whatsapp.sent.remember(user_id, message_id, record)
+        except Exception:
+            log.warning("whatsapp_campaign_record_not_kept")
+        return Sent(message_id)
+
+
+def _parameter(message: Mapping[str, object]) -> str:
+    """The first body parameter's text of a template message object."""
+    template = message.get("template")
+    components = template.get("components") if isinstance(template, dict) else None
+    if isinstance(components, list) and components and isinstance(components[0], dict):
+        parameters = components[0].get("parameters")
+        if isinstance(parameters, list) and parameters and isinstance(parameters[0], dict):
+            return str(parameters[0].get("text", ""))
+    return ""

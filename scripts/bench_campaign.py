@@ -1,6 +1,6 @@
 """Campaign sending at the providers' limits, against stand-in providers that take 100 ms a call.
 
-Three runs, each with a fresh key prefix and the real worker process (`python -m bot worker`):
+Four runs, each with a fresh key prefix and the real worker process (`python -m bot worker`):
 
 1. Telegram: 3,000 subscribers. Meanwhile 50 of them also get two ordinary replies each (as
    people answering a campaign would), so the per-chat limit is exercised. Shows the rate (≥ 27
@@ -10,7 +10,12 @@ Three runs, each with a fresh key prefix and the real worker process (`python -m
 2. SMS: 1,000 subscribers, half through 46elks and half through Twilio, with
    LOTSEN_SMS_RATE_PER_SECOND 10: never more than 10 in any one-second window, and the rate
    within 5 % of the pace that keeps that (connectors/send_limits.py `paced_rate`, 9.1/s).
-3. A `kill -9` of the worker in the middle of a 1,000-subscriber Telegram campaign, then a new
+3. WhatsApp: 3,000 subscribers in every enabled language, at LOTSEN_WHATSAPP_RATE_PER_SECOND
+   80 (the Cloud API's default throughput): never more than 80 in any one-second window at the
+   stand-in Graph API, the rate at least 0.9 x 80 (72/s; the pacing margin lets through at most
+   1 / 1.1 of the rate, 72.7/s), each subscriber exactly once, and each message the campaign
+   template in the language config/whatsapp.yml chooses (Somali and Tigrinya: their fallback).
+4. A `kill -9` of the worker in the middle of a 1,000-subscriber Telegram campaign, then a new
    worker: every subscriber has exactly one message afterwards.
 
 A "one-second window" is any window [t, t + 1 s) at the stand-in provider, over the times the
@@ -21,7 +26,7 @@ shown beside it.
 The worker runs under faketime at 10:00 Stockholm time (the next one), so SMS quiet hours do not
 hold the run whenever it is started; the pacing uses Redis' own clock and is not affected.
 Results: printed, and written to reports/bench-campaign.json. Exit status 1 if a target is
-missed. Run with `make bench-campaign` (about six minutes; `python -m scripts.bench_campaign
+missed. Run with `make bench-campaign` (about seven minutes; `python -m scripts.bench_campaign
 --help` for smaller runs).
 """
 
@@ -47,12 +52,13 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import ROOT, Settings
-from bot.core.messages import Reply
+from bot.core.messages import Purpose, Reply
 from bot.core.outreach.quiet_hours import STOCKHOLM
 from bot.core.outreach.subscriptions import Consent, Subscription
 from bot.runtime.wiring import Services, build_services
 from connectors.outbox import Outbox
 from connectors.send_limits import paced_rate
+from connectors.whatsapp import WhatsAppChannel
 from scripts.stack import PYTHON, stop
 from tests.fakes import (
     ELKS_PASSWORD,
@@ -60,12 +66,23 @@ from tests.fakes import (
     TELEGRAM_TOKEN,
     TWILIO_SID,
     TWILIO_TOKEN,
+    WHATSAPP_APP_SECRET,
+    WHATSAPP_PHONE_ID,
+    WHATSAPP_TOKEN,
+    WHATSAPP_VERIFY_TOKEN,
+    WHATSAPP_VERSION,
     Providers,
 )
 
 LATENCY = 0.1
 SMS_RATE = 10.0
 TELEGRAM_LIMIT = 30  # Telegram's own limit: the bar at the provider, whatever is configured
+WHATSAPP_RATE = 80.0  # LOTSEN_WHATSAPP_RATE_PER_SECOND: the Cloud API's default throughput
+WHATSAPP_SHARE = 0.9  # the rate wanted, as a share of the configured one
+TEXTS = {"sv": "Drop-in på Jobbtorg i morgon.", "ar": "دروب إن غدًا.", "so": "Drop-in berri."}
+# A campaign in every enabled language (WhatsApp: Somali and Tigrinya go in a fallback frame).
+WHATSAPP_TEXTS = {**TEXTS, "en": "Drop-in at Jobbtorg tomorrow.", "fa": "دراپ‌این فردا.",
+                  "ti": "ድሮፕ-ኢን ጽባሕ።", "uk": "Дроп-ін завтра в Jobbtorg."}
 Check = tuple[str, bool, str]
 
 
@@ -109,7 +126,13 @@ class Bench:
                     "LOTSEN_ELKS_USERNAME": ELKS_USER, "LOTSEN_ELKS_PASSWORD": ELKS_PASSWORD,
                     "LOTSEN_ELKS_API_URL": url, "LOTSEN_TWILIO_ACCOUNT_SID": TWILIO_SID,
                     "LOTSEN_TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "LOTSEN_TWILIO_FROM": "+46700000000",
-                    "LOTSEN_TWILIO_API_URL": url, "LOTSEN_SMS_RATE_PER_SECOND": str(SMS_RATE)}
+                    "LOTSEN_TWILIO_API_URL": url, "LOTSEN_SMS_RATE_PER_SECOND": str(SMS_RATE),
+                    "LOTSEN_WHATSAPP_TOKEN": WHATSAPP_TOKEN,
+                    "LOTSEN_WHATSAPP_PHONE_NUMBER_ID": WHATSAPP_PHONE_ID,
+                    "LOTSEN_WHATSAPP_APP_SECRET": WHATSAPP_APP_SECRET,
+                    "LOTSEN_WHATSAPP_VERIFY_TOKEN": WHATSAPP_VERIFY_TOKEN,
+                    "LOTSEN_WHATSAPP_API_URL": f"{url}/{WHATSAPP_VERSION}",
+                    "LOTSEN_WHATSAPP_RATE_PER_SECOND": str(WHATSAPP_RATE)}
         self.offset = offset_to_ten_in_stockholm()
         self.worker: subprocess.Popen[bytes] | None = None
 
@@ -136,20 +159,21 @@ class Bench:
     async def services(self) -> Services:
         return await build_services(Settings.from_env(self.env))
 
-    async def subscribe(self, services: Services, conversations: list[str]) -> None:
+    async def subscribe(self, services: Services, conversations: list[str],
+                        languages: tuple[str, ...] = ("sv", "ar", "so")) -> None:
         now = time.time()
         for n, conversation in enumerate(conversations):
-            language = ("sv", "ar", "so")[n % 3]
+            language = languages[n % len(languages)]
             await services.subscriptions.save(Subscription(
                 conversation, language, ("dropin",), (),
                 Consent("bench", now, conversation.split(":")[0], language, "0" * 64),
                 now + 365 * 86400), now)
 
-    async def campaign(self, services: Services, channel: str) -> str:
+    async def campaign(self, services: Services, channel: str,
+                       texts: dict[str, str] | None = None) -> str:
         created = await services.campaigns.create({
             "name": f"bench {channel}", "audience": {"topics": ["dropin"], "channels": [channel]},
-            "texts": {"sv": "Drop-in på Jobbtorg i morgon.", "ar": "دروب إن غدًا.",
-                      "so": "Drop-in berri."}})
+            "texts": texts or TEXTS})
         await services.campaigns.send(created.id)
         return created.id
 
@@ -251,6 +275,55 @@ class Bench:
                    f"{by_provider.get('twilio', 0)} Twilio")]
         return result, checks
 
+    async def whatsapp(self, count: int) -> tuple[dict[str, Any], list[Check]]:
+        rate_wanted = WHATSAPP_SHARE * WHATSAPP_RATE
+        print(f"bench-campaign: WhatsApp, {count} subscribers at {WHATSAPP_RATE:.0f}/s "
+              f"(every language; {rate_wanted:.0f}/s wanted)", flush=True)
+        services = await self.services()
+        channel = services.channels["whatsapp"]
+        assert isinstance(channel, WhatsAppChannel) and channel.templates is not None
+        languages = tuple(sorted(WHATSAPP_TEXTS))
+        numbers = [f"+4673{n:07d}" for n in range(count)]
+        language_of = {number: languages[n % len(languages)] for n, number in enumerate(numbers)}
+        await self.subscribe(services, [f"whatsapp:{number}" for number in numbers], languages)
+        since, bodies_since = len(self.providers.arrivals), len(self.providers.whatsapp_sent)
+        campaign = await self.campaign(services, "whatsapp", WHATSAPP_TEXTS)
+        preview = (await services.campaigns.get(campaign)).preview
+        self.start_worker()
+        status = await self.wait_until(
+            services, campaign, lambda: len(self.arrivals(("whatsapp",), since)) >= count,
+            count / rate_wanted + 120, "whatsapp")
+        stop(self.worker)
+        await services.close()
+        got = self.arrivals(("whatsapp",), since)
+        times = [at for _, at in got]
+        measured, most = rate(times), most_in_one_second(times)
+        # The template each language's campaign message must go as: config/whatsapp.yml's
+        # choice (Somali and Tigrinya: the fallback it names).
+        wanted = {language: channel.templates.choose(Purpose.CAMPAIGN, language).template
+                  for language in languages}
+        frames = {language: f"{t.name}/{t.language}" if t else None
+                  for language, t in wanted.items()}
+        wrong = [body["to"] for body in self.providers.whatsapp_sent[bodies_since:]
+                 if body.get("type") != "template" or frames[language_of[body["to"]]] !=
+                 f"{body['template']['name']}/{body['template']['language']['code']}"]
+        once = Counter(f"+{to}" for to, _ in got)
+        result = {"subscribers": count, "configured_per_second": WHATSAPP_RATE,
+                  "paced_per_second": round(paced_rate(WHATSAPP_RATE), 2),
+                  "rate_per_second": round(measured, 2), "most_in_one_second": most,
+                  "most_in_a_calendar_second": most_in_a_calendar_second(times),
+                  "templates_by_language": frames, "preview": preview, "status": status}
+        checks = [(f"whatsapp rate >= {rate_wanted:.0f}/s", measured >= rate_wanted,
+                   f"{measured:.2f}/s (paced at {paced_rate(WHATSAPP_RATE):.2f}/s)"),
+                  (f"whatsapp <= {WHATSAPP_RATE:.0f} in any 1 s window", most <= WHATSAPP_RATE,
+                   f"{most} (calendar second: {result['most_in_a_calendar_second']})"),
+                  ("whatsapp each subscriber exactly once",
+                   sorted(once) == sorted(numbers) and set(once.values()) == {1}
+                   and status["sent"] == count, f"{status['sent']} sent, {len(got)} messages"),
+                  ("whatsapp campaign template per language", not wrong,
+                   f"so -> {frames.get('so')}, ti -> {frames.get('ti')}; {len(wrong)} wrong")]
+        return result, checks
+
     async def kill(self, count: int) -> tuple[dict[str, Any], list[Check]]:
         print(f"bench-campaign: kill -9 of the worker during a {count}-subscriber Telegram "
               "campaign", flush=True)
@@ -290,7 +363,7 @@ def show(checks: list[Check]) -> None:
         print(f"  {'PASS' if ok else 'FAIL'}  {label:<38} {detail}", flush=True)
 
 
-async def main(telegram: int, sms: int, kill: int, out: Path) -> int:
+async def main(telegram: int, sms: int, whatsapp: int, kill: int, out: Path) -> int:
     if shutil.which("faketime") is None:
         raise SystemExit("bench-campaign: faketime not found (make faketime installs it)")
     providers = Providers(delay=LATENCY)
@@ -304,7 +377,7 @@ async def main(telegram: int, sms: int, kill: int, out: Path) -> int:
     checks: list[Check] = []
     runs: list[tuple[str, Callable[[], Awaitable[tuple[dict[str, Any], list[Check]]]]]] = [
         ("telegram", lambda: bench.telegram(telegram)), ("sms", lambda: bench.sms(sms)),
-        ("kill", lambda: bench.kill(kill))]
+        ("whatsapp", lambda: bench.whatsapp(whatsapp)), ("kill", lambda: bench.kill(kill))]
     try:
         for name, run in runs:
             results[name], found = await run()
@@ -328,7 +401,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--telegram", type=int, default=3000)
     parser.add_argument("--sms", type=int, default=1000)
+    parser.add_argument("--whatsapp", type=int, default=3000)
     parser.add_argument("--kill", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-campaign.json")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.telegram, args.sms, args.kill, args.out)))
+    sys.exit(asyncio.run(main(args.telegram, args.sms, args.whatsapp, args.kill, args.out)))

@@ -52,18 +52,23 @@ class PreviewJson(TypedDict):
     by_language: dict[str, int]
     sms_segments: int
     missing_languages: list[str]
+    missing_templates: dict[str, dict[str, int]]  # channel -> language -> recipients skipped
     skipped: int
     skipped_reasons: dict[str, int]
 
 
 def preview_json(campaign: Campaign) -> PreviewJson:
-    """The answer to a create: the campaign's id and who would get what."""
+    """The answer to a create: the campaign's id and who would get what, per channel (also
+    WhatsApp's recipients) and language; `missing_templates` names, per channel and language,
+    the recipients skipped because the channel has no template for their text's language
+    (WhatsApp, config/whatsapp.yml)."""
     preview = campaign.preview
     return {"id": campaign.id, "status": campaign.status, "recipients": preview["recipients"],
             "by_channel": preview["by_channel"], "by_language": preview["by_language"],
             "sms_segments": preview["segments"],
-            "missing_languages": preview["missing_languages"], "skipped": preview["skipped"],
-            "skipped_reasons": preview["skipped_reasons"]}
+            "missing_languages": preview["missing_languages"],
+            "missing_templates": preview.get("missing_templates", {}),
+            "skipped": preview["skipped"], "skipped_reasons": preview["skipped_reasons"]}
 
 
 async def export_metrics(campaigns: CampaignService) -> None:

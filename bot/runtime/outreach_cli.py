@@ -154,6 +154,8 @@ async def campaign_command(services: Services, args: argparse.Namespace,
         out(f"by language: {_counts(preview['by_language'])}")
         out(f"SMS segments: {preview['sms_segments']}")
         out(f"missing languages: {', '.join(preview['missing_languages']) or 'none'}")
+        if preview["missing_templates"]:  # WhatsApp recipients whose language has none
+            out(f"missing templates: {_text(preview['missing_templates'])}")
         out(f"skipped: {preview['skipped']} ({_counts(preview['skipped_reasons'])})")
     elif args.action == "send":
         campaign, scheduled = await campaigns.send(args.id)

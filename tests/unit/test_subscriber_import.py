@@ -8,6 +8,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from argparse import Namespace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -180,3 +181,37 @@ def test_the_admin_command_imports_and_counts(prefix, redis, tmp_path) -> None:
     assert "subscribers: 1" in stats.stdout and "by language: so 1" in stats.stdout
     missing = admin("subscribers", "import", str(tmp_path / "nope.csv"))
     assert missing.returncode == 1 and "error: cannot read" in missing.stderr
+
+
+async def test_whatsapp_numbers_in_e164_are_imported_and_a_bad_one_named(services,
+                                                                         tmp_path) -> None:
+    """`whatsapp` in the channel column: the number in E.164, however it is spelled; a bad one
+    is named with its line and skipped, the others imported, and the command exits 1."""
+    path = tmp_path / "list.csv"
+    path.write_text("\n".join([
+        HEADER,
+        f"whatsapp,+46701000031,so,sfi_parents,,form,{ago(5)}",                 # 2 ok
+        f'WhatsApp,"+46 70-100 00 32",ti,dropin,Tensta,form,{ago(5)}',           # 3 ok
+        f"whatsapp,0046701000033,ar,komvux,,form,{ago(5)}",                     # 4 ok
+        f"whatsapp,0701000034,sv,komvux,,form,{ago(5)}",                        # 5 no country
+        f"whatsapp,+46 70 abc,sv,komvux,,form,{ago(5)}",                        # 6
+        f"whatsapp,+46701000031,sv,komvux,,form,{ago(5)}"]) + "\n",             # 7 dup of 2
+        encoding="utf-8")
+    said: list[str] = []
+    with pytest.raises(SystemExit, match=r"error: 3 bad line\(s\) not imported"):
+        await outreach_cli.run(services, Namespace(command="subscribers", action="import",
+                                                   file=path), said.append)
+    assert said[:3] == [
+        "line 5: address: '0701000034' is not a phone number in E.164 (e.g. +46701234567)",
+        "line 6: address: '+46 70 abc' is not a phone number in E.164 (e.g. +46701234567)",
+        "line 7: the same address as line 2; skipped"]
+    assert said[3].startswith("imported 3 line(s) (3 saved")
+    now = CLOCK.timestamp()
+    found = {s.conversation: s for s in await services.subscriptions.load(
+        await services.subscriptions.conversations(now), now)}
+    assert sorted(found) == ["whatsapp:+46701000031", "whatsapp:+46701000032",
+                             "whatsapp:+46701000033"]
+    tigrinya = found["whatsapp:+46701000032"]
+    assert (tigrinya.language, tigrinya.topics, tigrinya.districts) == ("ti", ("dropin",),
+                                                                        ("Tensta",))
+    assert tigrinya.consent.channel == "whatsapp" and tigrinya.consent.source == "import:form"

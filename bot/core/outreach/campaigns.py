@@ -129,6 +129,9 @@ class Preview(TypedDict, total=False):
     by_language: dict[str, int]  # by the language of the text they get
     segments: int                # paid segments (SMS) in all
     missing_languages: list[str]  # subscribers' languages without a text
+    # channel -> language of the text -> recipients skipped: the channel has no template for
+    # it (WhatsApp); absent from previews made before WhatsApp carried campaigns
+    missing_templates: dict[str, dict[str, int]]
     skipped: int
     skipped_reasons: dict[str, int]
 

@@ -2,7 +2,9 @@
 channel's name, so the core stays channel-free (the connectors implement it).
 
 A reach reads addresses from an imported list, says what a message costs and whether it may
-wake someone at night, checks the channel's opt-out list, and sends one campaign message.
+wake someone at night, whether it can carry a text in a language (WhatsApp only sends an
+approved template outside its 24-hour window), checks the channel's opt-out list, and sends one
+campaign message.
 """
 
 from __future__ import annotations
@@ -60,7 +62,25 @@ class Reach(ABC):
         `RetryLater` when the slot is far away)."""
         return None
 
+    def refuses(self, language: str, text: str) -> str | None:
+        """Why a campaign `text` in `language` cannot go out here as written (a sentence the
+        operator can act on, e.g. too long for the channel's frame), None when it can. Asked
+        when a campaign is created, for the channels its audience may use."""
+        return None
+
+    def carries(self, language: str) -> bool:
+        """Whether a campaign text in `language` can go out here at all (WhatsApp: an approved
+        marketing template for the language, or its configured fallback). A recipient whose
+        text cannot is skipped as `no_template`, and the preview names the language."""
+        return True
+
     @abstractmethod
     async def send(self, user_id: str, text: str, campaign: str) -> Sent:
         """Send one campaign message now (its turn was waited for). Raises the job queue's
         `RetryLater` (provider errors), `GiveUp` (the provider refused it) or `Unreachable`."""
+
+    async def send_in(self, user_id: str, text: str, campaign: str, language: str) -> Sent:
+        """`send`, knowing the language of `text`: what the campaign sender calls. A channel
+        that frames the text in its language (WhatsApp's templates) overrides this; the others
+        send the text as it is."""
+        return await self.send(user_id, text, campaign)

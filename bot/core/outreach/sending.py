@@ -11,16 +11,18 @@ before 20:30, else at 08:00.
 `campaign_message` sends one person's message, deciding at send time: the campaign not
 cancelled, the subscription still there and covering it, the person not opted out on their
 channel (STOP after subscribing means nothing is sent), a text in their language (or the
-fallback), outside quiet hours for channels that have them (else the job waits for 08:00), and
-within the daily limit (LOTSEN_CAMPAIGN_MAX_PER_DAY). It then waits for its slot within the
-provider's limits, marks the recipient `sending`, calls the provider and marks them `sent`.
+fallback) that their channel can carry (`Reach.carries`: WhatsApp needs a marketing template
+for the text's language), outside quiet hours for channels that have them (else the job waits
+for 08:00), and within the daily limit (LOTSEN_CAMPAIGN_MAX_PER_DAY). It then waits for its
+slot within the provider's limits, marks the recipient `sending`, calls the provider and marks
+them `sent`.
 
 Exactly once: a job that runs again finds `sent` and does nothing; a stopping worker finishes
 the send in hand (a critical section). A worker killed (`kill -9`) during the provider call
-leaves `sending`: the provider may or may not have the message, and neither Telegram nor the
-SMS providers take an idempotency key to ask. The message is not sent again (nobody gets a
-campaign twice) and counts as sent and `in_doubt`. Only a kill between the mark and the
-request leaving the process (well under a millisecond) loses a message that way.
+leaves `sending`: the provider may or may not have the message, and neither Telegram, the SMS
+providers nor WhatsApp's Cloud API take an idempotency key to ask. The message is not sent
+again (nobody gets a campaign twice) and counts as sent and `in_doubt`. Only a kill between the
+mark and the request leaving the process (well under a millisecond) loses a message that way.
 Each person's send is its own job, so several workers share a campaign.
 """
 
@@ -137,6 +139,9 @@ class CampaignSender:
                   else "no_text" if chosen is None else "")
         if not reason and reach is not None and await reach.opted_out(user_id):
             reason = "opted_out"
+        if not reason and reach is not None and chosen is not None and \
+                not reach.carries(chosen[0]):
+            reason = "no_template"  # e.g. WhatsApp: no campaign template for the language
         if reason or reach is None or chosen is None:
             await self.store.move(campaign_id, conversation, RecipientState.SKIPPED, reason)
             return
@@ -148,9 +153,9 @@ class CampaignSender:
                                   "daily_limit")
             return
         await reach.wait_turn(user_id)
-        await self.critical.run(self._send(campaign_id, conversation, reach, chosen[1]))
+        await self.critical.run(self._send(campaign_id, conversation, reach, *chosen))
 
-    async def _send(self, campaign_id: str, conversation: str, reach: Reach,
+    async def _send(self, campaign_id: str, conversation: str, reach: Reach, language: str,
                     text: str) -> None:
         """Mark, send and record; shielded, so a stopping worker still records what it sent."""
         channel, _, user_id = conversation.partition(":")
@@ -158,7 +163,7 @@ class CampaignSender:
         if not await self.store.begin_send(campaign_id, conversation, now):
             return  # another job got there first
         try:
-            sent = await reach.send(user_id, text, campaign_id)
+            sent = await reach.send_in(user_id, text, campaign_id, language)
         except Unreachable:
             await self.store.move(campaign_id, conversation, RecipientState.FAILED,
                                   "unreachable", before=(RecipientState.SENDING,))

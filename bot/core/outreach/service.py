@@ -26,7 +26,7 @@ from bot.core.outreach.campaigns import (
     Progress,
     RecipientState,
 )
-from bot.core.outreach.drafts import read_draft
+from bot.core.outreach.drafts import CampaignError, read_draft
 from bot.core.outreach.quiet_hours import STOCKHOLM
 from bot.core.outreach.reach import Reach
 from bot.core.outreach.subscriptions import Audience, SubscriptionStore
@@ -118,6 +118,7 @@ class CampaignService:
         now = self._now()
         draft = read_draft(body, languages=self.languages, districts=self.districts,
                            channels=self.channels, now=now)
+        self.check_texts(draft.texts, draft.audience.channels or self.channels)
         preview = await self.preview(draft.audience, draft.texts, draft.fallback)
         campaign = Campaign(id=secrets.token_hex(5), name=draft.name, audience=draft.audience,
                             texts=draft.texts, fallback=draft.fallback, send_at=draft.send_at,
@@ -125,16 +126,30 @@ class CampaignService:
         await self.store.create(campaign)
         return campaign
 
+    def check_texts(self, texts: Mapping[str, str], channels: Collection[str]) -> None:
+        """Refuse (`CampaignError`) a text one of the `channels` cannot send as written (e.g.
+        longer than WhatsApp's campaign template leaves room for), rather than cut it."""
+        for language, text in texts.items():
+            for name in sorted(channels):
+                reach = self.reaches.get(name)
+                reason = reach.refuses(language, text) if reach is not None else None
+                if reason:
+                    raise CampaignError(f"The text for {language!r} cannot go by {name}: "
+                                        f"{reason}.")
+
     async def preview(self, audience: Audience, texts: dict[str, str],
                       fallback: str | None) -> Preview:
         """Who would get what if it were sent now (the daily limit aside): recipients by
         channel and by the language of the text they get, the paid segments that costs,
-        the subscribers' languages without a text, and who is skipped and why."""
+        the subscribers' languages without a text, the recipients whose channel has no
+        template for their text's language (per channel and language: skipped), and who is
+        skipped and why."""
         probe = Campaign("", "", audience, texts, fallback, None, 0.0)
         by_channel: Counter[str] = Counter()
         by_language: Counter[str] = Counter()
         skipped: Counter[str] = Counter()
         missing: set[str] = set()
+        no_template: dict[str, Counter[str]] = {}
         segments = 0
         for subscription in await self.subscriptions.matching(audience, self._now()):
             reach = self.reaches.get(subscription.channel)
@@ -151,13 +166,19 @@ class CampaignService:
             if chosen is None:
                 skipped["no_text"] += 1
                 continue
+            if not reach.carries(chosen[0]):
+                skipped["no_template"] += 1
+                no_template.setdefault(subscription.channel, Counter())[chosen[0]] += 1
+                continue
             by_channel[subscription.channel] += 1
             by_language[chosen[0]] += 1
             segments += reach.segments(chosen[1])
         return {"recipients": sum(by_channel.values()), "by_channel": dict(by_channel),
                 "by_language": dict(by_language), "segments": segments,
-                "missing_languages": sorted(missing), "skipped": sum(skipped.values()),
-                "skipped_reasons": dict(skipped)}
+                "missing_languages": sorted(missing),
+                "missing_templates": {channel: dict(sorted(counts.items()))
+                                      for channel, counts in sorted(no_template.items())},
+                "skipped": sum(skipped.values()), "skipped_reasons": dict(skipped)}
 
     def costs(self, texts: Mapping[str, str]) -> dict[str, dict[str, int]]:
         """What one message of each text costs per paid channel (e.g. {"sv": {"sms": 2}}),
