@@ -46,7 +46,7 @@ help:
 	@echo "              the seven-language mix; PROFILE_FLAGS='--mode cpu' or '--mode pyinstrument'"
 	@echo "make bench-channels  web chat API and Telegram webhook vs Rasa alone vs bare aiohttp"
 	@echo "make bench-campaign  campaign sending against stand-in providers (100 ms a call):"
-	@echo "              3,000 Telegram, 1,000 SMS, a kill -9 of the worker (about 6 minutes)"
+	@echo "              3,000 Telegram, 1,000 SMS, 3,000 WhatsApp, a kill -9 of the worker (about 7 minutes)"
 	@echo "make screenshot  the web chat in Arabic (RTL) by headless Chromium -> reports/webchat-ar.png"
 	@echo "make sms-segments  SMS segments of the ten most common replies (sv, ar, so), before/after shortening"
 	@echo "make lint     ruff, and mypy --strict over bot/ and connectors/"

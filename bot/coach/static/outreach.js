@@ -12,11 +12,12 @@
   const { api, el, setText, setAttr, language, onUnauthorized } = window.LotsenCoach;
   const STATUS = { draft: "utkast, inte skickat", scheduled: "schemalagt", sending: "skickas",
                    done: "klart", cancelled: "avbrutet" };
-  const CHANNELS = { telegram: "Telegram", sms: "SMS", webchat: "webbchatt" };
+  const CHANNELS = { whatsapp: "WhatsApp", telegram: "Telegram", sms: "SMS", webchat: "webbchatt" };
   const REASONS = { opted_out: "har skickat STOP", unsubscribed: "prenumererar inte längre",
                     no_text: "ingen text på sitt språk", channel_unavailable: "kanalen kan inte skicka nu",
                     daily_limit: "har redan fått ett utskick i dag", cancelled: "avbrutet",
-                    erased: "har raderat sina uppgifter" };
+                    erased: "har raderat sina uppgifter",
+                    no_template: "ingen WhatsApp-mall för språket" };
   const COST_DELAY_MS = 300;
   const PROGRESS_EVERY_MS = 2000;
   const LIST_EVERY_MS = 5000;
@@ -208,6 +209,13 @@
     list.replaceChildren(...items);
   }
 
+  // {"whatsapp": {"fa": 1}} -> "WhatsApp: persiska 1" (people whose language has no template).
+  function missingTemplates(missing) {
+    const parts = Object.entries(missing || {}).flatMap(([channel, byLanguage]) =>
+      Object.entries(byLanguage).map(([code, n]) => `${channelName(channel)}: ${language(code)} ${number(n)}`));
+    return parts.join(", ") || "–";
+  }
+
   function showPreview(id, preview, name) {
     draftId = id;
     $("preview-view").hidden = false;
@@ -220,6 +228,7 @@
       ["Per språk (texten de får)", counted(preview.by_language, language)],
       ["SMS-delar totalt", number(preview.sms_segments ?? preview.segments)],
       ["Språk utan text", (preview.missing_languages || []).map(language).join(", ") || "–"],
+      ["Saknade mallar", missingTemplates(preview.missing_templates)],
       ["Får inget", preview.skipped ? `${number(preview.skipped)} (${skipped})` : "–"],
     ]);
     setText($("preview-warning"), preview.recipients ? ""
