@@ -22,12 +22,9 @@ from redis.asyncio import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.coach.accounts import CoachAccounts
-from bot.core.clock import system_clock
-from bot.core.handover.teams import Teams
-from bot.core.keys import Keys
 from scripts.stack import free_port, start_python, stop, wait_http
-from tests.integration.test_booking_processes import FIXTURE_CONFIG, process_env
+from tests.integration.test_booking_processes import process_env
+from tests.staff import Operator, operators_on
 
 PASSWORD = "a long enough password 24"
 TEXT_ID, PAYLOAD = "answers/info_sfi/where/text", "/info_sfi/where"
@@ -42,39 +39,31 @@ async def said(http: aiohttp.ClientSession, base: str) -> str:
         return str((await resp.json())["replies"][0]["text"])
 
 
-async def login(base: str, username: str) -> tuple[aiohttp.ClientSession, dict[str, str]]:
-    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    async with http.post(f"{base}/coach/api/login",
-                         json={"username": username, "password": PASSWORD}) as resp:
-        return http, {"X-CSRF-Token": (await resp.json())["csrf_token"]}
-
-
 async def measure(prefix: str, bases: list[str], rounds: int = 8) -> list[float]:
     redis = Redis.from_url(REDIS_URL, decode_responses=True)
-    accounts = CoachAccounts(redis=redis, keys=Keys(prefix), clock=system_clock,
-                             teams=Teams.load(FIXTURE_CONFIG / "teams.yml"))
-    for name in ("anna", "bo"):
-        await accounts.add(name, PASSWORD, [], name=name, role="operator")
-    (anna, anna_csrf), (bo, bo_csrf) = await login(bases[0], "anna"), await login(bases[1], "bo")
+    async with operators_on(redis, prefix, bases) as (anna, bo):
+        seconds = await publish_and_listen(anna, bo, bases, rounds)
+    async for key in redis.scan_iter(match=f"{prefix}:*"):
+        await redis.delete(key)
+    await redis.aclose()
+    return seconds
+
+
+async def publish_and_listen(anna: Operator, bo: Operator, bases: list[str],
+                             rounds: int) -> list[float]:
     seconds = []
     async with aiohttp.ClientSession() as chat:
         for round_ in range(rounds):
             text = f"Järva waxaad sfi ku baran kartaa (nooca {round_})."
-            async with anna.post(f"{bases[0]}/coach/api/content/drafts", headers=anna_csrf,
-                                 json={"id": TEXT_ID, "language": "so", "text": text}) as resp:
-                draft = (await resp.json())["draft"]
+            status, body = await anna.post("/coach/api/content/drafts",
+                                           {"id": TEXT_ID, "language": "so", "text": text})
+            assert status == 201, body
             started = time.monotonic()
-            async with bo.post(f"{bases[1]}/coach/api/content/drafts/{draft}/approve",
-                               headers=bo_csrf, json={}) as resp:
-                assert resp.status == 200, await resp.text()
+            status, body = await bo.post(f"/coach/api/content/drafts/{body['draft']}/approve", {})
+            assert status == 200, body
             while text not in await said(chat, bases[0]):  # the gateway that did not approve
                 await asyncio.sleep(0.005)
             seconds.append(time.monotonic() - started)
-    await anna.close()
-    await bo.close()
-    async for key in redis.scan_iter(match=f"{prefix}:*"):
-        await redis.delete(key)
-    await redis.aclose()
     return seconds
 
 

@@ -24,12 +24,10 @@ from subprocess import Popen
 import aiohttp
 import pytest
 
-from bot.coach.accounts import CoachAccounts
 from bot.core.booking.schedule import Schedule
 from bot.core.booking.service import BookingService
 from bot.core.booking.store import BookingStore
 from bot.core.clock import system_clock
-from bot.core.handover.teams import Teams
 from bot.core.jobs import JobQueue
 from bot.core.keys import CONTENT_DRAFTS, CONTENT_PUBLISHED, CONTENT_VERSION, Keys
 from bot.core.places import Places
@@ -43,9 +41,9 @@ from tests.integration.test_booking_processes import (
     until_worker_runs,
 )
 from tests.job_queue import queue_idle
+from tests.staff import Operator, operators_on
 from tests.waiting import until
 
-PASSWORD = "a long enough password 24"
 DROPIN = (FIXTURE_CONFIG / "dropin.yml").read_text(encoding="utf-8")
 LOCATIONS = (FIXTURE_CONFIG / "locations.yml").read_text(encoding="utf-8")
 CHAT_AR, PHONE_SO = 4101, "+46700004101"
@@ -104,38 +102,11 @@ async def stack(prefix: str, providers: Providers) -> AsyncIterator[Stack]:
             stop(process)
 
 
-class Operator:
-    """One operator's browser on one gateway: its own cookies and CSRF token."""
-
-    def __init__(self, base: str, http: aiohttp.ClientSession, csrf: str) -> None:
-        self.base, self.http, self.headers = base, http, {"X-CSRF-Token": csrf}
-
-    async def get(self, path: str) -> tuple[int, dict]:
-        async with self.http.get(self.base + path) as resp:
-            return resp.status, await resp.json()
-
-    async def post(self, path: str, body: dict) -> tuple[int, dict]:
-        async with self.http.post(self.base + path, json=body, headers=self.headers) as resp:
-            return resp.status, await resp.json()
-
-
 @pytest.fixture
 async def operators(stack: Stack, redis, prefix) -> AsyncIterator[tuple[Operator, Operator]]:
     """Anna on the first gateway, Bo on the second."""
-    accounts = CoachAccounts(redis=redis, keys=Keys(prefix), clock=system_clock,
-                             teams=Teams.load(FIXTURE_CONFIG / "teams.yml"))
-    sessions, logged_in = [], []
-    for name, base in zip(("anna", "bo"), stack.gateways, strict=True):
-        await accounts.add(name, PASSWORD, [], name=name.title(), role="operator")
-        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        sessions.append(http)
-        async with http.post(f"{base}/coach/api/login",
-                             json={"username": name, "password": PASSWORD}) as resp:
-            assert resp.status == 200, await resp.text()
-            logged_in.append(Operator(base, http, (await resp.json())["csrf_token"]))
-    yield logged_in[0], logged_in[1]
-    for http in sessions:
-        await http.close()
+    async with operators_on(redis, prefix, stack.gateways) as (anna, bo):
+        yield anna, bo
 
 
 def bookings_here(redis, prefix: str, clock=system_clock) -> BookingService:

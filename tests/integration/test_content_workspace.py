@@ -13,15 +13,12 @@ from collections.abc import AsyncIterator, Iterator
 import aiohttp
 import pytest
 
-from bot.coach.accounts import CoachAccounts
-from bot.core.clock import system_clock
-from bot.core.handover.teams import Teams
 from bot.core.keys import CONTENT_DRAFTS, CONTENT_PUBLISHED, Keys
 from scripts.stack import free_port, start_python, stop, wait_http
-from tests.integration.test_booking_processes import FIXTURE_CONFIG, process_env
+from tests.integration.test_booking_processes import process_env
+from tests.staff import Operator, operators_on
 from tests.waiting import until
 
-PASSWORD = "a long enough password 24"
 TEXT_ID = "answers/info_sfi/where/text"
 PAYLOAD = "/info_sfi/where"  # the button that gives that answer (no NLU needed)
 
@@ -41,38 +38,11 @@ def two_gateways(prefix: str) -> Iterator[list[str]]:
             stop(process)
 
 
-class Operator:
-    """One operator's browser on one gateway: its own cookies and CSRF token."""
-
-    def __init__(self, base: str, http: aiohttp.ClientSession, csrf: str) -> None:
-        self.base, self.http, self.headers = base, http, {"X-CSRF-Token": csrf}
-
-    async def get(self, path: str) -> tuple[int, dict]:
-        async with self.http.get(self.base + path) as resp:
-            return resp.status, await resp.json()
-
-    async def post(self, path: str, body: dict) -> tuple[int, dict]:
-        async with self.http.post(self.base + path, json=body, headers=self.headers) as resp:
-            return resp.status, await resp.json()
-
-
 @pytest.fixture
 async def operators(two_gateways, redis, prefix) -> AsyncIterator[tuple[Operator, Operator]]:
-    accounts = CoachAccounts(redis=redis, keys=Keys(prefix), clock=system_clock,
-                             teams=Teams.load(FIXTURE_CONFIG / "teams.yml"))
-    for name in ("anna", "bo"):
-        await accounts.add(name, PASSWORD, [], name=name.title(), role="operator")
-    sessions, logged_in = [], []
-    for name, base in zip(("anna", "bo"), two_gateways, strict=True):
-        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        sessions.append(http)
-        async with http.post(f"{base}/coach/api/login",
-                             json={"username": name, "password": PASSWORD}) as resp:
-            assert resp.status == 200, await resp.text()
-            logged_in.append(Operator(base, http, (await resp.json())["csrf_token"]))
-    yield logged_in[0], logged_in[1]
-    for http in sessions:
-        await http.close()
+    """Anna on the first gateway, Bo on the second."""
+    async with operators_on(redis, prefix, two_gateways) as (anna, bo):
+        yield anna, bo
 
 
 async def somali_answer(base: str) -> str:
