@@ -24,6 +24,15 @@ MO_FILES := $(PO_FILES:.po=.mo)
 TOOLS_VENV := .venv-tools
 PIP_TOOLS := pip-tools>=7.4,<8
 PIP_AUDIT := pip-audit>=2.7,<3
+# $(call debian,COMMAND,PACKAGES,WHY): install Debian's PACKAGES if COMMAND is missing (as root
+# with apt-get; otherwise say what to install and fail).
+debian = command -v $(1) >/dev/null || { \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+    echo "install: $(2) (Debian package, $(3))"; \
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq $(2) >/dev/null; \
+  else echo "$(1) not found: install Debian's $(2) package"; exit 1; fi; }
+
 # $(call tool,COMMAND,VARIABLE): install the requirement in VARIABLE into $(TOOLS_VENV) if COMMAND is missing.
 tool = test -x $(TOOLS_VENV)/bin/$(1) || { \
   test -n "$(PYTHON311)" || { echo "Python 3.11 not found: set PYTHON311=/path/to/python3.11"; exit 1; }; \
@@ -31,7 +40,7 @@ tool = test -x $(TOOLS_VENV)/bin/$(1) || { \
   test -x $(TOOLS_VENV)/bin/python || { $(PYTHON311) -m venv $(TOOLS_VENV) && echo '*' >$(TOOLS_VENV)/.gitignore; }; \
   $(TOOLS_VENV)/bin/python -m pip install -q '$($(2))' $(PIP_QUIET); }
 
-.PHONY: help install axe run chat test test-fast test-calendar eval bench bench-channels bench-campaign lint profile valgrind model catalogs i18n-update screenshot browser faketime sms-segments clean lock audit config-docs
+.PHONY: help install axe run chat test test-fast test-calendar eval bench bench-channels bench-campaign lint profile valgrind model catalogs i18n-update screenshot browser faketime gettext sms-segments clean lock audit config-docs
 
 help:
 	@echo "make run      start Rasa, the gateway and the worker (web chat at http://127.0.0.1:$${LOTSEN_PORT:-8080}/)"
@@ -79,12 +88,7 @@ install: $(VENV)/.installed $(NLU_VENV)/.installed catalogs
 
 # Debian's Chromium for the browser tests and screenshots (installed when missing and we are root).
 browser:
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "install: chromium (Debian package, for browser tests; about a minute)"; \
-	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	  else echo "chromium not found: install Debian's chromium package"; exit 1; fi; }
+	@$(call debian,chromium,chromium chromium-driver,for browser tests; about a minute)
 
 # axe-core (npm, pinned in package.json and package-lock.json): the browser tests run it in each
 # page to find WCAG 2.1 A/AA violations. Node.js and npm come with the machine.
@@ -99,12 +103,12 @@ axe: $(AXE)
 
 # Debian's faketime, to run the unit tests on other dates (installed when missing and we are root).
 faketime:
-	@command -v faketime >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "install: faketime (Debian package, for tests on other dates)"; \
-	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq faketime >/dev/null; \
-	  else echo "faketime not found: install Debian's faketime package"; exit 1; fi; }
+	@$(call debian,faketime,faketime,for tests on other dates)
+
+# GNU gettext's msgfmt: a test checks that an exported .po passes `msgfmt --check`, as a
+# translator's tool would.
+gettext:
+	@$(call debian,msgfmt,gettext,for the .po export test)
 
 locales/%/LC_MESSAGES/lotsen.mo: locales/%/LC_MESSAGES/lotsen.po $(VENV)/.installed
 	@$(VENV)/bin/pybabel -q compile --statistics -D lotsen -i $< -o $@
@@ -122,7 +126,7 @@ model: $(NLU_VENV)/.installed
 run: install model
 	@$(PY) scripts/run.py
 
-test: install model browser axe faketime
+test: install model browser axe faketime gettext
 	@$(PY) -m pytest -q -rs --durations=8
 	@$(MAKE) --no-print-directory test-calendar
 
@@ -150,12 +154,7 @@ bench: install model
 
 # Debian's valgrind, for make profile's instruction counts (installed when missing and we are root).
 valgrind:
-	@command -v callgrind_control >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "install: valgrind (Debian package, for make profile)"; \
-	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq valgrind >/dev/null; \
-	  else echo "valgrind not found: install Debian's valgrind package"; exit 1; fi; }
+	@$(call debian,callgrind_control,valgrind,for make profile)
 
 # Instructions per web chat message (callgrind: the same on a busy machine), for the questions
 # and for the seven-language mix; PROFILE_FLAGS for the other modes (scripts/profile_gateway.py).
