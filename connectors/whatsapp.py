@@ -157,6 +157,13 @@ def _objects(value: object, where: str) -> list[Mapping[str, object]]:
     return value
 
 
+def _object(container: Mapping[str, object], name: str, where: str) -> Mapping[str, object]:
+    value = container.get(name)
+    if not isinstance(value, dict):
+        raise _bad(f"{where}.{name}", "must be an object")
+    return value
+
+
 def _text(container: Mapping[str, object], name: str, where: str) -> str:
     value = container.get(name)
     if not isinstance(value, str):
@@ -171,24 +178,15 @@ def _check_message(message: Mapping[str, object], where: str) -> None:
         _text(message, "from", where)
     kind = message["type"]
     if kind == "text":
-        body = message.get("text")
-        if not isinstance(body, dict):
-            raise _bad(f"{where}.text", "must be an object")
-        _text(body, "body", f"{where}.text")
+        _text(_object(message, "text", where), "body", f"{where}.text")
     elif kind == "interactive":
-        chosen = message.get("interactive")
-        if not isinstance(chosen, dict):
-            raise _bad(f"{where}.interactive", "must be an object")
+        chosen = _object(message, "interactive", where)
         which = _text(chosen, "type", f"{where}.interactive")
         if which in ("button_reply", "list_reply"):
-            reply = chosen.get(which)
-            if not isinstance(reply, dict):
-                raise _bad(f"{where}.interactive.{which}", "must be an object")
+            reply = _object(chosen, which, f"{where}.interactive")
             _text(reply, "id", f"{where}.interactive.{which}")
     elif kind == "button":
-        button = message.get("button")
-        if not isinstance(button, dict):
-            raise _bad(f"{where}.button", "must be an object")
+        button = _object(message, "button", where)
         for field in ("payload", "text"):
             if field in button:
                 _text(button, field, f"{where}.button")
