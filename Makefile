@@ -40,7 +40,7 @@ tool = test -x $(TOOLS_VENV)/bin/$(1) || { \
   test -x $(TOOLS_VENV)/bin/python || { $(PYTHON311) -m venv $(TOOLS_VENV) && echo '*' >$(TOOLS_VENV)/.gitignore; }; \
   $(TOOLS_VENV)/bin/python -m pip install -q '$($(2))' $(PIP_QUIET); }
 
-.PHONY: help install axe run chat test test-fast test-calendar eval bench bench-channels bench-campaign lint profile valgrind model catalogs i18n-update screenshot browser faketime gettext sms-segments clean lock audit config-docs
+.PHONY: help install axe run chat test test-fast test-calendar eval bench bench-channels bench-campaign lint profile valgrind model catalogs i18n-update screenshot browser faketime gettext pdf sms-segments clean lock audit config-docs
 
 help:
 	@echo "make run      start Rasa, the gateway and the worker (web chat at http://127.0.0.1:$${LOTSEN_PORT:-8080}/)"
@@ -110,6 +110,11 @@ faketime:
 gettext:
 	@$(call debian,msgfmt,gettext,for the .po export test)
 
+# The monthly report's PDF (WeasyPrint needs Pango) and its test's pdftotext (poppler-utils).
+pdf:
+	@$(call debian,pdftotext,poppler-utils,for the monthly report test's pdftotext)
+	@ldconfig -p | grep -q libpangoft2-1.0 || { $(call debian,lotsen-no-such-command,libpango-1.0-0 libpangoft2-1.0-0,for the monthly report's PDF); }
+
 locales/%/LC_MESSAGES/lotsen.mo: locales/%/LC_MESSAGES/lotsen.po $(VENV)/.installed
 	@$(VENV)/bin/pybabel -q compile --statistics -D lotsen -i $< -o $@
 
@@ -126,17 +131,21 @@ model: $(NLU_VENV)/.installed
 run: install model
 	@$(PY) scripts/run.py
 
-test: install model browser axe faketime gettext
+test: install model browser axe faketime gettext pdf
 	@$(PY) -m pytest -q -rs --durations=8
 	@$(MAKE) --no-print-directory test-calendar
 
 # The unit tests on Christmas Eve and on the night Sweden moves to summer time: no test may
 # depend on today's date or the hour (tests inject a clock; see tests/clock.py).
+# libfaketime is preloaded directly, not through the `faketime` wrapper, whose semaphores in
+# /dev/shm outlive a killed wrapper and make a later one with the same pid fail (scripts/libfaketime.py).
 CALENDAR_DATES := '2026-12-24 18:00:00' '2027-03-28 01:30:00'
+LIBFAKETIME = $(firstword $(wildcard /usr/lib/*/faketime/libfaketime.so.1))
 test-calendar: install faketime
+	@test -n "$(LIBFAKETIME)" || { echo "test-calendar: libfaketime not found" >&2; exit 1; }
 	@for when in $(CALENDAR_DATES); do \
-	  echo "test-calendar: tests/unit at $$when (faketime)"; \
-	  faketime "$$when" $(PY) -m pytest -q -rf -p no:cacheprovider tests/unit \
+	  echo "test-calendar: tests/unit at $$when (libfaketime)"; \
+	  LD_PRELOAD=$(LIBFAKETIME) FAKETIME="@$$when" $(PY) -m pytest -q -rf -p no:cacheprovider tests/unit \
 	    | grep -E '^(FAILED|ERROR)|passed|failed'; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done
 

@@ -37,7 +37,6 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -58,6 +57,7 @@ from bot.core.outreach.subscriptions import Consent, Subscription
 from bot.runtime.wiring import Services, build_services
 from connectors.outbox import Outbox
 from connectors.send_limits import paced_rate
+from scripts import libfaketime
 from connectors.whatsapp import WhatsAppChannel
 from scripts.stack import PYTHON, stop
 from tests.fakes import (
@@ -146,10 +146,9 @@ class Bench:
         self.env["LOTSEN_KEY_PREFIX"] = f"lotsen-bench-campaign-{secrets.token_hex(3)}"
 
     def start_worker(self) -> None:
-        command = ["faketime", "-f", f"+{self.offset}", str(PYTHON), "-m", "bot", "worker"]
         self.worker = subprocess.Popen(
-            command, cwd=ROOT, start_new_session=True,
-            env={**os.environ, **self.env, "FAKETIME_DONT_FAKE_MONOTONIC": "1"})
+            [str(PYTHON), "-m", "bot", "worker"], cwd=ROOT, start_new_session=True,
+            env={**os.environ, **self.env, **libfaketime.environment(self.offset)})
 
     def kill_worker(self) -> None:
         assert self.worker is not None
@@ -364,8 +363,8 @@ def show(checks: list[Check]) -> None:
 
 
 async def main(telegram: int, sms: int, whatsapp: int, kill: int, out: Path) -> int:
-    if shutil.which("faketime") is None:
-        raise SystemExit("bench-campaign: faketime not found (make faketime installs it)")
+    if libfaketime.library() is None:
+        raise SystemExit("bench-campaign: libfaketime not found (make faketime installs it)")
     providers = Providers(delay=LATENCY)
     runner = web.AppRunner(providers.app(), access_log=None)
     await runner.setup()
