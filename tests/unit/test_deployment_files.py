@@ -20,7 +20,9 @@ SCRIPT_VARS = {"LOTSEN_NLU_PORT"}  # read by scripts/run.py, not by the services
 
 def test_has_the_five_services_each_with_image_or_build() -> None:
     services = COMPOSE["services"]
-    assert set(services) == {"redis", "rasa", "gateway", "worker", "lb"}
+    app = {name for name, service in services.items() if "profiles" not in service}
+    assert app == {"redis", "rasa", "gateway", "worker", "lb"}
+    assert set(services) - app == {"prometheus", "grafana"}  # profile `monitoring`
     for name, service in services.items():
         assert "image" in service or "build" in service, name
 
