@@ -57,8 +57,8 @@ from bot.core.outreach.subscriptions import Consent, Subscription
 from bot.runtime.wiring import Services, build_services
 from connectors.outbox import Outbox
 from connectors.send_limits import paced_rate
-from scripts import libfaketime
 from connectors.whatsapp import WhatsAppChannel
+from scripts import libfaketime
 from scripts.stack import PYTHON, stop
 from tests.fakes import (
     ELKS_PASSWORD,
