@@ -143,11 +143,13 @@ CALENDAR_DATES := '2026-12-24 18:00:00' '2027-03-28 01:30:00'
 LIBFAKETIME = $(firstword $(wildcard /usr/lib/*/faketime/libfaketime.so.1))
 test-calendar: install faketime
 	@test -n "$(LIBFAKETIME)" || { echo "test-calendar: libfaketime not found" >&2; exit 1; }
-	@for when in $(CALENDAR_DATES); do \
-	  echo "test-calendar: tests/unit at $$when (libfaketime)"; \
+	@echo "test-calendar: tests/unit at $(CALENDAR_DATES) (libfaketime, both at once)"
+	@pids=""; n=0; for when in $(CALENDAR_DATES); do n=$$((n + 1)); \
 	  LD_PRELOAD=$(LIBFAKETIME) FAKETIME="@$$when" $(PY) -m pytest -q -rf -p no:cacheprovider tests/unit \
-	    | grep -E '^(FAILED|ERROR)|passed|failed'; \
-	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done
+	    >.test-calendar-$$n.log 2>&1 & pids="$$pids $$!"; done; \
+	status=0; n=0; for pid in $$pids; do n=$$((n + 1)); wait $$pid || status=1; \
+	  echo "test-calendar: date $$n:"; grep -E '^(FAILED|ERROR)|passed|failed' .test-calendar-$$n.log; \
+	  rm -f .test-calendar-$$n.log; done; exit $$status
 
 test-fast: install
 	@$(PY) -m pytest -q -m "not integration"

@@ -22,6 +22,7 @@ from bot.core.hashing import KeyedHash
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.outreach.subscriptions import SubscriptionStore
 from bot.core.redis_types import StrRedis
+from bot.core.stats.recorder import StatsRecorder
 
 OPTOUT = declare("optout:{digest}", owner=Owner.CONVERSATION, expiry="none",
                  erasure=Erasure.KEPT,
@@ -30,9 +31,11 @@ OPTOUT = declare("optout:{digest}", owner=Owner.CONVERSATION, expiry="none",
 
 
 class OptOuts:
-    def __init__(self, *, redis: StrRedis, keys: Keys, secret: str = "") -> None:
+    def __init__(self, *, redis: StrRedis, keys: Keys, secret: str = "",
+                 stats: StatsRecorder | None = None) -> None:
         self.redis = redis
         self.keys = keys
+        self.stats = stats
         self._hash = KeyedHash(redis=redis, keys=keys, secret=secret)
 
     async def _key(self, conversation: str) -> str:
@@ -46,7 +49,8 @@ class OptOuts:
         """Record the objection; it also ends the person's subscription (a later START does
         not bring it back: subscribing again needs new consent)."""
         await self.redis.set(await self._key(conversation), "1")
-        await SubscriptionStore(redis=self.redis, keys=self.keys).remove(conversation)
+        await SubscriptionStore(redis=self.redis, keys=self.keys,
+                                stats=self.stats).remove(conversation)
 
     async def opt_in(self, conversation: str) -> None:
         await self.redis.delete(await self._key(conversation))

@@ -23,7 +23,7 @@ class PushChannel(Channel):
         super().__init__(context)
         self.outbox = Outbox(context.jobs, self.name)
         self.optouts = OptOuts(redis=context.redis, keys=context.keys,
-                               secret=context.settings.hash_secret)
+                               secret=context.settings.hash_secret, stats=context.engine.stats)
         self.pacer = Pacer(redis=context.redis, keys=context.keys)
         keywords = Keywords(context.settings.content_dir / "languages.yml")
         self.inbox = ChannelInbox(context.engine, self.outbox, self.optouts, keywords,

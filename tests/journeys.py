@@ -91,8 +91,9 @@ async def coach_claims_and_writes(browser, csrf: dict, *, close: bool) -> str:
     return lead
 
 
-async def telegram(client, *texts: str, chat: int = CHAT, button: str | None = None) -> None:
-    user = {"id": chat, "is_bot": False, "first_name": "A", "language_code": "sv"}
+async def telegram(client, *texts: str, chat: int = CHAT, button: str | None = None,
+                   language: str = "sv") -> None:
+    user = {"id": chat, "is_bot": False, "first_name": "A", "language_code": language}
     where = {"id": chat, "type": "private"}
     bodies = [{"update_id": next(_ids), "message": {"message_id": next(_ids), "date": 0,
                                                       "text": text, "chat": where,

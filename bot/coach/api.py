@@ -37,8 +37,11 @@ from bot.core.handover.leads import (
     LeadStore,
 )
 from bot.core.handover.teams import Teams
-from bot.core.messages import Purpose, Reply
+from bot.core.messages import Capabilities, Purpose, Reply
 from bot.core.metrics import LEAD_OUTCOMES, TIME_TO_CLAIM
+from bot.core.stats.counters import Cell
+from bot.core.stats.recorder import StatsRecorder
+from bot.core.stats.satisfaction import SatisfactionFlow, ask_satisfaction
 from bot.http import ClientAddresses, bad_request, error, json_object
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -151,8 +154,13 @@ class CoachApi:
                  content: Content, deliveries: Deliveries, audit_log: AuditLog,
                  canned: CannedReplies, clock: Clock,
                  addresses: ClientAddresses | None = None,
-                 window_of: WindowOf = no_window) -> None:
+                 window_of: WindowOf = no_window, stats: StatsRecorder | None = None,
+                 satisfaction: SatisfactionFlow | None = None,
+                 capabilities: Mapping[str, Capabilities] | None = None) -> None:
         self.clock = clock
+        self.stats = stats
+        self.satisfaction = satisfaction  # asked after a close (bot/core/stats/satisfaction.py)
+        self.capabilities = dict(capabilities or {})  # each channel's, by name
         self.window_of = window_of
         self.canned = canned
         self.accounts = accounts
@@ -313,7 +321,11 @@ class CoachApi:
             return error(409, "Another coach has this lead." if result is ClaimResult.TAKEN
                          else "This lead is closed.")
         if result is ClaimResult.CLAIMED_FIRST:
-            TIME_TO_CLAIM.labels(team=lead.team).observe(lead.waiting_seconds(self._now()))
+            waited = lead.waiting_seconds(self._now())
+            TIME_TO_CLAIM.labels(team=lead.team).observe(waited)
+            if self.stats is not None:
+                await self.stats.claimed(lead_cell(lead), waited,
+                                         within_sla=waited <= self.teams.sla_seconds)
         await self.audit.record(coach.username, AuditAction.LEAD_CLAIM, lead.id, lead.team)
         return web.json_response(await self._detail(await self.leads.get(lead.id) or lead,
                                                     coach))
@@ -386,12 +398,31 @@ class CoachApi:
         if await self.leads.close(lead, coach.username, outcome) is not CloseResult.CLOSED:
             return error(409, "The lead is no longer yours.")
         LEAD_OUTCOMES.labels(team=lead.team, outcome=outcome).inc()
+        if self.stats is not None:
+            await self.stats.add("handovers_closed", lead_cell(lead))
         await self.audit.record(coach.username, AuditAction.LEAD_CLOSE, lead.id, lead.team)
         if not lead.fields.get("user_left"):
             language = lead.fields.get("language", "sv")
-            await self.deliveries.send(lead.conversation,
-                                       [self.content.reply("handover_closed", language)])
+            asked: list[Reply] = []
+            if self.satisfaction is not None:
+                channel = lead.conversation.partition(":")[0]
+                asked = await ask_satisfaction(self.satisfaction, lead,
+                                               self.capabilities.get(channel, Capabilities()))
+            # With the question, no topic menu before it: one set of choices at a time.
+            closed = self.content.reply("handover_closed", language,
+                                        buttons=() if asked else None)
+            await self.deliveries.send(lead.conversation, [closed, *asked])
         return web.json_response({"ok": True, "id": lead.id, "outcome": outcome})
+
+
+def lead_cell(lead: Lead) -> Cell:
+    """Where a lead's counts go in the statistics: its channel, language, topic and district
+    (none of its person's details)."""
+    fields = lead.fields
+    district = fields.get("district", "")
+    return Cell(fields.get("channel", lead.conversation.partition(":")[0]),
+                fields.get("language", ""), fields.get("topic", ""),
+                "" if district == "other" else district)
 
 
 def _refusal(window: WindowJson, confirmed: object) -> web.Response | None:

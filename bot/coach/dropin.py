@@ -164,6 +164,8 @@ class DropinRoutes:
         result = await self.bookings.store.mark_attendance(booking, status)
         if result is AttendResult.NOT_ACTIVE:
             return error(409, "The booking was cancelled; attendance cannot be marked.")
+        if result is AttendResult.MARKED:
+            await self.bookings.attendance_marked(booking, status)
         # The code is the person's and the log outlives the booking: a digest names it.
         digest = hashlib.sha256(booking.code.encode()).hexdigest()[:12]
         await self.audit.record(coach.username, AuditAction.ATTENDANCE,

@@ -59,6 +59,8 @@ from bot.core.nlu.cache import CachedParser, Lookup
 from bot.core.places import Location, Places, format_hours
 from bot.core.redis_types import Command
 from bot.core.review.inbox import ReviewInbox
+from bot.core.stats.counters import Cell
+from bot.core.stats.recorder import StatsRecorder
 from bot.core.store import ConversationState, ConversationStore
 from bot.core.turn import Intent, Turn
 
@@ -68,6 +70,8 @@ MISUNDERSTANDINGS_BEFORE_COACH = 2
 # Intents answered in any state, even while a flow holds the chat (a coach chat): a person can
 # always have their data deleted.
 ALWAYS_ANSWERED = ("delete_my_data",)
+# Answers from facts rather than a topic's text; the statistics count them as answered too.
+PLACE_INTENTS = ("ask_location", "ask_opening_hours")
 
 
 Handler = Callable[[Turn, Intent], Awaitable[list[Reply]]]
@@ -108,7 +112,8 @@ class DialogueEngine:
                  languages: LanguageTable, detector: LanguageDetector, places: Places,
                  threshold: float, max_message_chars: int, rate_limit_per_minute: int,
                  flows: Sequence[Flow] = (), answer_threshold: float = 0.5,
-                 review: ReviewInbox | None = None, max_in_flight: int = 0) -> None:
+                 review: ReviewInbox | None = None, max_in_flight: int = 0,
+                 stats: StatsRecorder | None = None) -> None:
         self.store = store
         self.nlu = nlu
         self.content = content
@@ -118,6 +123,7 @@ class DialogueEngine:
         self.threshold = threshold
         self.answer_threshold = answer_threshold
         self.review = review
+        self.stats = stats
         self.max_chars = max_message_chars
         self.rate_limit = rate_limit_per_minute
         self.flows = list(flows)
@@ -189,6 +195,9 @@ class DialogueEngine:
                 and message.payload is None and not text.isdigit()):
             language = message.language_hint if message.language_hint and \
                 self.languages.is_enabled(message.language_hint) else self.languages.default
+            if self.stats is not None:
+                await self.stats.add_many([(name, Cell(message.channel, language))
+                                           for name in ("messages", "nlu_busy")])
             return self._topic_menu_outcome(language, message.capabilities.buttons, "nlu_busy")
         self.in_flight += 1
         try:
@@ -211,6 +220,8 @@ class DialogueEngine:
                     language=self._language_for(message, opened.state, detect=False))
         step = Step(turn, text, opened.sent_before + 1, cached=lookup)
         outcome = await self._decide(step)
+        if self.stats is not None and step.stored and not turn.erased:
+            turn.staged += await self._stats_writes(step, outcome)
         writes = [] if turn.erased else self._turn_writes(step, outcome)  # erased: nothing
         writes += turn.staged                      # of this conversation is written again
         if channel is not None:
@@ -243,6 +254,39 @@ class DialogueEngine:
         if turn.erased:
             outcome.erased = True
         return outcome
+
+    async def _stats_writes(self, step: Step, outcome: Outcome) -> list[Command]:
+        """The day's counters this message adds to (bot/core/stats/): no id, no text. The
+        conversation's first message of a day costs one round trip more (new or returning)."""
+        assert self.stats is not None
+        turn, state = step.turn, step.turn.state
+        today = self.stats.today()
+        cell = Cell(turn.message.channel, turn.language)
+        writes: list[Command] = []
+        if state.stats_day != today.isoformat():
+            writes += await self.stats.visit(turn.conversation_id, cell, state.stats_day)
+            state.stats_day = today.isoformat()
+        fallback, intent = outcome.fallback, outcome.intent or ""
+        topic = intent if fallback is None else ""
+        counted = ["messages"]
+        if fallback in ("nlu_busy", "nlu_down"):
+            counted.append(fallback)
+        elif fallback == "clarify":
+            counted.append("clarified")
+        elif fallback == "coach_offer" or intent == "out_of_scope":
+            counted.append("not_understood")
+        elif fallback is None and (intent.startswith("info_") or intent in PLACE_INTENTS
+                                   or turn.answered):
+            counted.append("answered")
+            if turn.answered:
+                counted.append("specific_answers")
+            if state.stats_answered_day != today.isoformat():
+                state.stats_answered_day = today.isoformat()
+                writes += self.stats.writes("conversations_answered", cell, 1, today)
+        topical = Cell(cell.channel, cell.language, topic, turn.district or "")
+        for name in counted:
+            writes += self.stats.writes(name, topical, 1, today)
+        return writes
 
     def _turn_writes(self, step: Step, outcome: Outcome) -> list[Command]:
         """The message's count, the conversation's state and its transcript lines, written with
@@ -373,6 +417,7 @@ class DialogueEngine:
             turn.staged += self.review.seen_writes(turn.language)
         intent = Intent(parsed.intent, parsed.confidence, parsed.entity("district"), text,
                         answer=self.specific_answer(parsed))
+        turn.district = intent.district
         if active is not None:
             answered = await active.on_understood(turn, intent)
             if answered is not None:

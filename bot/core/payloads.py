@@ -39,6 +39,7 @@ HANDOVER = Prefix("/handover:")
 ERASE = Prefix("/erase:")
 SUBSCRIPTION = Prefix("/sub:")
 REVIEW = Prefix("/review:")
+SATISFACTION = Prefix("/satisfaction:")
 
 
 def intent(name: str) -> str:

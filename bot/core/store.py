@@ -38,6 +38,10 @@ class ConversationState:
     # answer so that "That didn't help" can put it in the review inbox.
     review_question: str | None = None
     review_answer: str | None = None
+    # The statistics' days (bot/core/stats/recorder.py): the last day this conversation wrote,
+    # and the last day the bot answered it (each counted once a day).
+    stats_day: str | None = None
+    stats_answered_day: str | None = None
 
     @classmethod
     def from_json(cls, raw: str | bytes | None) -> ConversationState:

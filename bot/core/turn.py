@@ -32,6 +32,7 @@ class Turn:
     label: str | None = None  # a flow may name the intent to report instead of its own
     completed: str | None = None  # what this turn achieved ("booking"), for flows' follow-ups
     answered: str | None = None  # the specific answer given (`info_sfi/where`), if one was
+    district: str | None = None  # a district the message named (for the statistics)
     # Writes that go with the turn's own (state, transcript): sent in the same batch.
     staged: list[Command] = field(default_factory=list)
 

@@ -26,6 +26,9 @@
       texts per language by status; a language as .po for translators (fuzzy = not reviewed)
       or the published overrides as YAML; a translator's .po back as drafts (never
       published; exit status 1 if any entry was rejected)
+  python -m bot.admin report --month YYYY-MM --out DIR
+      the committee's monthly report: DIR/lotsen-YYYY-MM.html and .pdf (counts under 5
+      as "<5"); prints the paths and the key figures
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from bot.core.handover.teams import Teams
 from bot.core.jobs import JobQueue
 from bot.core.keys import Keys
 from bot.core.redis_types import StrRedis
-from bot.runtime import content_cli, outreach_cli
+from bot.runtime import content_cli, outreach_cli, report_cli
 
 
 def read_password() -> str:
@@ -136,6 +139,7 @@ def parser() -> argparse.ArgumentParser:
     dead.add_argument("id", nargs="?", help="the job id, for retry and drop")
     outreach_cli.add_commands(commands)
     content_cli.add_commands(commands)
+    report_cli.add_commands(commands)
     return parser
 
 
@@ -165,6 +169,8 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 if args.command == "dead-letters":
                     await dead_letters(settings, redis, args)
+                elif args.command == "report":
+                    await report_cli.run(settings, redis, args)
                 else:
                     await coach_command(settings, teams, redis, args)
             finally:

@@ -30,6 +30,7 @@ from bot.coach.live import EventHub, LiveRoutes
 from bot.coach.outreach import OutreachPanel
 from bot.coach.review import ReviewRoutes
 from bot.coach.sessions import RedisSessionStorage
+from bot.coach.stats import StatsRoutes
 from bot.config import Settings
 from bot.core.clock import Clock, system_clock
 from bot.core.handover.leads import LeadStatus
@@ -46,6 +47,7 @@ from bot.core.metrics import (
     REDIS_MEMORY,
 )
 from bot.core.nlu import NLUBusy, NLUUnavailable
+from bot.core.stats.satisfaction import satisfaction_flow
 from bot.core.workspace.service import Status
 from bot.http import ClientAddresses, admin_refusal, bad_request, error, json_object
 from bot.runtime.campaigns_api import CampaignRoutes, admin_access, export_metrics
@@ -88,7 +90,10 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
                              content=services.content, deliveries=services.deliveries,
                              audit_log=audit_log, canned=services.static.canned,
                              clock=services.clock, addresses=addresses,
-                             window_of=coach_window_of(services))
+                             window_of=coach_window_of(services), stats=services.stats,
+                             satisfaction=satisfaction_flow(services.engine.flows),
+                             capabilities={name: channel.capabilities for name, channel
+                                           in services.channels.channels.items()})
         app.router.add_routes(coach_api.routes())
         guard = coach_api.guard
         dropin = DropinRoutes(services.bookings, services.booking_texts, services.teams,
@@ -99,6 +104,11 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
                                            services.languages).routes())
         app.router.add_routes(ContentRoutes(services.workspace, guard, audit_log,
                                             services.languages, sms_preview).routes())
+        app.router.add_routes(StatsRoutes(
+            services.stats_query, services.stats, guard,
+            channels=[name for name in services.channels.channels if name != "terminal"],
+            languages=list(services.languages.enabled),
+            districts=services.static.districts).routes())
         await services.live_content.refresh()  # published edits, before the first message
         hub = app[HUB] = EventHub(services.staff_events)
         app.router.add_routes(LiveRoutes(hub, guard, dropin.locations_of).routes())

@@ -32,6 +32,7 @@ from bot.core.handover.canned import CannedReplies
 from bot.core.handover.flow import HandoverFlow
 from bot.core.handover.leads import LeadStore
 from bot.core.handover.teams import Teams
+from bot.core.hashing import KeyedHash
 from bot.core.i18n import Catalogs, LanguageTable
 from bot.core.jobs import JobQueue
 from bot.core.keys import Keys
@@ -49,6 +50,9 @@ from bot.core.redis_types import StrRedis
 from bot.core.review.flow import ReviewFlow
 from bot.core.review.inbox import ReviewInbox
 from bot.core.staff_events import StaffEvents
+from bot.core.stats.query import StatsQuery
+from bot.core.stats.recorder import StatsRecorder
+from bot.core.stats.satisfaction import SatisfactionFlow
 from bot.core.store import ConversationStore
 from bot.core.workspace.checks import TextLimit
 from bot.core.workspace.facts import DOCUMENTS, Facts
@@ -59,6 +63,7 @@ from bot.core.workspace.store import WorkspaceStore
 from bot.runtime.channels import ChannelRegistry, channel_eraser
 from bot.runtime.redis_connection import redis_client
 from connectors.base import ChannelContext, StoreContext
+from connectors.optout import OptOuts
 
 __all__ = ["Services", "StaticContent", "build_services", "load_content", "redis_client"]
 
@@ -119,6 +124,8 @@ class Services:
     campaigns: CampaignService
     staff_events: StaffEvents
     review: ReviewInbox
+    stats: StatsRecorder       # the daily counters (bot/core/stats/), added to as things happen
+    stats_query: StatsQuery
     workspace: ContentWorkspace
     live_content: LiveContent  # published edits, reloaded in memory (a background task)
     critical: CriticalSections  # sends a stopping worker finishes before it closes its clients
@@ -168,24 +175,29 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
     languages, content, places = static.languages, static.content, static.places
     keys, retention = Keys(settings.key_prefix), settings.retention_seconds
     store = ConversationStore(redis=redis, keys=keys, clock=clock, retention_seconds=retention)
+    stats = StatsRecorder(redis=redis, keys=keys, clock=clock,
+                          hasher=KeyedHash(redis=redis, keys=keys, secret=settings.hash_secret))
     jobs = JobQueue(redis=redis, keys=keys, clock=clock,
                     lease_seconds=settings.job_lease_seconds,
                     dead_letter_seconds=settings.dead_letter_days * 24 * 3600)
     staff_events = StaffEvents(redis=redis, keys=keys)
     booking_store = BookingStore(redis=redis, keys=keys, retention_seconds=retention,
                                  events=staff_events)
-    bookings = BookingService(static.schedule, booking_store, jobs, clock=clock)
+    bookings = BookingService(static.schedule, booking_store, jobs, clock=clock, stats=stats,
+                              districts={place.id: place.districts[0]
+                                         for place in places.locations if place.districts})
     texts = BookingTexts(content, static.schedule, places)
     when = WhenParser(settings.content_dir / "dates.yml",
                       [languages.languages[c].babel_locale for c in languages.enabled])
     leads = LeadStore(redis=redis, keys=keys, clock=clock, retention_seconds=retention,
                       events=staff_events)
-    subscriptions = SubscriptionStore(redis=redis, keys=keys)
-    campaign_store = CampaignStore(redis=redis, keys=keys, recipients_seconds=retention)
+    subscriptions = SubscriptionStore(redis=redis, keys=keys, stats=stats)
+    campaign_store = CampaignStore(redis=redis, keys=keys, recipients_seconds=retention,
+                                   stats=stats)
     stores = StoreContext(settings=settings, redis=redis, keys=keys, clock=clock)
     erasure = ErasureFlow(content, store, erasers=[
         bookings.erase, leads.erase_user, jobs.erase_for, subscriptions.erase,
-        channel_eraser(stores), campaign_store.erase])
+        channel_eraser(stores), campaign_store.erase, stats.erase])
     limits = Limits(redis=redis, keys=keys, clock=clock)
     daily_bookings = DailyLimit(limits, "bookings", settings.limit_bookings_per_day,
                                 settings.limit_bookings_per_address_per_day)
@@ -195,9 +207,11 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
                          shared_words=shared_words)
     flows: list[Flow] = [
         BookingFlow(bookings, texts, content, places, when, daily_bookings),
-        HandoverFlow(leads, static.teams, content, store, daily_leads), erasure,
+        HandoverFlow(leads, static.teams, content, store, daily_leads, stats), erasure,
         SubscriptionFlow(subscriptions, content, places, clock),
-        ReviewFlow(review, content),  # last: its button ends the answer's buttons
+        SatisfactionFlow(content, store, review, stats=stats, opted_out=OptOuts(
+            redis=redis, keys=keys, secret=settings.hash_secret).opted_out),
+        ReviewFlow(review, content, stats),  # last: its buttons end the answer's buttons
     ]
     cache = ParseCache(redis=redis, keys=keys, secret=settings.hash_secret,
                        shared_words=shared_words) \
@@ -209,7 +223,7 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
                             max_message_chars=settings.max_message_chars,
                             rate_limit_per_minute=settings.rate_limit_per_minute, flows=flows,
                             answer_threshold=settings.answer_threshold, review=review,
-                            max_in_flight=settings.max_in_flight)
+                            max_in_flight=settings.max_in_flight, stats=stats)
     engine.check_payloads()
     channels = ChannelRegistry(ChannelContext(settings=settings, redis=redis, keys=keys,
                                               clock=clock, http=http, engine=engine, jobs=jobs))
@@ -224,6 +238,7 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
                     leads=leads, accounts=accounts, subscriptions=subscriptions, engine=engine,
                     channels=channels, deliveries=channels.deliveries(), reaches=reaches,
                     campaigns=campaigns, staff_events=staff_events, review=review,
+                    stats=stats, stats_query=StatsQuery(redis=redis, keys=keys),
                     workspace=workspace, live_content=live_content,
                     critical=CriticalSections())
 

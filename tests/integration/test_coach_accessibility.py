@@ -153,7 +153,8 @@ async def test_axe_finds_no_violations_logged_out_and_with_a_lead_open(panel) ->
         '<script src="/coach/static/outreach.js" defer>',
         '<script src="/coach/static/dropin.js" defer>',
         '<script src="/coach/static/review.js" defer>',
-        '<script src="/coach/static/content.js" defer>']
+        '<script src="/coach/static/content.js" defer>',
+        '<script src="/coach/static/stats.js" defer>']
 
 
 # ---------------------------------------------------------------------- 2. keyed queue rows

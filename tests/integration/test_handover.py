@@ -142,8 +142,9 @@ async def test_claim_race_relay_both_ways_and_close(app_client, aiohttp_client, 
                              headers=winner_csrf)
     assert resp.status == 200
     assert (await redis.xpending(stream, "coaches"))["pending"] == 0  # acknowledged
-    assert "stängt" in (await talk.messages())[-1]["text"] or "avslutat" in (
-        await talk.messages())[-1]["text"]
+    closed_text, asked = [m["text"] for m in (await talk.messages())[-2:]]
+    assert "avslutat" in closed_text
+    assert asked == app_client.server.app[SERVICES].content.text("satisfaction_question", "sv")
     back = await talk.send("var ligger jobbtorg i kista")  # back to the bot, not the coach
     assert "Kista" in back["replies"][0]["text"] or "Järva" in back["replies"][0]["text"]
     assert await metric(app_client, 'lotsen_lead_outcomes_total{outcome="booked",'

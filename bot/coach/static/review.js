@@ -6,7 +6,8 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const { api, el, setText, language, onUnauthorized } = window.LotsenCoach;
-  const REASONS = { clarify: "oklar", out_of_scope: "utanför ämnet", unhelpful: "hjälpte inte" };
+  const REASONS = { clarify: "oklar", out_of_scope: "utanför ämnet", unhelpful: "hjälpte inte",
+                    comment: "kommentar" };
   let labels = [];
   let shownLanguage = null;
 

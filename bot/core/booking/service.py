@@ -16,8 +16,12 @@ from bot.core.booking.when import in_part
 from bot.core.clock import Clock, system_clock
 from bot.core.jobs import JobQueue
 from bot.core.metrics import BOOKINGS
+from bot.core.stats.counters import Cell
+from bot.core.stats.recorder import StatsRecorder
 
 REMINDER_JOB = "booking_reminder"
+STATS_TOPIC = "book_dropin"  # the intent bookings belong to, in the statistics
+STATS_OF_ATTENDANCE = {"attended": "attended", "no_show": "no_show"}
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,33 @@ class BookingResult:
 
 class BookingService:
     def __init__(self, schedule: Schedule, store: BookingStore, jobs: JobQueue,
-                 clock: Clock = system_clock) -> None:
+                 clock: Clock = system_clock, stats: StatsRecorder | None = None,
+                 districts: dict[str, str] | None = None) -> None:
         self.schedule = schedule
         self.store = store
         self.jobs = jobs
         self.clock = clock
+        self.stats = stats
+        self.districts = districts or {}  # location id -> its district, for the statistics
+
+    def stats_cell(self, booking: Booking) -> Cell:
+        """A booking's place in the statistics: its channel, language and district."""
+        return Cell(booking.conversation.partition(":")[0], booking.language, STATS_TOPIC,
+                    self.districts.get(booking.location, ""))
+
+    async def _count(self, counter: str, booking: Booking, n: int = 1) -> None:
+        if self.stats is not None:
+            await self.stats.add(counter, self.stats_cell(booking), n)
+
+    async def attendance_marked(self, booking: Booking, status: str) -> None:
+        """Staff marked attendance (`booking` as it was before): counted on the booking's day,
+        and a changed mark moves its count."""
+        if self.stats is None or booking.attendance == status:
+            return
+        cell, day = self.stats_cell(booking), date.fromisoformat(booking.day)
+        if booking.attendance in STATS_OF_ATTENDANCE:
+            await self.stats.add(STATS_OF_ATTENDANCE[booking.attendance], cell, -1, day)
+        await self.stats.add(STATS_OF_ATTENDANCE[status], cell, 1, day)
 
     def now(self) -> datetime:
         return self.clock()
@@ -80,6 +106,7 @@ class BookingService:
         booking = await self.store.get(attempt.code) if attempt.code else None
         if attempt.status is BookResult.BOOKED and booking is not None:
             await self._schedule_reminder(booking)
+            await self._count("bookings_made", booking)
         result = BookingResult(attempt.status, booking, slot)
         if attempt.status is BookResult.FULL:
             result.alternatives = await self.alternatives(slot)
@@ -106,6 +133,7 @@ class BookingService:
         if status is CancelResult.CANCELLED and booking is not None:
             BOOKINGS.labels(result="cancelled").inc()
             await self.jobs.cancel(reminder_job_id(booking.code))
+            await self._count("bookings_cancelled", booking)
         return status, booking
 
     async def erase(self, conversation: str) -> int:

@@ -16,6 +16,8 @@ from bot.core.limits import DailyLimit
 from bot.core.messages import Button, Reply
 from bot.core.payloads import HANDOVER
 from bot.core.places import fold
+from bot.core.stats.counters import Cell
+from bot.core.stats.recorder import StatsRecorder
 from bot.core.store import ConversationStore
 from bot.core.turn import Intent, Turn
 
@@ -60,12 +62,22 @@ class HandoverFlow(Flow):
     label = "request_coach"
 
     def __init__(self, leads: LeadStore, teams: Teams, content: Content,
-                 conversations: ConversationStore, daily: DailyLimit | None = None) -> None:
+                 conversations: ConversationStore, daily: DailyLimit | None = None,
+                 stats: StatsRecorder | None = None) -> None:
         self.daily = daily
+        self.stats = stats
         self.leads = leads
         self.teams = teams
         self.content = content
         self.conversations = conversations
+
+    def _count(self, turn: Turn, counter: str) -> None:
+        """Count a step of the handover in the day's statistics, with the turn's writes."""
+        if self.stats is not None:
+            data = turn.state.flow_data
+            district = str(data.get("district", "")) if data.get("district") != "other" else ""
+            cell = Cell(turn.message.channel, turn.language, str(data.get("topic", "")), district)
+            turn.staged += self.stats.writes(counter, cell)
 
     def _reply(self, turn: Turn, key: str, buttons: list[Button] | tuple[Button, ...] = (),
                extra: tuple[str, ...] = (), **values: object) -> Reply:
@@ -114,6 +126,7 @@ class HandoverFlow(Flow):
         if topic:
             turn.state.flow_data["topic"] = topic
         days = self.leads.retention // 86400
+        self._count(turn, "handovers_requested")
         return [self._reply(turn, "handover_consent", extra=(YES, NO),
                             days=days)]
 
@@ -138,6 +151,7 @@ class HandoverFlow(Flow):
             return [self.content.reply("handover_declined", turn.language)]
         if kind == "yes" and data.get("step") == Step.CONSENT:
             data.update(self._consent_record(turn), step=Step.NAME)
+            self._count(turn, "handovers_consented")
             return [self._reply(turn, "handover_ask_name", extra=(NO,))]
         if "consent_version" not in data:
             return await self.start(turn, Intent("request_coach", source="payload"))

@@ -26,6 +26,8 @@ from typing import TypedDict
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.outreach.subscriptions import Audience
 from bot.core.redis_types import StrPipeline, StrRedis
+from bot.core.stats.counters import Cell
+from bot.core.stats.recorder import StatsRecorder
 
 
 class CampaignStatus(StrEnum):
@@ -54,6 +56,8 @@ OPEN = (RecipientState.QUEUED, RecipientState.FAILED)  # a job may (still) send 
 REPLY_DAYS = 7          # a message from a recipient within this many days counts as a reply
 DEEP_LINK = "c-"        # a campaign link's start parameter: "c-<campaign id>"
 DAY = 24 * 3600
+# Campaign events that the daily statistics count too (the counter names: PRODUCT.md §8).
+STATS_OF_EVENT = {"delivered": "campaign_delivered", "replies": "campaign_replied"}
 
 CAMPAIGNS = declare("campaigns", owner=Owner.SYSTEM, expiry="none (campaign ids)",
                     erasure=Erasure.NOT_PERSONAL, note="campaign ids scored by creation time")
@@ -236,10 +240,11 @@ class Progress:
 
 class CampaignStore:
     def __init__(self, *, redis: StrRedis, keys: Keys,
-                 recipients_seconds: int = 30 * DAY) -> None:
+                 recipients_seconds: int = 30 * DAY, stats: StatsRecorder | None = None) -> None:
         self.redis = redis
         self.keys = keys
         self.recipients_seconds = recipients_seconds
+        self.stats = stats
         self._transition = redis.register_script(TRANSITION)
         self._claim_day = redis.register_script(CLAIM_DAY)
         self._set_status = redis.register_script(SET_STATUS)
@@ -344,12 +349,21 @@ class CampaignStore:
     async def progress(self, campaign_id: str) -> Progress:
         return Progress.from_counts(await self.counts(campaign_id))
 
-    async def count(self, campaign_id: str, name: str, channel: str) -> None:
-        """Count an event beside the states (delivered, undelivered)."""
+    async def count(self, campaign_id: str, name: str, channel: str, language: str = "") -> None:
+        """Count an event beside the states (delivered, undelivered, replies), and in the daily
+        statistics (`language` where the caller knows it: a provider's delivery report does
+        not say it)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hincrby(self._counts(campaign_id), name, 1)
             pipe.hincrby(self._counts(campaign_id), f"{name}@{channel}", 1)
             await pipe.execute()
+        if name in STATS_OF_EVENT:
+            await self.tally(STATS_OF_EVENT[name], channel, language)
+
+    async def tally(self, counter: str, channel: str, language: str) -> None:
+        """Add to a campaign counter of the daily statistics (no campaign or person in it)."""
+        if self.stats is not None:
+            await self.stats.add(counter, Cell(channel, language))
 
     # ------------------------------------------------------------------ per person
     async def claim_day(self, conversation: str, day: str, campaign_id: str,
@@ -359,10 +373,13 @@ class CampaignStore:
         key = self.keys(CAMPAIGN_DAY, conversation=conversation, day=day)
         return bool(await self._claim_day(keys=[key], args=[campaign_id, max_per_day, 2 * DAY]))
 
-    async def mark_recent(self, conversation: str, campaign_id: str, now: float) -> None:
+    async def mark_recent(self, conversation: str, campaign_id: str, now: float,
+                          language: str = "") -> None:
         key = self.keys(CAMPAIGN_RECENT, conversation=conversation)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, campaign_id, repr(now))
+            if language:  # for the statistics' count of replies by language
+                pipe.hset(key, f"lang:{campaign_id}", language)
             pipe.expire(key, REPLY_DAYS * DAY)
             await pipe.execute()
 
@@ -371,15 +388,17 @@ class CampaignStore:
         REPLY_DAYS days (the one its link names, else the latest), once per person and
         campaign. Returns the campaign id counted, if any."""
         key = self.keys(CAMPAIGN_RECENT, conversation=conversation)
-        recent = {cid: float(at) for cid, at in (await self.redis.hgetall(key)).items()
-                  if not cid.startswith("r:") and float(at) >= now - REPLY_DAYS * DAY}
+        fields = await self.redis.hgetall(key)
+        recent = {cid: float(at) for cid, at in fields.items()
+                  if not cid.startswith(("r:", "lang:")) and float(at) >= now - REPLY_DAYS * DAY}
         if not recent:
             return None
         named = source[len(DEEP_LINK):] if source and source.startswith(DEEP_LINK) else None
         campaign_id = named if named in recent else max(recent, key=recent.__getitem__)
         if not await self.redis.hsetnx(key, f"r:{campaign_id}", "1"):
             return None
-        await self.count(campaign_id, "replies", conversation.split(":", 1)[0])
+        await self.count(campaign_id, "replies", conversation.split(":", 1)[0],
+                         fields.get(f"lang:{campaign_id}", ""))
         return campaign_id
 
     async def erase(self, conversation: str) -> None:

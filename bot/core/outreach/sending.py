@@ -174,9 +174,10 @@ class CampaignSender:
             raise
         await self.store.move(campaign_id, conversation, RecipientState.SENT,
                               before=(RecipientState.SENDING,))
+        await self.store.tally("campaign_sent", channel, language)
         if sent.delivered:
-            await self.store.count(campaign_id, "delivered", channel)
-        await self.store.mark_recent(conversation, campaign_id, now)
+            await self.store.count(campaign_id, "delivered", channel, language)
+        await self.store.mark_recent(conversation, campaign_id, now, language)
 
     async def _after_crash(self, campaign_id: str, conversation: str, since: float) -> None:
         """The recipient is marked `sending`: a worker was calling the provider. Give a live

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.redis_types import StrPipeline, StrRedis
+from bot.core.stats.counters import Cell
+from bot.core.stats.recorder import StatsRecorder
 
 TOPICS = ("sfi_parents", "jobbtorg_unga", "jobbtorg", "komvux", "dropin")  # fixed ids
 SUBSCRIPTION_DAYS = 365
@@ -105,6 +107,7 @@ class Subscription:
 class SubscriptionStore:
     redis: StrRedis
     keys: Keys
+    stats: StatsRecorder | None = None  # counts subscriptions started and ended
     _index: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -118,9 +121,13 @@ class SubscriptionStore:
         return now + SUBSCRIPTION_DAYS * DAY
 
     async def save(self, subscription: Subscription, now: float) -> None:
-        """Store (or replace) a subscription; it expires by itself at `expires_at`."""
+        """Store (or replace) a subscription; it expires by itself at `expires_at`. One that
+        replaces none (or one run out) counts as started."""
         key = self._key(subscription.conversation)
         ttl = max(1, int(subscription.expires_at - now))
+        if self.stats is not None and await self.get(subscription.conversation, now) is None:
+            await self.stats.add("subscriptions_started", _cell(subscription.conversation,
+                                                                subscription.language))
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
             pipe.hset(key, mapping=subscription.to_hash())
@@ -139,15 +146,21 @@ class SubscriptionStore:
         subscription = Subscription.from_hash(conversation, values)
         return subscription if subscription.expires_at > now else None
 
-    async def remove(self, conversation: str) -> bool:
-        """Unsubscribe, STOP or erasure: True if there was a subscription."""
+    async def remove(self, conversation: str, *, counted: bool = True) -> bool:
+        """Unsubscribe or STOP (counted as ended), or erasure (`counted=False`): True if there
+        was a subscription."""
         async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(self._key(conversation), "language")
             pipe.delete(self._key(conversation))
             pipe.zrem(self._index, conversation)
-            deleted, _ = await pipe.execute()
+            language, deleted, _ = await pipe.execute()
+        if deleted and counted and self.stats is not None:
+            await self.stats.add("subscriptions_ended", _cell(conversation, language or ""))
         return bool(deleted)
 
-    erase = remove  # the erasure hook (ErasureFlow's erasers take a conversation id)
+    async def erase(self, conversation: str) -> bool:
+        """The erasure hook (ErasureFlow's erasers take a conversation id)."""
+        return await self.remove(conversation, counted=False)
 
     async def renew(self, conversation: str, now: float) -> Subscription | None:
         """Another SUBSCRIPTION_DAYS from now, and a new renewal question before the end."""
@@ -190,3 +203,7 @@ class SubscriptionStore:
         """Live subscriptions ending within RENEWAL_NOTICE_DAYS that were not asked yet."""
         soon = await self.redis.zrangebyscore(self._index, now, now + RENEWAL_NOTICE_DAYS * DAY)
         return [s for s in await self.load(soon, now) if not s.renewal_asked]
+
+
+def _cell(conversation: str, language: str) -> Cell:
+    return Cell(conversation.partition(":")[0], language, "subscribe")

@@ -1,9 +1,11 @@
-"""The "That didn't help" button: a discreet way to say an answer missed, feeding the inbox.
+"""The "This helped" and "That didn't help" buttons: a discreet way to say whether an answer
+hit, counted in the statistics and feeding the inbox.
 
-After every topic or specific answer given to a free-text question, the button is added (not
-on SMS, where every line costs). The question is remembered redacted in the conversation's
-state until the next answer; pressing the button puts it in the review inbox once and offers a
-coach instead.
+After every topic or specific answer given to a free-text question, both buttons are added
+(not on SMS, where every line costs). The question is remembered redacted in the conversation's
+state until the next answer. Either press is counted once per answer (`helped`/`not_helped`,
+per channel, language and the answered topic: no id, no text); "That didn't help" also puts the
+question in the review inbox and offers a coach instead, "This helped" thanks briefly.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from bot.core.messages import Reply
 from bot.core.payloads import HELP, REQUEST_COACH, REVIEW
 from bot.core.review.inbox import ReviewInbox
 from bot.core.review.redact import redact
+from bot.core.stats.counters import Cell
+from bot.core.stats.recorder import StatsRecorder
 from bot.core.turn import Intent, Turn
 
 UNHELPFUL = REVIEW("unhelpful")
+HELPFUL = REVIEW("helpful")
 
 
 class ReviewFlow(Flow):
@@ -25,24 +30,34 @@ class ReviewFlow(Flow):
     intents = ()
     label = "unhelpful"
 
-    def __init__(self, inbox: ReviewInbox, content: Content) -> None:
+    def __init__(self, inbox: ReviewInbox, content: Content,
+                 stats: StatsRecorder | None = None) -> None:
         self.inbox = inbox
         self.content = content
+        self.stats = stats
 
     def fixed_payloads(self) -> tuple[str, ...]:
-        return (UNHELPFUL,)
+        return (HELPFUL, UNHELPFUL)
 
     def accepts(self, payload: str) -> bool:
-        return payload == UNHELPFUL
+        return payload in (HELPFUL, UNHELPFUL)
 
     async def on_intent(self, turn: Turn, intent: Intent) -> list[Reply]:
         raise AssertionError("the review flow owns no intent")
 
     async def on_payload(self, turn: Turn, payload: str) -> list[Reply] | None:
         question, turn.state.review_question = turn.state.review_question, None
+        answer, turn.state.review_answer = turn.state.review_answer, None
+        helped = payload == HELPFUL
+        if answer is not None and self.stats is not None:  # once per answer
+            topic = answer.partition("/")[0]
+            turn.staged += self.stats.writes("helped" if helped else "not_helped",
+                                             Cell(turn.message.channel, turn.language, topic))
+        if helped:
+            turn.label = "helpful"
+            return [self.content.reply("helpful_thanks", turn.language)]
         if question:
-            await self.inbox.record(question, turn.language, turn.state.review_answer or "",
-                                    "unhelpful")
+            await self.inbox.record(question, turn.language, answer or "", "unhelpful")
         return [self.content.reply("unhelpful_thanks", turn.language,
                                    buttons=[REQUEST_COACH, HELP])]
 
@@ -59,5 +74,5 @@ class ReviewFlow(Flow):
         if turn.short:
             return replies
         last = replies[-1]
-        return [*replies[:-1],
-                Reply(last.text, (*last.buttons, self.content.button(UNHELPFUL, turn.language)))]
+        pressed = self.content.buttons((HELPFUL, UNHELPFUL), turn.language)
+        return [*replies[:-1], Reply(last.text, (*last.buttons, *pressed))]

@@ -1,11 +1,13 @@
 """The review inbox in Redis: questions the bot did not understand, grouped by similarity.
 
 What is kept is a redacted question (bot.core.review.redact), its language, what the model
-guessed and why it was kept (`clarify`, `out_of_scope`, `unhelpful`), and never a conversation
-id: an entry cannot be traced back to a person. Alike questions share a group (the same words,
-by Jaccard similarity of their word sets), so an editor labels a pattern once, not forty
-messages. Each group expires after the retention period, counted from its last question; an
-index per language lists the groups; weekly counters give the share of messages not understood.
+guessed and why it was kept (`clarify`, `out_of_scope`, `unhelpful`, or `comment`: a comment
+after the satisfaction question), and never a conversation id: an entry cannot be traced back
+to a person. A comment is not a question missed, so it is not counted as not understood.
+Alike questions share a group (the same words, by Jaccard similarity of their word sets), so an
+editor labels a pattern once, not forty messages. Each group expires after the retention
+period, counted from its last question; an index per language lists the groups; weekly counters
+give the share of messages not understood.
 
 A label is an intent (`info_sfi`), a specific answer (`info_sfi/where`) or `ignore`; labelled
 groups are exported as Rasa NLU YAML for `nlu/data/`.
@@ -26,7 +28,8 @@ from bot.core.metrics import NLU_READ, NOT_UNDERSTOOD
 from bot.core.redis_types import Command, StrRedis
 from bot.core.review.redact import redact, signature, similarity
 
-REASONS = ("clarify", "out_of_scope", "unhelpful")
+REASONS = ("clarify", "out_of_scope", "unhelpful", "comment")
+MISSED = ("clarify", "out_of_scope", "unhelpful")  # reasons counted as not understood
 IGNORE = "ignore"
 SIMILAR = 0.5           # Jaccard similarity from which two questions share a group
 RECENT_GROUPS = 300     # groups of a language compared with a new question
@@ -139,8 +142,9 @@ class ReviewInbox:
         """Keep `text` (redacted here) for review; returns its group id (None: nothing left)."""
         if reason not in REASONS:
             raise ValueError(f"unknown review reason {reason!r}")
-        NOT_UNDERSTOOD.labels(language=language, reason=reason).inc()
-        await self._count(language, "missed")
+        if reason in MISSED:
+            NOT_UNDERSTOOD.labels(language=language, reason=reason).inc()
+            await self._count(language, "missed")
         cleaned = redact(text, self.shared_words).strip()
         words = signature(cleaned)
         if not words:
