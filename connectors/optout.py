@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.core.access.data import OPT_OUT, Section
 from bot.core.hashing import KeyedHash
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.outreach.subscriptions import SubscriptionStore
@@ -44,6 +45,11 @@ class OptOuts:
 
     async def opted_out(self, conversation: str) -> bool:
         return bool(await self.redis.exists(await self._key(conversation)))
+
+    async def export(self, conversation: str) -> Section:
+        """For a copy of the person's data: whether this conversation said STOP (the keyed hash
+        itself stays out of it). Kept until START: no end."""
+        return Section(OPT_OUT, [{"stopped": await self.opted_out(conversation)}])
 
     async def opt_out(self, conversation: str) -> None:
         """Record the objection; it also ends the person's subscription (a later START does

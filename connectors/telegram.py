@@ -4,7 +4,8 @@ compare), polling for local use, and the sender the worker runs for the outbox.
 Inline keyboards carry button payloads as callback data (at most 64 bytes; longer payloads are
 stored in Redis behind a short key). `/start <source>` records the campaign source (poster,
 school, open preschool, or `c-<id>` from a campaign message's link); `/language`, `/help` and
-`/stop` work as in every channel. Campaigns reach people through `TelegramReach`.
+`/stop` work as in every channel. Campaigns reach people through `TelegramReach`. A copy of
+one's data (`data_access`) comes as a document in the chat (`DataCopySender`, sendDocument).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
+from bot.core.access.collect import Access
+from bot.core.access.flow import access_of, document_job
+from bot.core.access.render import filename, html_page
 from bot.core.content import Content
 from bot.core.jobs import (
     GiveUp,
@@ -140,7 +144,7 @@ class CallbackData:
 
 class TelegramChannel(PushChannel):
     name = CHANNEL
-    capabilities = Capabilities(buttons=True, max_reply_chars=4096)
+    capabilities = Capabilities(buttons=True, max_reply_chars=4096, documents=True)
 
     def __init__(self, context: ChannelContext) -> None:
         super().__init__(context)
@@ -175,8 +179,14 @@ class TelegramChannel(PushChannel):
             return {}
         sender = self.sender()
         leaving = GroupLeaver(sender, self.context.engine.content)
-        return {send_job(CHANNEL): sender.send, ANSWER_CALLBACK_JOB: sender.answer_callback,
-                LEAVE_GROUP_JOB: leaving.leave}
+        handlers: dict[str, JobHandler] = {
+            send_job(CHANNEL): sender.send, ANSWER_CALLBACK_JOB: sender.answer_callback,
+            LEAVE_GROUP_JOB: leaving.leave}
+        access = access_of(self.context.engine.flows)
+        if access is not None:  # a copy of one's data, as a document in the chat
+            handlers[document_job(CHANNEL)] = DataCopySender(
+                sender, access, self.context.engine.content).send
+        return handlers
 
     async def webhook(self, request: web.Request) -> web.Response:
         if not self.secret or self.bot is None:
@@ -339,6 +349,34 @@ class TelegramSender:
         bot = await self.ready_bot()
         with contextlib.suppress(GiveUp), telegram_outcome("answerCallbackQuery"):
             await bot.answer_callback_query(text_field(job.payload, "id"))
+
+
+class DataCopySender:
+    """The job that sends a person a copy of their data (bot/core/access/) as a document in
+    their chat: the readable page, made when it is sent, via sendDocument (multipart upload)."""
+
+    def __init__(self, sender: TelegramSender, access: Access, content: Content) -> None:
+        self.sender = sender
+        self.access = access
+        self.content = content
+
+    async def send(self, job: Job) -> None:
+        """{"to": chat, "language"}. Nothing for a chat that said STOP; blocked: opted out."""
+        chat = text_field(job.payload, "to")
+        conversation = f"{CHANNEL}:{chat}"
+        if await self.sender.optouts.opted_out(conversation):
+            return
+        data = await self.access.collect(conversation, text_field(job.payload, "language"))
+        page = html_page(data, self.content).encode()
+        caption = self.content.text("access_document_caption", data.language)
+        bot = await self.sender.ready_bot()
+        await self.sender.within_limits(chat)
+        try:
+            with telegram_outcome("sendDocument"):
+                await bot.send_document(chat_id=int(chat), document=page, caption=caption,
+                                        filename=filename(data, "html"))
+        except Blocked:
+            await self.sender.optouts.opt_out(conversation)
 
 
 class GroupLeaver:

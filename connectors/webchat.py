@@ -16,6 +16,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.core import batch, json_codec
+from bot.core.access.data import CHAT_LOG, Record, Section, iso
+from bot.core.access.flow import access_of
+from bot.core.access.render import filename, html_page, json_bytes
 from bot.core.clock import Clock
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.limits import Limits
@@ -23,11 +26,13 @@ from bot.core.messages import Capabilities, IncomingMessage, Outcome, Reply
 from bot.core.redis_types import Command, StrRedis
 from bot.http import ClientAddresses, bad_request, error, json_object, too_many, whole_number
 from connectors.base import Channel, ChannelContext, StoreContext
+from connectors.webchat_notices import notices_route
 from connectors.webchat_widget import widget_route
 
 CHANNEL = "webchat"
 STATIC_DIR = Path(__file__).resolve().parent / "webchat_static"
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+EXPORT_PATH = "/webchat/sessions/{user}/export"  # a copy of one's data (the export route)
 LOG_LIMIT = 500
 SESSION = declare("webchat:session:{session}", owner=Owner.CONVERSATION,
                   expiry="the retention period, renewed on use", erasure=Erasure.EXPIRES,
@@ -107,6 +112,20 @@ class WebchatStore:
         await self.redis.delete(self._session_key(session), self._log_key(session),
                                 self._seq_key(session))
 
+    async def export(self, conversation: str) -> Section | None:
+        """What was sent to a web chat session (the bot's replies, a coach's messages,
+        reminders), for a copy of the person's data; None for another channel's conversation.
+        Kept until the retention period after the last entry."""
+        channel, _, session = conversation.partition(":")
+        if channel != CHANNEL:
+            return None
+        raw = await self.redis.lrange(self._log_key(session), 0, -1)
+        entries = [json_codec.loads(entry) for entry in raw]
+        items: list[Record] = [{"at": iso(float(e["ts"])), "text": str(e.get("text", ""))}
+                               for e in entries]
+        kept = float(entries[-1]["ts"]) + self.retention if entries else None
+        return Section(CHAT_LOG, items, kept)
+
     async def since(self, session: str, after: int) -> list[dict[str, Any]]:
         """The log's entries numbered above `after` (the first entry ever added is 1)."""
         raw, total = await batch.run(self.redis, [("LRANGE", self._log_key(session), 0, -1),
@@ -160,7 +179,9 @@ class WebchatTurn:
 class WebchatChannel(Channel):
     name = CHANNEL
     # A session ends with the browser tab, so nobody can be reached here later (no notices).
-    capabilities = Capabilities(buttons=True, max_reply_chars=4000, reachable_later=False)
+    # The city's posted notices are shown on the page, above the chat (GET /webchat/notices).
+    capabilities = Capabilities(buttons=True, max_reply_chars=4000, reachable_later=False,
+                                notices_in_page=True, download_link=EXPORT_PATH)
 
     def __init__(self, context: ChannelContext) -> None:
         super().__init__(context)
@@ -201,10 +222,12 @@ class WebchatChannel(Channel):
             web.post("/webchat/sessions", self.create_session),
             web.post("/webchat/sessions/{session}/messages", self.post_message),
             web.get("/webchat/sessions/{session}/messages", self.get_messages),
+            web.get("/webchat/sessions/{session}/export", self.export),
             web.get("/webchat/languages", self.list_languages),
             web.get("/", self.page),
             web.static("/static", STATIC_DIR),
             widget_route(self.content, self.languages),
+            notices_route(self.engine),
         ]
 
     @classmethod
@@ -267,6 +290,25 @@ class WebchatChannel(Channel):
         after = whole_number(request.query.get("after", "0"), "after")
         messages = await self.store.since(session, after)
         return web.json_response({"messages": messages})
+
+    async def export(self, request: web.Request) -> web.Response:
+        """A copy of what Lotsen keeps about this session (bot/core/access/): JSON to download,
+        or `?format=html` a page to read. Only the session in the URL: an unknown one is 404."""
+        session = request.match_info["session"]
+        language = await self.store.language(session)
+        access = access_of(self.engine.flows)
+        if language is None or access is None:
+            return _unknown_session()
+        wanted = request.query.get("format", "json")
+        if wanted not in ("json", "html"):
+            raise bad_request('"format" must be json or html.')
+        conversation = f"{CHANNEL}:{session}"
+        data = await access.collect(conversation, await access.language_of(
+            conversation, fallback=language or None))
+        if wanted == "html":
+            return web.Response(text=html_page(data, self.content), content_type="text/html")
+        return web.Response(body=json_bytes(data), content_type="application/json", headers={
+            "Content-Disposition": f'attachment; filename="{filename(data, "json")}"'})
 
     async def list_languages(self, request: web.Request) -> web.Response:
         return web.json_response({"default": self.languages.default, "languages": [

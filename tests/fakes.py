@@ -43,6 +43,8 @@ class Providers:
     telegram_sent: list[dict[str, Any]] = field(default_factory=list)
     telegram_answered: list[str] = field(default_factory=list)
     telegram_left: list[int] = field(default_factory=list)
+    # sendDocument: {"chat_id", "caption", "filename", "mime_type", "content" (bytes)}
+    telegram_documents: list[dict[str, Any]] = field(default_factory=list)
     telegram_429: int = 0          # answer this many next sendMessage calls with 429
     telegram_rejected: int = 0     # how many 429s were answered
     elks_sent: list[dict[str, str]] = field(default_factory=list)
@@ -81,8 +83,10 @@ class Providers:
         if request.match_info["token"] != TELEGRAM_TOKEN:
             return web.json_response({"ok": False, "error_code": 401,
                                       "description": "Unauthorized"}, status=401)
-        params = await _params(request)
         method = request.match_info["method"]
+        if method == "sendDocument":
+            return await self.telegram_document(request)
+        params = await _params(request)
         if method == "getMe":
             return _ok({"id": 4242, "is_bot": True, "first_name": "Lotsen",
                         "username": "lotsen_test_bot", "can_join_groups": False,
@@ -115,6 +119,34 @@ class Providers:
             return _ok([])
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"},
                                  status=404)
+
+    async def telegram_document(self, request: web.Request) -> web.Response:
+        """sendDocument with a new file, as the Bot API takes it: multipart/form-data with
+        `chat_id`, an optional `caption`, and the file in the `document` part (its file name
+        in the part's Content-Disposition)."""
+        if request.content_type != "multipart/form-data":
+            return _bad_request("there is no document in the request")
+        form = await request.post()
+        document, chat = form.get("document"), form.get("chat_id")
+        if not isinstance(document, web.FileField) or not isinstance(chat, str):
+            return _bad_request("there is no document in the request" if chat else
+                                "chat_id is empty")
+        content = document.file.read()
+        if not content:
+            return _bad_request("file must be non-empty")
+        sent = {"chat_id": int(chat), "caption": str(form.get("caption") or ""),
+                "filename": document.filename, "mime_type": document.content_type,
+                "content": content}
+        self.telegram_documents.append(sent)
+        self.arrivals.append(("telegram", chat, time.monotonic()))
+        number = len(self.telegram_sent) + len(self.telegram_documents)
+        return _ok({"message_id": number, "date": int(time.time()),
+                    "chat": {"id": sent["chat_id"], "type": "private"},
+                    "document": {"file_id": f"doc{number}", "file_unique_id": f"u{number}",
+                                 "file_name": document.filename,
+                                 "mime_type": document.content_type,
+                                 "file_size": len(content)},
+                    **({"caption": sent["caption"]} if sent["caption"] else {})})
 
     # ------------------------------------------------------------------ 46elks
     async def elks(self, request: web.Request) -> web.Response:
@@ -316,6 +348,11 @@ def elks_auth(secret: str) -> dict[str, str]:
 
 def _ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
+
+
+def _bad_request(reason: str) -> web.Response:
+    return web.json_response({"ok": False, "error_code": 400,
+                              "description": f"Bad Request: {reason}"}, status=400)
 
 
 async def _params(request: web.Request) -> dict[str, Any]:

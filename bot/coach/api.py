@@ -9,12 +9,17 @@ A channel that lets Lotsen write freely only for a while after the person's last
 (WhatsApp's 24-hour window) is described by `window_of`, given by the wiring so that this module
 names no channel: the claimed lead shows whether the window is open and how a reply would go
 now, and a reply that could not go at all is refused before anything is queued.
+
+Presence (`/coach/api/presence`): the panel says the coach is there when it opens and on their
+activity, and the coach can set themselves away (bot/core/hours/presence.py); claiming, writing
+and closing count as activity too. The SLA counts each team's open time only (teams.yml hours).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict
 
@@ -37,6 +42,7 @@ from bot.core.handover.leads import (
     LeadStore,
 )
 from bot.core.handover.teams import Teams
+from bot.core.hours.presence import Presence, PresenceState
 from bot.core.messages import Capabilities, Purpose, Reply
 from bot.core.metrics import LEAD_OUTCOMES, TIME_TO_CLAIM
 from bot.core.stats.counters import Cell
@@ -71,6 +77,17 @@ class TeamNumbersJson(TypedDict):
     waiting: int
     over_sla: int
     claimed: int
+
+
+class PresenceJson(TypedDict):
+    """`/coach/api/presence`: whether the coach counts as present, whether they chose "Borta",
+    and until when the presence lasts without activity (ISO 8601, UTC; `seconds_left` by the
+    server's clock)."""
+
+    present: bool
+    away: bool
+    until: str | None
+    seconds_left: int | None
 
 
 class LeadSummaryJson(TypedDict):
@@ -156,8 +173,10 @@ class CoachApi:
                  addresses: ClientAddresses | None = None,
                  window_of: WindowOf = no_window, stats: StatsRecorder | None = None,
                  satisfaction: SatisfactionFlow | None = None,
-                 capabilities: Mapping[str, Capabilities] | None = None) -> None:
+                 capabilities: Mapping[str, Capabilities] | None = None,
+                 presence: Presence | None = None) -> None:
         self.clock = clock
+        self.presence = presence or Presence(redis=leads.redis, keys=leads.keys, clock=clock)
         self.stats = stats
         self.satisfaction = satisfaction  # asked after a close (bot/core/stats/satisfaction.py)
         self.capabilities = dict(capabilities or {})  # each channel's, by name
@@ -184,6 +203,8 @@ class CoachApi:
             web.post("/coach/api/logout", self.guard(self.logout, csrf=True)),
             web.get("/coach/api/me", self.guard(self.me)),
             web.post("/coach/api/me", self.guard(self.update_me, csrf=True)),
+            web.get("/coach/api/presence", self.guard(self.presence_state)),
+            web.post("/coach/api/presence", self.guard(self.set_presence, csrf=True)),
             web.get("/coach/api/teams", self.guard(self.team_numbers)),
             web.get("/coach/api/leads", self.guard(self.list_leads)),
             web.get("/coach/api/canned", self.guard(self.list_canned)),
@@ -231,6 +252,7 @@ class CoachApi:
         return web.json_response(self._me(coach, session["csrf"]))
 
     async def logout(self, request: web.Request, coach: Coach) -> web.Response:
+        await self.presence.leave(coach.username, coach.teams, chosen=False)
         (await get_session(request)).invalidate()
         return web.json_response({"ok": True})
 
@@ -248,9 +270,38 @@ class CoachApi:
             raise bad_request(str(exc)) from None
         return web.json_response(self._me(coach, (await get_session(request))["csrf"]))
 
+    # ------------------------------------------------------------------ presence
+    def _presence_json(self, state: PresenceState) -> PresenceJson:
+        if state.until is None:
+            return {"present": state.present, "away": state.away, "until": None,
+                    "seconds_left": None}
+        return {"present": state.present, "away": state.away,
+                "until": datetime.fromtimestamp(state.until, UTC).isoformat(),
+                "seconds_left": max(0, int(state.until - self._now()))}
+
+    async def presence_state(self, request: web.Request, coach: Coach) -> web.Response:
+        state = await self.presence.state(coach.username, coach.teams)
+        return web.json_response(self._presence_json(state))
+
+    async def set_presence(self, request: web.Request, coach: Coach) -> web.Response:
+        """`{"present": bool}`: the coach's choice ("Tillgänglig" / "Borta"). With `"auto":
+        true` it is the panel's own doing (opened, the coach active, the page closed): that
+        never undoes a chosen "Borta", nor counts as choosing it."""
+        body = await json_object(request)
+        present, auto = body.get("present"), body.get("auto", False)
+        if not isinstance(present, bool) or not isinstance(auto, bool):
+            raise bad_request('Send {"present": true} or {"present": false} '
+                              '(optionally "auto": true from the panel itself).')
+        if present:
+            await self.presence.arrive(coach.username, coach.teams, chosen=not auto)
+        else:
+            await self.presence.leave(coach.username, coach.teams, chosen=not auto)
+        state = await self.presence.state(coach.username, coach.teams)
+        return web.json_response(self._presence_json(state))
+
     async def team_numbers(self, request: web.Request, coach: Coach) -> web.Response:
-        """Waiting, over-SLA and claimed leads per team: an operator's are every team's,
-        a coach's their own teams' (numbers only, no leads)."""
+        """Waiting, over-SLA (in the team's open time) and claimed leads per team: an
+        operator's are every team's, a coach's their own teams' (numbers only, no leads)."""
         now = self._now()
         numbers: list[TeamNumbersJson] = []
         for team in (self.teams.teams if coach.is_operator else coach.teams):
@@ -258,7 +309,7 @@ class CoachApi:
             waiting = [lead for lead in leads if lead.status == LeadStatus.WAITING]
             numbers.append({
                 "id": team, "name": self.teams.teams[team].name, "waiting": len(waiting),
-                "over_sla": sum(lead.waiting_seconds(now) > self.teams.sla_seconds
+                "over_sla": sum(self.teams.over_sla(team, lead.created, now)
                                 for lead in waiting),
                 "claimed": sum(lead.status == LeadStatus.CLAIMED for lead in leads)})
         return web.json_response({"teams": numbers})
@@ -277,7 +328,7 @@ class CoachApi:
                 "age_group": lead.fields.get("age_group"), "waiting_seconds": waiting,
                 "status": lead.status, "claimed_by_me": lead.fields.get("coach") == coach.username,
                 "sla_breached": (lead.status == LeadStatus.WAITING
-                                 and waiting > self.teams.sla_seconds),
+                                 and self.teams.over_sla(lead.team, lead.created, now)),
                 "user_left": bool(lead.fields.get("user_left"))}
 
     async def list_leads(self, request: web.Request, coach: Coach) -> web.Response:
@@ -316,6 +367,7 @@ class CoachApi:
 
     async def claim(self, request: web.Request, coach: Coach) -> web.Response:
         lead = await self._lead_of_my_teams(request, coach)
+        await self.presence.refresh(coach.username, coach.teams)  # activity
         result = await self.leads.claim(lead, coach.username, self.teams.claim_timeout_seconds)
         if result in (ClaimResult.TAKEN, ClaimResult.CLOSED, ClaimResult.MISSING):
             return error(409, "Another coach has this lead." if result is ClaimResult.TAKEN
@@ -324,8 +376,8 @@ class CoachApi:
             waited = lead.waiting_seconds(self._now())
             TIME_TO_CLAIM.labels(team=lead.team).observe(waited)
             if self.stats is not None:
-                await self.stats.claimed(lead_cell(lead), waited,
-                                         within_sla=waited <= self.teams.sla_seconds)
+                within = not self.teams.over_sla(lead.team, lead.created, self._now())
+                await self.stats.claimed(lead_cell(lead), waited, within_sla=within)
         await self.audit.record(coach.username, AuditAction.LEAD_CLAIM, lead.id, lead.team)
         return web.json_response(await self._detail(await self.leads.get(lead.id) or lead,
                                                     coach))
@@ -358,6 +410,7 @@ class CoachApi:
         a template the coach did not confirm (free-form always may). A reply that could not
         go at all is refused (409) instead of being queued to fail."""
         lead = await self._mine(request, coach)
+        await self.presence.refresh(coach.username, coach.teams)  # activity
         body = await json_object(request)
         language = lead.fields.get("language", "sv")
         text: object
@@ -392,6 +445,7 @@ class CoachApi:
 
     async def close(self, request: web.Request, coach: Coach) -> web.Response:
         lead = await self._mine(request, coach)
+        await self.presence.refresh(coach.username, coach.teams)  # activity
         outcome = (await json_object(request)).get("outcome")
         if not isinstance(outcome, str) or outcome not in OUTCOMES:
             raise bad_request(f'"outcome" must be one of {", ".join(OUTCOMES)}.')

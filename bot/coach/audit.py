@@ -44,6 +44,9 @@ class AuditAction(StrEnum):
     CONTENT_ROLLBACK = "content_rollback"
     CONTENT_EXPORT = "content_export"
     CONTENT_IMPORT = "content_import"
+    NOTICE_POST = "notice_post"      # a notice the city shows (the target: its id)
+    NOTICE_DELETE = "notice_delete"  # taken down before its end time
+    SUBJECT_ACCESS = "subject_access"  # a copy of a person's data made for a formal request
 
 
 CSV_FIELDS = ("at", "coach", "action", "target", "team")

@@ -4,9 +4,9 @@ to every process), list versions and roll back. Every change is audited with the
 never the text.
 
 Facts and schedules (bot/core/workspace/facts.py) go through the same drafts, approval, versions
-and rollback, with the id `facts/dropin` or `facts/locations` and the language `facts`; their
-own routes read both documents, save a whole document as a draft, and say which bookings a
-schedule change would take away (codes and slots, never who)."""
+and rollback, with the id `facts/dropin`, `facts/locations` or `facts/teams` and the language
+`facts`; their own routes read the documents, save a whole document as a draft, and say which
+bookings a schedule change would take away (codes and slots, never who)."""
 
 from __future__ import annotations
 
@@ -226,8 +226,8 @@ class ContentRoutes:
     def _document(text_id: str) -> str:
         document = document_of(text_id)
         if document is None:
-            raise WorkspaceError(404, f"No document has the id {text_id!r}; use facts/dropin "
-                                      "or facts/locations.", "id")
+            raise WorkspaceError(404, f"No document has the id {text_id!r}; use facts/dropin, "
+                                      "facts/locations or facts/teams.", "id")
         return document
 
     async def facts_documents(self, request: web.Request, coach: Coach) -> web.Response:

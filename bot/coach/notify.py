@@ -1,6 +1,8 @@
 """E-mail to coaches (in the worker): "a new lead is waiting for <team>" when one starts waiting,
-and once a day a digest of the leads waiting longer than the SLA. No personal data in any
-e-mail: a team's name, counts and the panel's address, never a name, a word or a number.
+and once a day a digest of the leads waiting in each of the coach's teams, with how many of them
+have waited longer than the SLA in the team's open time (a lead left on Friday evening is
+waiting on Monday morning, not over the SLA). No personal data in any e-mail: a team's name,
+counts and the panel's address, never a name, a word or a number.
 
 The notifier reads the staff-event stream through its own consumer group, so several workers
 share the work and an event a dying worker had taken is read again (pending) by the next. The
@@ -82,22 +84,30 @@ class Notifier:
         await self.send_digest(now)
 
     async def send_digest(self, now: datetime) -> None:
-        """Each coach with an address: their teams' leads waiting longer than the SLA."""
+        """Each coach with an address whose teams have leads waiting: per team, how many wait
+        and how many of them longer than the SLA (counted in the team's open time)."""
+        waiting: dict[str, int] = {}
         over: dict[str, int] = {}
         for team in self.teams.teams:
-            waiting = [lead for lead in await self.leads.team_leads(team)
-                       if lead.status == LeadStatus.WAITING]
-            over[team] = sum(lead.waiting_seconds(now.timestamp()) > self.teams.sla_seconds
-                             for lead in waiting)
+            leads = [lead for lead in await self.leads.team_leads(team)
+                     if lead.status == LeadStatus.WAITING]
+            waiting[team] = len(leads)
+            over[team] = sum(self.teams.over_sla(team, lead.created, now.timestamp())
+                             for lead in leads)
         hours = self.teams.sla_seconds / 3600
         for coach in await self.accounts.all():
-            counts = [(self.teams.teams[t].name, over.get(t, 0)) for t in coach.teams
-                      if t in self.teams.teams and over.get(t, 0)]
-            if coach.disabled or not coach.email or not counts:
+            mine = [t for t in coach.teams if t in self.teams.teams and waiting.get(t, 0)]
+            if coach.disabled or not coach.email or not mine:
                 continue
-            lines = "\n".join(f"- {name}: {count}" for name, count in counts)
-            await self._send(coach.email, "Lotsen: leads som väntat för länge",
-                             f"Leads som väntat längre än {hours:g} timmar, "
-                             f"{now.date().isoformat()}:\n{lines}\n\n"
+            lines = "\n".join(
+                f"- {self.teams.teams[t].name}: {over[t]} över SLA, {waiting[t]} väntar"
+                if over[t] else f"- {self.teams.teams[t].name}: {waiting[t]} väntar"
+                for t in mine)
+            late = any(over[t] for t in mine)
+            subject = "Lotsen: leads som väntat för länge" if late else "Lotsen: leads som väntar"
+            await self._send(coach.email, subject,
+                             f"Leads som väntar i kön, {now.date().isoformat()} (över SLA: "
+                             f"längre än {hours:g} timmar räknat i teamets öppettid):\n"
+                             f"{lines}\n\n"
                              f"Öppna coachpanelen: {self.panel_url}\n\n"
                              "(Det här mejlet innehåller inga personuppgifter.)\n")

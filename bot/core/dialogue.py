@@ -68,8 +68,8 @@ log = logging.getLogger("lotsen.dialogue")
 
 MISUNDERSTANDINGS_BEFORE_COACH = 2
 # Intents answered in any state, even while a flow holds the chat (a coach chat): a person can
-# always have their data deleted.
-ALWAYS_ANSWERED = ("delete_my_data",)
+# always have their data deleted, or ask for a copy of it.
+ALWAYS_ANSWERED = ("delete_my_data", "data_access")
 # Answers from facts rather than a topic's text; the statistics count them as answered too.
 PLACE_INTENTS = ("ask_location", "ask_opening_hours")
 

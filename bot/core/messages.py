@@ -20,12 +20,18 @@ class ButtonJSON(TypedDict):
     payload: str
 
 
+class LinkJSON(TypedDict):
+    title: str
+    href: str
+
+
 class ReplyJSON(TypedDict):
     """A reply in job payloads, the web chat's answers and its log."""
 
     text: str
     buttons: list[ButtonJSON]
     purpose: NotRequired[str]  # only when the reply has one
+    links: NotRequired[list[LinkJSON]]  # only when the reply has some
 
 
 class Purpose(StrEnum):
@@ -52,16 +58,31 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link shown under a reply by a channel that serves pages (the web chat's download of
+    one's data). Kept apart from the text, so it never enters the transcript a coach reads."""
+
+    title: str
+    href: str
+
+    def to_json(self) -> LinkJSON:
+        return {"title": self.title, "href": self.href}
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     # None: the answer to the person's own message; else what the bot writes on its own.
     purpose: Purpose | None = None
+    links: tuple[Link, ...] = ()
 
     def to_json(self) -> ReplyJSON:
         data: ReplyJSON = {"text": self.text, "buttons": [b.to_json() for b in self.buttons]}
         if self.purpose is not None:
             data["purpose"] = self.purpose.value
+        if self.links:
+            data["links"] = [link.to_json() for link in self.links]
         return data
 
     @classmethod
@@ -79,7 +100,11 @@ class Reply:
         if raw is not None and raw not in PURPOSES:
             raise TypeError(f"a reply's purpose must be one of {', '.join(PURPOSES)}")
         purpose = Purpose(str(raw)) if raw is not None else None
-        return cls(text=str(data.get("text", "")), buttons=tuple(buttons), purpose=purpose)
+        links = data.get("links") or []
+        if not isinstance(links, list) or not all(isinstance(link, Mapping) for link in links):
+            raise TypeError("a reply's links must be a list of objects")
+        return cls(text=str(data.get("text", "")), buttons=tuple(buttons), purpose=purpose,
+                   links=tuple(Link(str(link["title"]), str(link["href"])) for link in links))
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,12 @@ class Capabilities:
     address_is_phone: bool = False  # the person's address here is a phone number a coach can use
     reachable_later: bool = True    # the bot can write later (notices); False: ends with a session
     title_chars: int | None = None  # button titles longer than this are shown shortened
+    # A copy of one's data (bot/core/access/): the channel sends files into the chat, or serves
+    # the copy at a path ("{user}" is the person's id there); neither: a summary, and how to ask.
+    documents: bool = False
+    download_link: str | None = None
+    notices_in_page: bool = False   # its page shows the city's notices (the web chat);
+    #                                 False: the core sends each once with the next reply
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from bot.core import batch, json_codec
+from bot.core.access.data import MESSAGES, SPEAKERS, Record, Section, iso
 from bot.core.clock import Clock
 from bot.core.keys import CONV_RATE, CONV_STATE, CONV_TRANSCRIPT, REGISTRY, Erasure, Keys, Owner
 from bot.core.redis_types import Command, StrRedis
@@ -42,6 +43,9 @@ class ConversationState:
     # and the last day the bot answered it (each counted once a day).
     stats_day: str | None = None
     stats_answered_day: str | None = None
+    # The city's notices this conversation was sent with a reply (ids of live ones only; each
+    # is sent once): all that a notice adds to the person's data (bot/core/notices/flow.py).
+    notices_shown: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, raw: str | bytes | None) -> ConversationState:
@@ -136,6 +140,17 @@ class ConversationStore:
         key = self.keys(CONV_TRANSCRIPT, conversation=conversation_id)
         raw = await self.redis.lrange(key, 0, -1)
         return [json_codec.loads(item) for item in raw]
+
+    async def export(self, conversation_id: str) -> Section:
+        """The transcript for a copy of the person's data: each line's time, who said it and
+        what; kept until the retention period after the last line (the turn that wrote it set
+        the expiry)."""
+        lines = await self.transcript(conversation_id)
+        items: list[Record] = [
+            {"at": iso(float(line["t"])), "from": SPEAKERS.get(str(line["from"]), "lotsen"),
+             "text": str(line["text"])} for line in lines]
+        kept = float(lines[-1]["t"]) + self.retention if lines else None
+        return Section(MESSAGES, items, kept)
 
     async def erase(self, conversation_id: str) -> int:
         """Delete every key the registry says is erased with the conversation; returns how many.

@@ -29,6 +29,10 @@
   python -m bot.admin report --month YYYY-MM --out DIR
       the committee's monthly report: DIR/lotsen-YYYY-MM.html and .pdf (counts under 5
       as "<5"); prints the paths and the key figures
+  python -m bot.admin subject-access --channel CH --address ADDR --out FILE [--operator NAME]
+      a copy of one person's data for a formal request, as the person gets it (JSON; FILE
+      ending in .html: the readable page); recorded in the audit log; exit status 1 when
+      nothing is kept (the empty copy is written), 2 for an unknown channel or address
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from bot.core.handover.teams import Teams
 from bot.core.jobs import JobQueue
 from bot.core.keys import Keys
 from bot.core.redis_types import StrRedis
-from bot.runtime import content_cli, outreach_cli, report_cli
+from bot.runtime import access_cli, content_cli, outreach_cli, report_cli
 
 
 def read_password() -> str:
@@ -140,6 +144,7 @@ def parser() -> argparse.ArgumentParser:
     outreach_cli.add_commands(commands)
     content_cli.add_commands(commands)
     report_cli.add_commands(commands)
+    access_cli.add_commands(commands)
     return parser
 
 
@@ -155,10 +160,14 @@ def main(argv: list[str] | None = None) -> None:
             return
 
         async def run() -> None:
-            if args.command in ("subscribers", "campaign", "content"):
+            if args.command in ("subscribers", "campaign", "content", access_cli.COMMAND):
                 services = await build_services(settings)
                 try:
-                    if args.command == "content":
+                    if args.command == access_cli.COMMAND:
+                        status = await access_cli.run(services, args)
+                        if status:
+                            sys.exit(status)
+                    elif args.command == "content":
                         await content_cli.run(services, args)
                     else:
                         await outreach_cli.run(services, args)

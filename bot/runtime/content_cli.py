@@ -8,10 +8,11 @@ exchange with translators (bot/core/workspace/exchange.py does the work).
                                 write a language's texts as .po (the default with --lang other
                                 than en; fuzzy = not reviewed) or the published overrides as
                                 YAML (the default otherwise); to standard output unless --out
-  content export --document dropin|locations [--out FILE]
-                                the drop-in schedule or the locations as they are published
-                                now: the YAML to commit back as config/dropin.yml or
-                                config/locations.yml
+  content export --document dropin|locations|teams [--out FILE]
+                                the drop-in schedule, the locations or the teams (opening hours,
+                                closed dates) as they are published now: the YAML to commit
+                                back as config/dropin.yml, config/locations.yml or
+                                config/teams.yml
   content import FILE.po [--lang L] [--author NAME]
                                 make drafts from a translator's .po (never published; a second
                                 operator approves them); each rejected entry is named with its
@@ -54,7 +55,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     export.add_argument("--format", choices=("po", "yaml"),
                         help="po (default with --lang other than en) or yaml")
     export.add_argument("--document", choices=DOCUMENTS,
-                        help="the drop-in schedule or the locations as published (YAML)")
+                        help="the drop-in schedule, the locations or the teams as "
+                             "published (YAML)")
     export.add_argument("--out", type=Path, help="write to this file (default: standard output)")
     imported = actions.add_parser("import", help="drafts from a translator's .po file")
     imported.add_argument("file", type=Path)

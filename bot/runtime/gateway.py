@@ -27,6 +27,7 @@ from bot.coach.bookings import StaffRoutes
 from bot.coach.content import ContentRoutes
 from bot.coach.dropin import DropinRoutes
 from bot.coach.live import EventHub, LiveRoutes
+from bot.coach.notices import NoticeRoutes
 from bot.coach.outreach import OutreachPanel
 from bot.coach.review import ReviewRoutes
 from bot.coach.sessions import RedisSessionStorage
@@ -104,6 +105,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> web.Applicati
                                            services.languages).routes())
         app.router.add_routes(ContentRoutes(services.workspace, guard, audit_log,
                                             services.languages, sms_preview).routes())
+        app.router.add_routes(NoticeRoutes.for_engine(services.engine, guard, audit_log,
+                                                      services.static.districts).routes())
         app.router.add_routes(StatsRoutes(
             services.stats_query, services.stats, guard,
             channels=[name for name in services.channels.channels if name != "terminal"],
@@ -278,8 +281,8 @@ async def metrics(request: web.Request) -> web.Response:
         waiting = [lead for lead in await services.leads.team_leads(team)
                    if lead.status == LeadStatus.WAITING]
         LEADS_WAITING.labels(team=team).set(len(waiting))
-        LEADS_OVER_SLA.labels(team=team).set(sum(
-            1 for lead in waiting if lead.waiting_seconds(now) > services.teams.sla_seconds))
+        LEADS_OVER_SLA.labels(team=team).set(sum(  # the SLA counts the team's open time only
+            1 for lead in waiting if services.teams.over_sla(team, lead.created, now)))
     await export_metrics(services.campaigns)
     for row in await services.review.weeks(services.languages.enabled, count=2):
         for language, counts in row["languages"].items():

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 
 import aiohttp
 
 from bot.coach.accounts import CoachAccounts
 from bot.config import Settings, rasa_urls
+from bot.core.access.collect import Access, configuration_names
+from bot.core.access.flow import AccessFlow
 from bot.core.booking.flow import BookingFlow
 from bot.core.booking.schedule import Schedule
 from bot.core.booking.service import BookingService
@@ -33,6 +36,8 @@ from bot.core.handover.flow import HandoverFlow
 from bot.core.handover.leads import LeadStore
 from bot.core.handover.teams import Teams
 from bot.core.hashing import KeyedHash
+from bot.core.hours.presence import Presence
+from bot.core.hours.staffing import Staffing
 from bot.core.i18n import Catalogs, LanguageTable
 from bot.core.jobs import JobQueue
 from bot.core.keys import Keys
@@ -40,6 +45,9 @@ from bot.core.language import LanguageDetector
 from bot.core.limits import DailyLimit, Limits
 from bot.core.nlu.cache import CachedParser, ParseCache
 from bot.core.nlu.pool import RasaPool
+from bot.core.notices.board import NoticeBoard
+from bot.core.notices.flow import NoticeFlow
+from bot.core.notices.shown import shown_export
 from bot.core.outreach.campaigns import CampaignStore
 from bot.core.outreach.flow import SubscriptionFlow
 from bot.core.outreach.reach import Reach
@@ -52,7 +60,7 @@ from bot.core.review.inbox import ReviewInbox
 from bot.core.staff_events import StaffEvents
 from bot.core.stats.query import StatsQuery
 from bot.core.stats.recorder import StatsRecorder
-from bot.core.stats.satisfaction import SatisfactionFlow
+from bot.core.stats.satisfaction import SatisfactionFlow, asked_export
 from bot.core.store import ConversationStore
 from bot.core.workspace.checks import TextLimit
 from bot.core.workspace.facts import DOCUMENTS, Facts
@@ -64,6 +72,7 @@ from bot.runtime.channels import ChannelRegistry, channel_eraser
 from bot.runtime.redis_connection import redis_client
 from connectors.base import ChannelContext, StoreContext
 from connectors.optout import OptOuts
+from connectors.webchat import WebchatStore
 
 __all__ = ["Services", "StaticContent", "build_services", "load_content", "redis_client"]
 
@@ -71,7 +80,7 @@ __all__ = ["Services", "StaticContent", "build_services", "load_content", "redis
 @dataclass(frozen=True)
 class StaticContent:
     """Everything loaded from files at start-up (validated: a mistake stops the start). The
-    places and the schedule are the objects every part holds: a version staff publish is
+    places, the schedule and the teams are the objects every part holds: a version staff publish is
     swapped into them in place (bot/core/workspace/facts.py)."""
 
     languages: LanguageTable
@@ -198,6 +207,16 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
     erasure = ErasureFlow(content, store, erasers=[
         bookings.erase, leads.erase_user, jobs.erase_for, subscriptions.erase,
         channel_eraser(stores), campaign_store.erase, stats.erase])
+    notices = NoticeBoard(redis=redis, keys=keys, clock=clock, teams=static.teams,
+                          fallback=languages.default)
+    access = Access(conversations=store, collectors=[  # a copy of one's data: like erasure
+        store.export, WebchatStore(redis=redis, keys=keys, clock=clock,
+                                   retention_seconds=retention).export,
+        booking_store.export, leads.export, subscriptions.export, campaign_store.export,
+        partial(asked_export, store), partial(shown_export, store, notices),
+        OptOuts(redis=redis, keys=keys, secret=settings.hash_secret).export],
+        names=configuration_names(texts, static.teams), default_language=languages.default,
+        clock=clock)
     limits = Limits(redis=redis, keys=keys, clock=clock)
     daily_bookings = DailyLimit(limits, "bookings", settings.limit_bookings_per_day,
                                 settings.limit_bookings_per_address_per_day)
@@ -207,10 +226,13 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
                          shared_words=shared_words)
     flows: list[Flow] = [
         BookingFlow(bookings, texts, content, places, when, daily_bookings),
-        HandoverFlow(leads, static.teams, content, store, daily_leads, stats), erasure,
+        HandoverFlow(leads, static.teams, content, store, daily_leads, stats,
+                     Staffing(Presence(redis=redis, keys=keys, clock=clock))), erasure,
         SubscriptionFlow(subscriptions, content, places, clock),
+        AccessFlow(access, content, jobs, settings.public_url),
         SatisfactionFlow(content, store, review, stats=stats, opted_out=OptOuts(
             redis=redis, keys=keys, secret=settings.hash_secret).opted_out),
+        NoticeFlow(notices, content),  # before the answer
         ReviewFlow(review, content, stats),  # last: its buttons end the answer's buttons
     ]
     cache = ParseCache(redis=redis, keys=keys, secret=settings.hash_secret,
@@ -247,8 +269,8 @@ def _workspace(settings: Settings, static: StaticContent, redis: StrRedis, keys:
                clock: Clock, channels: ChannelRegistry,
                bookings: BookingService) -> tuple[ContentWorkspace, LiveContent]:
     """The content workspace over every language's texts, checked against the length each
-    channel allows, and over the drop-in schedule and the locations; and the watcher that keeps
-    this process's texts, schedule and locations up to date."""
+    channel allows, and over the drop-in schedule, the locations and the teams; and the watcher
+    that keeps this process's texts, schedule, locations and teams up to date."""
     languages = static.languages
     inventory = Inventory.load(settings.locales_dir, list(languages.languages))
     store = WorkspaceStore(redis=redis, keys=keys, clock=clock)
@@ -258,6 +280,7 @@ def _workspace(settings: Settings, static: StaticContent, redis: StrRedis, keys:
               for name, channel in channels.channels.items()]
     # The sweep after a schedule's publish waits until every process has reloaded it.
     facts = Facts(store=store, bookings=bookings, places=static.places, schedule=static.schedule,
+                  teams=static.teams,
                   shipped={name: (settings.config_dir / file).read_text(encoding="utf-8")
                            for name, file in DOCUMENTS.items()},
                   settle_seconds=2 * settings.content_poll_seconds + 1)

@@ -3,7 +3,9 @@
 // - the language changes on an explicit action (the Choose button or Enter), never on arrow keys;
 // - new messages are announced once through #announcer; restored history is not announced;
 // - used reply buttons are disabled; every label comes from the server in the chosen language;
-// - bot bubbles take the conversation's direction, with Latin runs (addresses) isolated.
+// - bot bubbles take the conversation's direction, with Latin runs (addresses) isolated;
+// - the city's notices sit above the chat in the chosen language (else Swedish), each announced
+//   once per tab through #notices-announcer; polls and language changes update them silently.
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -43,6 +45,7 @@
 
   function applyLanguage(code) {
     if (!code || !directions[code]) return;
+    const changed = code !== language;
     language = code;
     saved.set("language", code);
     document.documentElement.lang = code;
@@ -59,6 +62,58 @@
     link.href = code === "sv" ? STATEMENTS.sv : STATEMENTS.other;
     link.hreflang = code === "sv" ? "sv" : "en";
     document.title = ui("title");
+    $("notices-title").textContent = ui("notices_label");
+    if (changed && noticesStarted) refreshNotices();
+  }
+
+  // ------------------------------------------------------------------ the city's notices
+  // GET /webchat/notices at start, on a change of language, every few minutes, and when the
+  // first one ends (the server says in how many seconds: the browser's date is not trusted).
+  const NOTICES_EVERY_MS = 180000;
+  let noticesStarted = false;
+  let noticesAsked = 0;         // only the newest answer is shown
+  let noticesEnd = null;        // the timer that asks again when the first notice ends
+  let noticesShown = "";        // what the list shows, to leave it alone when nothing changed
+  let noticesHeard = JSON.parse(saved.get("notices") || "[]");  // ids announced in this tab
+
+  async function refreshNotices() {
+    const asked = ++noticesAsked;
+    let data;
+    try {
+      data = await api(`/webchat/notices?language=${encodeURIComponent(language || "")}`);
+    } catch {
+      return;  // offline or refused: what is shown stays until the next try
+    }
+    if (asked === noticesAsked) showNotices(data.notices || []);
+  }
+
+  function showNotices(notices) {
+    const signature = JSON.stringify(notices.map((n) => [n.id, n.text, n.language]));
+    if (signature !== noticesShown) {
+      noticesShown = signature;
+      $("notices-list").replaceChildren(...notices.map((n) => {
+        const item = document.createElement("li");
+        item.lang = n.language;
+        item.dir = n.direction || "auto";
+        item.textContent = n.text;
+        return item;
+      }));
+      $("notices").hidden = !notices.length;
+    }
+    const fresh = notices.filter((n) => !noticesHeard.includes(n.id));
+    if (fresh.length) {
+      noticesHeard = [...noticesHeard, ...fresh.map((n) => n.id)].slice(-50);
+      saved.set("notices", JSON.stringify(noticesHeard));
+      const said = [ui("notices_label"), ...fresh.map((n) => n.text)].join("\n");
+      const region = $("notices-announcer");
+      region.textContent = "";
+      window.setTimeout(() => { region.textContent = said; }, 50);
+    }
+    window.clearTimeout(noticesEnd);
+    if (notices.length) {
+      const first = Math.min(...notices.map((n) => Number(n.seconds_left) || 60));
+      noticesEnd = window.setTimeout(refreshNotices, Math.min(first * 1000 + 500, NOTICES_EVERY_MS));
+    }
   }
 
   function remember(seq) {
@@ -84,7 +139,7 @@
     element.append(text.slice(at));
   }
 
-  function addMessage(text, who, buttons) {
+  function addMessage(text, who, buttons, links) {
     const item = document.createElement("li");
     item.className = `msg ${who}`;
     const speaker = document.createElement("span");
@@ -95,6 +150,19 @@
     if (who === "me") { item.dir = "auto"; body.textContent = text; }
     else { item.dir = directions[language] || "ltr"; fillText(body, text, rtl()); }
     item.append(speaker, body);
+    if (links && links.length) {  // a download of one's own data: links kept out of the text
+      const list = document.createElement("ul");
+      list.className = "links";
+      for (const l of links) {
+        const entry = document.createElement("li");
+        const a = document.createElement("a");
+        a.href = l.href;
+        a.textContent = l.title;
+        entry.appendChild(a);
+        list.appendChild(entry);
+      }
+      item.appendChild(list);
+    }
     if (buttons && buttons.length) {
       const group = document.createElement("div");
       group.className = "buttons";
@@ -155,7 +223,7 @@
 
   function forget() {
     session = null; lastSeq = 0; mine = [];
-    saved.drop("session", "seq", "mine");
+    saved.drop("session", "seq", "mine", "notices");  // the tab keeps nothing of the chat
   }
 
   async function ensureSession() {
@@ -210,7 +278,7 @@
   }
 
   function show(messages) {
-    for (const m of messages) addMessage(m.text, "bot", m.buttons);
+    for (const m of messages) addMessage(m.text, "bot", m.buttons, m.links);
     announce(messages.map((m) => `${ui("bot_said")} ${m.text}`));
   }
 
@@ -247,7 +315,7 @@
     const own = [...mine];
     for (const m of messages) {
       while (own.length && own[0].after < m.seq) { retireButtons(); addMessage(own.shift().text, "me"); }
-      addMessage(m.text, "bot", m.buttons);
+      addMessage(m.text, "bot", m.buttons, m.links);
       remember(m.seq);
     }
     for (const o of own) { retireButtons(); addMessage(o.text, "me"); }
@@ -299,6 +367,9 @@
       picker.appendChild(option);
     }
     applyLanguage(directions[language] ? language : data.default);
+    noticesStarted = true;
+    refreshNotices();
+    window.setInterval(refreshNotices, NOTICES_EVERY_MS);
     if (session) await restore();
     if (!log.children.length) await send({ payload: "/greet" }, null, null);
     window.setInterval(poll, 5000);

@@ -8,12 +8,15 @@ import logging
 from bot.logs import JsonFormatter, PrivacyFilter
 from bot.runtime.gateway import SERVICES, create_app
 from tests.conftest import Conversation, make_settings
+from tests.journeys import FIXTURE_CONFIG
 
 
 async def test_clarifying_menu_then_coach_offer(aiohttp_client, rasa_server, prefix, redis) -> None:
     # A threshold no parse reaches: every free-text message counts as "not understood".
+    # The tests' teams have no opening hours: the ordinary handover at any real time of day.
     client = await aiohttp_client(create_app(make_settings(prefix, rasa_server,
-                                                           nlu_threshold=0.9999)))
+                                                           nlu_threshold=0.9999,
+                                                           config_dir=FIXTURE_CONFIG)))
     content = client.server.app[SERVICES].content
     talk = await Conversation.start(client)
     first = await talk.send("hmm kanske barn eller jobb vet inte riktigt")

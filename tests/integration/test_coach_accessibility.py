@@ -154,7 +154,8 @@ async def test_axe_finds_no_violations_logged_out_and_with_a_lead_open(panel) ->
         '<script src="/coach/static/dropin.js" defer>',
         '<script src="/coach/static/review.js" defer>',
         '<script src="/coach/static/content.js" defer>',
-        '<script src="/coach/static/stats.js" defer>']
+        '<script src="/coach/static/stats.js" defer>',
+        '<script src="/coach/static/notices.js" defer>']
 
 
 # ---------------------------------------------------------------------- 2. keyed queue rows

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from datetime import datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -20,6 +18,7 @@ from bot.core.stats.satisfaction import ASKED, NO_COMMENT, SCORE
 from bot.runtime import worker
 from bot.runtime.gateway import SERVICES, create_app
 from connectors.sms_text import render
+from tests.clock import TickingClock
 from tests.conftest import Conversation
 from tests.fakes import Providers
 from tests.job_queue import queue_idle
@@ -31,20 +30,6 @@ CHAT = 424242
 HANDOVER_STEPS = ("/handover:contact:chat", "/handover:district:Rinkeby", "/handover:age:20-29",
                   "/handover:topic:work")
 MENU_LINE = re.compile(r"^\d+ ", re.MULTILINE)
-
-
-class TickingClock:
-    """The journeys' Monday noon, running at real speed from the test's start: the outbox
-    queues a second message a millisecond after the first, so the worker's clock must move."""
-
-    def __init__(self, start: datetime) -> None:
-        self.start, self.began = start, time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=time.monotonic() - self.began)
-
-    def timestamp(self) -> float:
-        return self().timestamp()
 
 
 @pytest.fixture

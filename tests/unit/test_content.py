@@ -17,7 +17,7 @@ SPEC_INTENTS = {"greet", "goodbye", "thanks", "affirm", "deny", "help", "bot_cha
                 "out_of_scope", "info_jobbtorg", "info_jobbtorg_unga", "info_sfi",
                 "info_sfi_parents", "info_vuxenutbildning", "ask_location", "ask_opening_hours",
                 "book_dropin", "cancel_booking", "list_bookings", "request_coach",
-                "change_language", "delete_my_data", "subscribe", "unsubscribe"}
+                "change_language", "delete_my_data", "subscribe", "unsubscribe", "data_access"}
 LANGUAGES = LanguageTable.load(ROOT / "bot" / "content" / "languages.yml")
 PLACEHOLDER = re.compile(r"\{\w+\}")
 

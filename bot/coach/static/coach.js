@@ -17,6 +17,11 @@
 // announced once (role="status"). A reply that would go as a template or a fallback first asks
 // the coach to confirm, naming the template, and the API is told what the coach confirmed, so
 // it refuses to send if the window changed meanwhile.
+//
+// Presence: the header's "Tillgänglig" toggle (aria-pressed). The panel tells the server the
+// coach is there when it opens and, at most once a minute, when they use it; 30 minutes
+// without that and they count as away by themselves. Pressing the toggle is the coach's own
+// choice ("Borta" holds until they press it again); the panel's own reports say "auto".
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -92,12 +97,14 @@
     document.dispatchEvent(new CustomEvent("coach:login", { detail: me }));
     showView(viewOfHash(), moveFocus);
     listen();
+    startPresence();
     loadCanned().then(refresh);
   }
 
   function showLogin(moveFocus) {
     const wasLoggedIn = me !== null;
     if (events) { events.close(); events = null; }
+    stopPresence();
     document.title = TITLE;
     csrf = null; me = null; current = null; transcriptLead = null; shown = [];
     resetWindow();
@@ -194,6 +201,72 @@
     } catch (err) { if (err.status === 401) showLogin(true); }
     finally { busy = false; if (again) refresh(); }
   }
+
+  // ------------------------------------------------------------------ presence
+  const ACTIVITY_MS = 60000;  // at most one "the coach is active" a minute
+  let presence = null;        // the last answer of /coach/api/presence
+  let presenceSent = 0;       // when the panel last said the coach is active
+  let presenceTimer = null;   // asks again when the presence would lapse
+
+  function renderPresence(state) {
+    presence = state;
+    setAttr($("presence"), "aria-pressed", state.present ? "true" : "false");
+    setText($("presence-state"), state.present ? "Du visas som tillgänglig."
+      : state.away ? "Du visas som borta." : "Du visas som borta (ingen aktivitet på 30 minuter).");
+    clearTimeout(presenceTimer); presenceTimer = null;
+    if (state.present && state.seconds_left !== null) {
+      presenceTimer = setTimeout(loadPresence, Math.min(state.seconds_left + 1, 3600) * 1000);
+    }
+  }
+
+  async function postPresence(present, auto) {
+    if (!csrf) return;
+    try { renderPresence(await api("/coach/api/presence", { present, auto })); }
+    catch (err) { if (err.status === 401) showLogin(true); }
+  }
+
+  async function loadPresence() {
+    if (!csrf) return;
+    try { renderPresence(await api("/coach/api/presence")); }
+    catch (err) { if (err.status === 401) showLogin(true); }
+  }
+
+  function startPresence() {
+    const hasTeams = me.teams.length > 0;
+    $("presence").hidden = !hasTeams;
+    $("presence-state").hidden = !hasTeams;
+    if (!hasTeams) return;
+    presenceSent = Date.now();
+    postPresence(true, true);  // the panel is open: present, unless the coach chose "Borta"
+  }
+
+  function stopPresence() {
+    clearTimeout(presenceTimer); presenceTimer = null; presence = null;
+    $("presence").hidden = true; $("presence-state").hidden = true;
+    setText($("presence-state"), "");
+  }
+
+  function activity(event) {
+    if (!csrf || !presence || presence.away || $("presence").hidden) return;
+    if (event && event.target instanceof Element && event.target.closest("#presence")) return;
+    if (Date.now() - presenceSent < ACTIVITY_MS) return;
+    presenceSent = Date.now();
+    postPresence(true, true);
+  }
+
+  for (const kind of ["keydown", "pointerdown"]) document.addEventListener(kind, activity, { passive: true });
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") activity(null); });
+  $("presence").addEventListener("click", () => {
+    presenceSent = Date.now();
+    postPresence($("presence").getAttribute("aria-pressed") !== "true", false);
+  });
+  // The panel closes: not present any more (without choosing "Borta"; a reload says so again).
+  window.addEventListener("pagehide", () => {
+    if (!csrf || !presence || !presence.present) return;
+    fetch("/coach/api/presence", { method: "POST", credentials: "same-origin", keepalive: true,
+                                   headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+                                   body: JSON.stringify({ present: false, auto: true }) }).catch(() => {});
+  });
 
   // ------------------------------------------------------------------ the queue
   function createRow(lead) {

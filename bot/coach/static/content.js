@@ -7,8 +7,8 @@
 // POST /coach/api/content/preview while the text changes (debounced), the draft, approve,
 // discard, versions and rollback routes.
 //
-// "Fakta och schema" edits the drop-in schedule and the locations as whole YAML documents
-// (GET /coach/api/content/facts): the server checks a document while it is typed (POST
+// "Fakta och schema" edits the drop-in schedule, the locations and the teams (opening hours,
+// closed dates) as whole YAML documents (GET /coach/api/content/facts): the server checks a document while it is typed (POST
 // .../facts/impact, debounced) and names the line of a mistake, or says which bookings the
 // change would cancel (codes and slots, never who). A saved document is a draft in the same
 // pending list, where the reviewer sees what changed and, before the approve button, the
@@ -532,7 +532,7 @@
 
   // ------------------------------------------------------------------ facts and schedules
   const FACTS = "facts";  // the "language" of the documents' drafts and versions
-  const DOCUMENTS = { dropin: "Drop-in-schema", locations: "Platser" };
+  const DOCUMENTS = { dropin: "Drop-in-schema", locations: "Platser", teams: "Team och öppettider" };
   const CHECK_DELAY_MS = 600;
   const REASONS = { closed: "tiden finns inte längre i schemat",
                     capacity: "fler bokade än det nya antalet platser" };
@@ -664,7 +664,7 @@
     return [list];
   }
 
-  // Both documents as published now: {dropin: {yaml, version}, locations: {yaml, version}}.
+  // Every document as published now: {dropin: {yaml, version}, locations: ..., teams: ...}.
   async function readPublished() {
     return (await call("/coach/api/content/facts")).documents || {};
   }
@@ -727,6 +727,19 @@
       else fail(err, "facts-load-error");
     }
   }
+
+  // The document list is DOCUMENTS: an option the page's HTML does not have yet is added, in
+  // this order (the teams change no booking: their check says "Inga bokningar påverkas").
+  (() => {
+    const select = $("facts-document");
+    const have = new Set(Array.from(select.options, (o) => o.value));
+    for (const [value, name] of Object.entries(DOCUMENTS)) {
+      if (have.has(value)) continue;
+      const option = el("option", { value });
+      option.textContent = name;
+      select.appendChild(option);
+    }
+  })();
 
   $("facts-open-form").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.core.access.data import BOOKINGS, Record, Section, iso
 from bot.core.keys import (
     BOOKING,
     BOOKING_DAY,
@@ -260,6 +261,22 @@ class BookingStore:
         codes = await self.redis.smembers(self.day_key(location, day))
         bookings = [b for b in [await self.get(code) for code in codes] if b is not None]
         return sorted(bookings, key=lambda b: (b.start, b.code))
+
+    async def export(self, conversation: str) -> Section:
+        """Every booking this person holds or held (cancelled ones too) for a copy of their
+        data: code, service and location (ids; the copy names them), times, status and
+        attendance. Each is kept until the retention period after its slot ends."""
+        codes = await self.redis.smembers(self.held_key(conversation))
+        codes |= set(await self.redis.hkeys(self.user_key(conversation)))
+        found = [b for b in [await self.get(code) for code in sorted(codes)]
+                 if b is not None and b.conversation == conversation]
+        found.sort(key=lambda b: (b.start, b.code))
+        items: list[Record] = [
+            {"code": b.code, "service": b.service, "location": b.location,
+             "start": iso(b.start), "end": iso(b.end), "status": b.status,
+             "attendance": b.attendance or None} for b in found]
+        kept = max(b.end for b in found) + self.retention if found else None
+        return Section(BOOKINGS, items, kept)
 
     async def erase_user(self, conversation: str, now: int) -> list[Booking]:
         """Delete every booking this person ever held, in every status; the seats of active

@@ -1,6 +1,16 @@
 """Handover to a coach: consent first, then only what a coach needs (a name or nickname, how to
 reach the person, district, age group, topic), then a lead in the team's queue. While the lead
-is open, what the person writes goes to the coach instead of NLU; they can end it at any time."""
+is open, what the person writes goes to the coach instead of NLU; they can end it at any time.
+
+Honest about when: when the team is not staffed (closed, or open with no coach at the panel:
+bot/core/hours/), the handover says when a coach can answer (the weekday, date and time in the
+person's language), still asks consent and offers a drop-in booking instead; the lead waits.
+A channel that cannot reach the person later (`Capabilities.reachable_later` is False: the web
+chat ends with the page) says it cannot wait and offers a booking or a phone number instead.
+At consent the team is not known yet (the area and age group come after it), so the check is
+for the teams the person's area may go to (all teams when the area is not known); the lead's
+own team is checked again when the lead is made, and the last message says what holds for it.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +18,17 @@ import hashlib
 import re
 from enum import StrEnum
 
+from babel.dates import format_date, format_time
+
 from bot.core.content import Content
 from bot.core.flows.base import Flow
 from bot.core.handover.leads import OPEN_STATUSES, CreateResult, LeadStore
-from bot.core.handover.teams import AGE_GROUPS, Teams
+from bot.core.handover.teams import AGE_GROUPS, Team, Teams
+from bot.core.hours.staffing import STAFFED, Outlook, Staffing
+from bot.core.hours.week import TIMEZONE
 from bot.core.limits import DailyLimit
 from bot.core.messages import Button, Reply
-from bot.core.payloads import HANDOVER
+from bot.core.payloads import BOOK_DROPIN, HANDOVER
 from bot.core.places import fold
 from bot.core.stats.counters import Cell
 from bot.core.stats.recorder import StatsRecorder
@@ -42,6 +56,7 @@ class Contact(StrEnum):
 
 
 CONSENT_VERSION = "2026-11-v1"
+CONSENT_KEY, CONSENT_PHONE_KEY = "handover_consent", "handover_consent_phone"
 TOPICS = ("work", "studies", "sfi", "other")
 TOPIC_OF_INTENT = {"info_jobbtorg": "work", "info_jobbtorg_unga": "work", "book_dropin": "work",
                    "info_sfi": "sfi", "info_sfi_parents": "sfi",
@@ -63,7 +78,8 @@ class HandoverFlow(Flow):
 
     def __init__(self, leads: LeadStore, teams: Teams, content: Content,
                  conversations: ConversationStore, daily: DailyLimit | None = None,
-                 stats: StatsRecorder | None = None) -> None:
+                 stats: StatsRecorder | None = None, staffing: Staffing | None = None) -> None:
+        self.staffing = staffing  # None: every team counts as staffed (no hours, no presence)
         self.daily = daily
         self.stats = stats
         self.leads = leads
@@ -85,7 +101,7 @@ class HandoverFlow(Flow):
 
     def fixed_payloads(self) -> tuple[str, ...]:
         return (YES, NO, END, CONTACT_CHAT, CONTACT_PHONE, OTHER_DISTRICT, *AGE.values(),
-                *TOPIC.values())
+                *TOPIC.values(), BOOK_DROPIN)
 
     def accepts(self, payload: str) -> bool:
         kind, arg = self.prefix.split(payload)
@@ -127,12 +143,56 @@ class HandoverFlow(Flow):
             turn.state.flow_data["topic"] = topic
         days = self.leads.retention // 86400
         self._count(turn, "handovers_requested")
-        return [self._reply(turn, "handover_consent", extra=(YES, NO),
-                            days=days)]
+        outlook = await self._outlook(turn, self.teams.candidates(
+            turn.state.flow_data.get("district")))
+        if not outlook.known:
+            return [self._reply(turn, CONSENT_KEY, extra=(YES, NO), days=days)]
+        return [self._consent_when_not_staffed(turn, outlook, days)]
+
+    # ------------------------------------------------------------------ when not staffed
+    async def _outlook(self, turn: Turn, teams: list[Team]) -> Outlook:
+        if self.staffing is None:
+            return STAFFED
+        return await self.staffing.best(teams, turn.message.received_at)
+
+    def _say(self, turn: Turn, key: str, **values: object) -> str:
+        """The text `key` (its short form where every character costs)."""
+        short = self.content.templates[key].short
+        if turn.short and short:
+            return self.content.catalogs.gettext(turn.language, short).format(**values)
+        return self.content.text(key, turn.language, **values)
+
+    def _when(self, turn: Turn, outlook: Outlook) -> str:
+        """When a coach can answer, in the person's language: "... on Monday 28 June from
+        08:00" (babel, the person's locale, Stockholm time)."""
+        assert outlook.opens is not None  # outlook.known
+        locale = self.content.languages.languages[turn.language].babel_locale
+        opens = outlook.opens.astimezone(TIMEZONE)
+        day = format_date(opens.date(), "EEEE d MMMM", locale=locale)
+        time = format_time(opens, "short", tzinfo=TIMEZONE, locale=locale)
+        if outlook.today_until is not None:
+            until = format_time(outlook.today_until, "short", tzinfo=TIMEZONE, locale=locale)
+            return self._say(turn, "handover_no_coach_free", until=until, day=day, time=time)
+        return self._say(turn, "handover_closed_now", day=day, time=time)
+
+    def _consent_when_not_staffed(self, turn: Turn, outlook: Outlook, days: int) -> Reply:
+        """When a coach can answer, the consent question, and a drop-in booking instead. Where
+        the person cannot be reached later, the coach is to call: the consent says so."""
+        parts = [self._when(turn, outlook)]
+        if turn.message.capabilities.reachable_later:
+            parts += [self._say(turn, "handover_book_instead"),
+                      self.content.text(CONSENT_KEY, turn.language, days=days)]
+        else:
+            turn.state.flow_data.update(contact=Contact.PHONE, consent_key=CONSENT_PHONE_KEY)
+            parts += [self._say(turn, "handover_cannot_wait"),
+                      self.content.text(CONSENT_PHONE_KEY, turn.language, days=days)]
+        return Reply("\n\n".join(parts), self.content.buttons((YES, BOOK_DROPIN, NO),
+                                                              turn.language))
 
     def _consent_record(self, turn: Turn) -> dict[str, str]:
         days = self.leads.retention // 86400
-        shown = self.content.text("handover_consent", turn.language, days=days)
+        key = str(turn.state.flow_data.get("consent_key", CONSENT_KEY))
+        shown = self.content.text(key, turn.language, days=days)
         given = turn.message.received_at.timestamp()
         return {"consent_version": CONSENT_VERSION, "consent_at": str(given),
                 "consent_channel": turn.message.channel, "consent_language": turn.language,
@@ -238,12 +298,29 @@ class HandoverFlow(Flow):
             await self.leads.add_message(lead_id, entry["from"], entry["text"])
         self.end(turn)
         turn.state.handover_lead = lead_id
-        reply = self._reply(turn, "handover_done", extra=(END,), name=data["name"],
-                            team=team.name, count=self.teams.response_hours)
+        outlook = await self._outlook(turn, [team])
+        if outlook.known:
+            reply = self._done_when_not_staffed(turn, outlook, str(data["name"]), team,
+                                                str(data["contact"]))
+        else:
+            reply = self._reply(turn, "handover_done", extra=(END,), name=data["name"],
+                                team=team.name, count=self.teams.response_hours)
         if self.teams.sample:
             reply = Reply(f"{reply.text}\n{self.content.text('sample_notice', turn.language)}",
                           reply.buttons)
         return [reply]
+
+    def _done_when_not_staffed(self, turn: Turn, outlook: Outlook, name: str, team: Team,
+                               contact: str) -> Reply:
+        """The lead waits for the team: when a coach can answer. A person who cannot be reached
+        later in this chat is offered a drop-in as well."""
+        text = self._say(turn, "handover_done_later", name=name, team=team.name,
+                         later=self._when(turn, outlook))
+        extra: tuple[str, ...] = (END,)
+        if contact == Contact.CHAT and not turn.message.capabilities.reachable_later:
+            text = f"{text} {self._say(turn, 'handover_book_instead')}"
+            extra = (BOOK_DROPIN, END)
+        return Reply(text, self.content.buttons(extra, turn.language))
 
     # ------------------------------------------------------------------ relay
     async def relay(self, turn: Turn, text: str) -> list[Reply] | None:

@@ -18,6 +18,7 @@ from typing import TypedDict, cast
 
 from redis.exceptions import ResponseError
 
+from bot.core.access.data import HANDOVER, SPEAKERS, Record, Section, Value, iso
 from bot.core.clock import Clock
 from bot.core.keys import CONV_LEADS, CONV_OPEN_LEAD, LEAD, LEAD_MESSAGES, LEAD_STREAM, Keys
 from bot.core.redis_types import StrRedis
@@ -292,6 +293,40 @@ class LeadStore:
                 await self._tell(LEAD_WAITING, team, lead.id)
                 released += 1
         return released
+
+    async def export(self, conversation: str) -> Section:
+        """This person's requests to talk to a coach, for a copy of their data: the team (an
+        id; the copy names it), the status, what they told the bot for it, their consent and
+        the messages (theirs, the bot's and the coach's, with the name the coach showed them).
+        No lead id, no coach username, no outcome a coach noted. Kept until the retention
+        period after the request was made or after its last message, whichever is later."""
+        items: list[Record] = []
+        latest = 0.0
+        for lead_id in sorted(await self.redis.smembers(self.all_key(conversation))):
+            lead = await self.get(lead_id)
+            if lead is None or lead.conversation != conversation:
+                continue  # expired, or a tombstone left by erasure
+            said = [m for m in await self.messages(lead.id) if m["from"] in SPEAKERS]
+            latest = max([latest, lead.created, *(float(m["t"]) for m in said)])
+            fields = lead.fields
+            consent: dict[str, Value] = {
+                "given_at": iso(float(fields["consent_at"])) if fields.get("consent_at")
+                else None, "version": fields.get("consent_version") or None,
+                "channel": fields.get("consent_channel") or None,
+                "language": fields.get("consent_language") or None,
+                "text_sha256": fields.get("consent_text_sha256") or None}
+            messages: list[Value] = [
+                {"at": iso(float(m["t"])), "from": SPEAKERS[m["from"]],
+                 "name": m.get("name") or None if m["from"] == "coach" else None,
+                 "text": m["text"]} for m in said]
+            items.append({
+                "team": lead.team, "status": lead.status,
+                "you_ended": bool(fields.get("user_left")), "created": iso(lead.created),
+                **{name: fields.get(name) or None for name in (
+                    "name", "contact", "phone", "district", "age_group", "topic", "language")},
+                "consent": consent, "messages": messages})
+        items.sort(key=lambda item: str(item["created"]))
+        return Section(HANDOVER, items, latest + self.retention if items else None)
 
     async def erase_user(self, conversation: str) -> int:
         """Delete every lead of this person with its messages and stream entry (XDEL). An open

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypedDict
 
+from bot.core.access.data import CAMPAIGNS as CAMPAIGNS_GROUP
+from bot.core.access.data import Record, Section, iso
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.outreach.subscriptions import Audience
 from bot.core.redis_types import StrPipeline, StrRedis
@@ -400,6 +402,23 @@ class CampaignStore:
         await self.count(campaign_id, "replies", conversation.split(":", 1)[0],
                          fields.get(f"lang:{campaign_id}", ""))
         return campaign_id
+
+    async def export(self, conversation: str) -> Section:
+        """The campaign messages the person got in the last REPLY_DAYS days, for a copy of
+        their data: when, in which language, the text they got and whether they replied (no
+        campaign id or name: those are the city's). Kept REPLY_DAYS after the last one."""
+        fields = await self.redis.hgetall(self.keys(CAMPAIGN_RECENT, conversation=conversation))
+        sent = sorted((float(at), cid) for cid, at in fields.items()
+                      if not cid.startswith(("r:", "lang:")))
+        items: list[Record] = []
+        for at, campaign_id in sent:
+            language = fields.get(f"lang:{campaign_id}") or None
+            campaign = await self.get(campaign_id)
+            text = campaign.texts.get(language) if campaign is not None and language else None
+            items.append({"sent_at": iso(at), "language": language, "text": text,
+                          "replied": f"r:{campaign_id}" in fields})
+        kept = sent[-1][0] + REPLY_DAYS * DAY if sent else None
+        return Section(CAMPAIGNS_GROUP, items, kept)
 
     async def erase(self, conversation: str) -> None:
         """Erasure: the person leaves every campaign's recipients (a queued message of theirs

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.core.access.data import SUBSCRIPTION as SUBSCRIPTION_GROUP
+from bot.core.access.data import Section, iso
 from bot.core.keys import Erasure, Keys, Owner, declare
 from bot.core.redis_types import StrPipeline, StrRedis
 from bot.core.stats.counters import Cell
@@ -157,6 +159,22 @@ class SubscriptionStore:
         if deleted and counted and self.stats is not None:
             await self.stats.add("subscriptions_ended", _cell(conversation, language or ""))
         return bool(deleted)
+
+    async def export(self, conversation: str) -> Section:
+        """The person's subscription with its consent record, for a copy of their data; kept
+        until it ends (`expires_at`), when the hash expires by itself."""
+        values = await self.redis.hgetall(self._key(conversation))
+        if not values:
+            return Section(SUBSCRIPTION_GROUP)
+        found = Subscription.from_hash(conversation, values)
+        c = found.consent
+        return Section(SUBSCRIPTION_GROUP, [{
+            "topics": list(found.topics), "districts": list(found.districts),
+            "language": found.language, "ends": iso(found.expires_at),
+            "renewal_asked": found.renewal_asked,
+            "consent": {"given_at": iso(c.at), "version": c.version, "channel": c.channel,
+                        "language": c.language, "text_sha256": c.text_sha256,
+                        "source": c.source}}], found.expires_at)
 
     async def erase(self, conversation: str) -> bool:
         """The erasure hook (ErasureFlow's erasers take a conversation id)."""

@@ -22,6 +22,8 @@ import unicodedata
 from collections.abc import Awaitable, Callable, Iterable
 from enum import StrEnum
 
+from bot.core.access.data import SATISFACTION as SATISFACTION_GROUP
+from bot.core.access.data import Section, iso
 from bot.core.content import Content
 from bot.core.flows.base import Flow
 from bot.core.handover.leads import Lead
@@ -156,7 +158,8 @@ class SatisfactionFlow(Flow):
         raw = await redis.get(keys(CONV_STATE, conversation=conversation))
         if raw is None or await self.opted_out(conversation):
             return []  # never wrote (or the state has expired), or said STOP
-        if not await redis.set(keys(ASKED, conversation=conversation), "1", nx=True,
+        asked_at = repr(self.conversations.clock().timestamp())  # for a copy of one's data
+        if not await redis.set(keys(ASKED, conversation=conversation), asked_at, nx=True,
                                ex=ASKED_DAYS * 86400):
             return []  # asked already this week
         language = lead.fields.get("language") or "sv"
@@ -177,6 +180,23 @@ class SatisfactionFlow(Flow):
                                        buttons=())]
         return [self.content.reply("satisfaction_question", language,
                                    short=capabilities.short_replies)]
+
+
+async def asked_export(conversations: ConversationStore, conversation: str) -> Section:
+    """Whether (and when) the question was asked, for a copy of the person's data; kept
+    ASKED_DAYS after it was asked. A mark written before it held its time ("1") is dated
+    from its expiry."""
+    redis, keys = conversations.redis, conversations.keys
+    key = keys(ASKED, conversation=conversation)
+    raw = await redis.get(key)
+    if raw is None:
+        return Section(SATISFACTION_GROUP)
+    if raw == "1":
+        at = conversations.clock().timestamp() + max(0, await redis.ttl(key)) \
+            - ASKED_DAYS * 86400
+    else:
+        at = float(raw)
+    return Section(SATISFACTION_GROUP, [{"asked_at": iso(at)}], at + ASKED_DAYS * 86400)
 
 
 async def ask_satisfaction(flow: SatisfactionFlow, lead: Lead,

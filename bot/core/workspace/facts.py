@@ -1,9 +1,16 @@
-"""Facts and schedules in the content workspace: the drop-in schedule (config/dropin.yml) and the
-locations with address, opening hours and phone (config/locations.yml), each edited as one YAML
-document the same way as a text: a draft until a second operator approves it, then live in every
+"""Facts and schedules in the content workspace: the drop-in schedule (config/dropin.yml), the
+locations with address, opening hours and phone (config/locations.yml) and the coach teams with
+their opening hours and closed dates (config/teams.yml), each edited as one YAML document the
+same way as a text: a draft until a second operator approves it, then live in every
 process within seconds (live.py swaps it into the objects every part holds), every version kept,
 any version restored by a rollback. A draft is checked by the same parsers as the files at
 start-up, so an error names the line and the field, and nothing is saved.
+
+The teams document stands apart from the other two: no booking depends on it (its impact is
+always none), and it is parsed, checked and swapped in on its own, so a teams version that does
+not load cannot hold back a schedule's. Its team ids must stay those of the shipped file: coach
+accounts, lead queues and config/canned.yml name them, so adding, removing or renaming a team
+is a developer's change to the file.
 
 Before an approval, staff see which bookings a schedule change takes away (closures.py: closed
 dates and sessions, changed times, capacity lowered below the seats taken), as a count and a list
@@ -21,6 +28,7 @@ is the shipped file.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +46,7 @@ from bot.core.booking.closures import (
 )
 from bot.core.booking.schedule import Schedule, ScheduleError
 from bot.core.booking.service import BookingService
+from bot.core.handover.teams import Teams, TeamsError
 from bot.core.jobs import NewJob
 from bot.core.places import Places, PlacesError
 from bot.core.workspace.service import WorkspaceError, source_hash
@@ -46,7 +55,9 @@ from bot.core.workspace.store import Draft, WorkspaceStore, field_of
 log = logging.getLogger("lotsen.content")
 
 LANGUAGE = "facts"
-DOCUMENTS = {"dropin": "dropin.yml", "locations": "locations.yml"}  # document -> its file
+DOCUMENTS = {"dropin": "dropin.yml", "locations": "locations.yml",  # document -> its file
+             "teams": "teams.yml"}
+TEAMS_KEY = re.compile(r"^teams\s*:", re.MULTILINE)
 
 
 def fact_id(document: str) -> str:
@@ -61,7 +72,8 @@ def document_of(text_id: str) -> str | None:
 
 @dataclass(frozen=True)
 class Parsed:
-    """Both documents, each parsed (the schedule against the locations' ids)."""
+    """The schedule and the locations, each parsed (the schedule against the locations' ids);
+    the teams document is parsed on its own (`Facts.parse_teams`)."""
 
     texts: tuple[str, str]  # dropin, locations
     places: Places
@@ -86,19 +98,24 @@ class Impact:
 class Facts:
     def __init__(self, *, store: WorkspaceStore, bookings: BookingService,
                  shipped: Mapping[str, str], places: Places, schedule: Schedule,
-                 settle_seconds: float) -> None:
-        """`shipped`: each document's file text; `places` and `schedule`: the objects this
-        process runs with, which `apply` updates in place; `settle_seconds`: when the sweep
+                 teams: Teams, settle_seconds: float) -> None:
+        """`shipped`: each document's file text; `places`, `schedule` and `teams`: the objects
+        this process runs with, which `apply` updates in place; `settle_seconds`: when the sweep
         runs after a publish (every process has reloaded by then)."""
         self.store = store
         self.bookings = bookings
         self.shipped = {name: shipped[name] for name in DOCUMENTS}
         self.live_places = places
         self.live_schedule = schedule
+        self.live_teams = teams
         self.settle = settle_seconds
         self.held = HeldBookings(bookings)
         self._applied = (self.shipped["dropin"], self.shipped["locations"])
+        self._applied_teams = self.shipped["teams"]
         self._parsed: Parsed | None = None
+        self._parsed_teams: tuple[str, Teams] | None = None
+        # The ids every version must keep: those of the file this process started with.
+        self.team_ids = frozenset(Teams.parse(self.shipped["teams"], DOCUMENTS["teams"]).teams)
 
     # ------------------------------------------------------------------ reading
     @staticmethod
@@ -135,8 +152,8 @@ class Facts:
         return int(entry["version"]) if entry is not None else 0
 
     def parse(self, texts: Mapping[str, str], edited: str | None = None) -> Parsed:
-        """Both documents parsed; WorkspaceError 400 naming the line and field if not (about
-        `edited`, the document being changed)."""
+        """The schedule and the locations parsed; WorkspaceError 400 naming the line and field
+        if not (about `edited`, the document being changed)."""
         key = (texts["dropin"], texts["locations"])
         if self._parsed is not None and self._parsed.texts == key:
             return self._parsed
@@ -155,6 +172,30 @@ class Facts:
         self._parsed = Parsed(key, places, schedule)
         return self._parsed
 
+    def parse_teams(self, text: str) -> Teams:
+        """The teams document parsed; WorkspaceError 400 naming the line and field if not, or
+        if its team ids are not the shipped file's."""
+        if self._parsed_teams is not None and self._parsed_teams[0] == text:
+            return self._parsed_teams[1]
+        source = DOCUMENTS["teams"]
+        try:
+            teams = Teams.parse(text, source)
+        except TeamsError as exc:
+            raise WorkspaceError(400, str(exc), "yaml", exc.line) from None
+        missing, new = sorted(self.team_ids - teams.teams.keys()), sorted(
+            teams.teams.keys() - self.team_ids)
+        if missing or new:
+            found = TEAMS_KEY.search(text)
+            line = text.count("\n", 0, found.start()) + 1 if found else None
+            said = "; ".join(f"{what}: {', '.join(ids)}" for what, ids in
+                             (("missing", missing), ("new", new)) if ids)
+            raise WorkspaceError(400, f"{source}:{line}: teams: the team ids must stay those of "
+                                      f"the shipped file ({said}). Coach accounts, lead queues "
+                                      "and canned replies name them: a developer adds, removes "
+                                      "or renames a team in config/teams.yml.", "yaml", line)
+        self._parsed_teams = (text, teams)
+        return teams
+
     async def current(self) -> Parsed:
         """The documents published now (from Redis: not this process's memory, which may be
         a moment behind)."""
@@ -171,6 +212,9 @@ class Facts:
         (those the schedule published now keeps). WorkspaceError 400 if it does not parse."""
         self.known(document)
         texts = self._texts(await self._published())
+        if document == "teams":  # no booking depends on the teams
+            self.parse_teams(text)
+            return self.parse(texts), Impact(())
         before = self.parse(texts)
         after = self.parse({**texts, document: text}, document)
         if after.texts[0] == before.texts[0]:
@@ -271,15 +315,30 @@ class Facts:
         changed; whether they did. A version that does not parse here (it did when it was
         approved) is logged and the running one kept."""
         texts = self._texts(published)
+        teams = self._apply_teams(texts["teams"])
         if (texts["dropin"], texts["locations"]) == self._applied:
-            return False
+            return teams
         try:
             parsed = self.parse(texts)
         except WorkspaceError as exc:
             log.error("facts_not_loaded", extra={"detail": exc.message[:300]})
-            return False
+            return teams
         self.live_places.adopt(parsed.places)
         self.live_schedule.adopt(parsed.schedule)
         self._applied = parsed.texts
         log.info("facts_loaded")
+        return True
+
+    def _apply_teams(self, text: str) -> bool:
+        """The teams document into the live Teams, on its own (see the module's docstring)."""
+        if text == self._applied_teams:
+            return False
+        try:
+            teams = self.parse_teams(text)
+        except WorkspaceError as exc:
+            log.error("facts_not_loaded", extra={"detail": exc.message[:300]})
+            return False
+        self.live_teams.adopt(teams)
+        self._applied_teams = text
+        log.info("facts_loaded", extra={"detail": "teams"})
         return True
