@@ -131,7 +131,12 @@ model: $(NLU_VENV)/.installed
 run: install model
 	@$(PY) scripts/run.py
 
-test: install model browser axe faketime gettext pdf
+# The model trains (CPU) while the browser, axe-core and the Debian tools install (network,
+# disk): on a fresh machine that saves the minutes the installs would add after the training.
+test: install
+	@$(MAKE) --no-print-directory model & training=$$!; \
+	  $(MAKE) --no-print-directory browser axe faketime gettext pdf; tools=$$?; \
+	  wait $$training && test $$tools -eq 0
 	@$(PY) -m pytest -q -rs --durations=8
 	@$(MAKE) --no-print-directory test-calendar
 

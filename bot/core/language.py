@@ -4,7 +4,9 @@ Order (spec §3): an explicit choice > the language detected in the message (whe
 long enough to tell) > the conversation's last language > the default. Detection looks at the
 script first (Ge'ez -> ti, Cyrillic -> uk), then asks an offline detector (lingua) restricted to
 the enabled languages of that script: Arabic or Persian for Arabic script, and Swedish, English
-or Somali for Latin-script messages of three words or more. Words every language shares (names
+or Somali for Latin-script messages of three words or more, unless they are Arabic written in
+Latin letters (Arabizi, bot/core/arabizi.py: "ana baddi ashtghel"), which lingua does not know
+and sends to Swedish or Somali. Words every language shares (names
 of institutions, places and services: "jobbtorg", "arbetsförmedlingen", "Kista") are left out
 before asking, so "what is kompetensverkstan?" is English. Short replies ("ja", "haa", "1")
 never flip the language.
@@ -27,6 +29,7 @@ from lingua import Language as LinguaLanguage
 from lingua import LanguageDetector as LinguaDetector
 from lingua import LanguageDetectorBuilder
 
+from bot.core.arabizi import is_arabizi
 from bot.core.i18n import LanguageTable
 
 LATIN_LANGUAGES = {"sv": LinguaLanguage.SWEDISH, "en": LinguaLanguage.ENGLISH,
@@ -128,6 +131,9 @@ class LanguageDetector:
             return self._arabic_or_persian(text, words, previous,
                                            ask_lingua=len(every_word) >= min_words)
         if script == "latin" and len(every_word) >= min_words:
+            if self.languages.is_enabled("ar") and \
+                    is_arabizi(text, ignore=self.languages.neutral_words):
+                return "ar"
             return self._ask(self._latin_detector, LATIN_LANGUAGES, " ".join(words))
         return None
 
