@@ -287,7 +287,7 @@ async def test_telegram_sends_the_copy_as_a_document_and_sms_a_summary(
     for chat, own, other in ((5001, MINE, THEIRS), (5002, THEIRS, MINE)):
         document = documents[chat]
         page = document["content"].decode()
-        assert document["filename"] == "lotsen-data-2026-11-23.html"
+        assert document["filename"] == f"lotsen-data-{CLOCK.day(0).isoformat()}.html"
         assert document["mime_type"] == "text/html"
         assert document["caption"] == content.text("access_document_caption", language)
         assert f'<html lang="{language}"' in page and own in page and other not in page

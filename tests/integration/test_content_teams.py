@@ -73,10 +73,11 @@ def without_team(team: str) -> str:
     return TEAMS[:start] + TEAMS[TEAMS.index("  - id:", start + 1):]
 
 
-BAD = "    closed_dates: [2027-02-30, "  # no such date: kept as text, named by the field's check
+IMPOSSIBLE = f"{real_clock_day().year + 1}-02-30"  # no year has it: kept as text, named
+BAD = f"    closed_dates: [{IMPOSSIBLE}, "             # by the field's check
 BAD_DRAFTS = [
     (TEAMS.replace("    closed_dates: [", BAD), line_of(TEAMS, "    closed_dates:"),
-     "closed_dates: '2027-02-30' is not a date"),
+     f"closed_dates: '{IMPOSSIBLE}' is not a date"),
     (TEAMS.replace('      tue: ["08:00-12:00", "13:00-16:30"]', '      tue: ["8-12"]'),
      line_of(TEAMS, "      tue:"), "hours.tue: '8-12' is not an interval"),
     (TEAMS.replace("default_team: jobbtorg-stockholm", "default_team: jobbtorg-narnia"),
