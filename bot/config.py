@@ -309,10 +309,15 @@ class Settings:
         0.4, "Below this NLU confidence the bot asks back with a menu of topics.",
         group=Group.NLU, minimum=0.0, maximum=1.0)
     answer_threshold: float = setting(
-        0.4, "A specific answer (e.g. \"can I bring my child?\") is given when it holds at "
+        0.3, "A specific answer (e.g. \"can I bring my child?\") is given when it holds at "
         "least this share of its topic's confidence; below it the bot gives the topic's "
         "general answer. `make eval` shows what each value gives: higher means fewer wrong "
         "specific answers and more general ones.", group=Group.NLU, minimum=0.0, maximum=1.0)
+    disambiguation_margin: float = setting(
+        0.15, "When the two best topics (or the two best specific answers within a topic) are "
+        "closer than this, the bot asks which one was meant, with two buttons and \"something "
+        "else\", instead of guessing. 0 never asks. `make eval` prints what each margin gives "
+        "on the development sets.", group=Group.NLU, minimum=0.0, maximum=1.0)
 
     # Limits
     max_message_chars: int = setting(
@@ -507,7 +512,7 @@ class Settings:
         "dates.yml, canned.yml.", group=Group.FILES)
     config_dir: Path = setting(  # noqa: RUF009
         ROOT / "config", "The city's own data: locations.yml, dropin.yml, teams.yml, "
-        "canned.yml, accessibility.yml.", group=Group.FILES)
+        "canned.yml, accessibility.yml, referrals.yml.", group=Group.FILES)
     locales_dir: Path = setting(  # noqa: RUF009
         ROOT / "locales", "The translations (`<lang>/LC_MESSAGES/lotsen.mo`, built by "
         "`make install`).", group=Group.FILES)

@@ -71,7 +71,7 @@ def train(rasa: str, force: bool = False) -> Path:
         return target
     MODELS_DIR.mkdir(exist_ok=True)
     print(f"nlu: training {target.name} from {len(INPUTS) - 3} data files "
-          "(about 4-5 minutes on 2 cores)...", file=sys.stderr, flush=True)
+          "(about 5-6 minutes on 2 cores)...", file=sys.stderr, flush=True)
     started = time.monotonic()
     # Rasa's training cache lives beside the models, not in ~/.rasa: a fresh clone trains from
     # scratch (its training time is the one the README states), and retraining in one checkout

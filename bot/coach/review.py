@@ -19,6 +19,7 @@ from bot.coach.accounts import Coach, Role
 from bot.coach.guard import SessionGuard
 from bot.core.content import Content
 from bot.core.i18n import LanguageTable
+from bot.core.referrals import INTENT as REFERRAL_INTENT
 from bot.core.review.inbox import IGNORE, ReviewGroup, ReviewInbox
 from bot.http import bad_request, error, json_object
 
@@ -97,6 +98,8 @@ class ReviewRoutes:
     async def export(self, request: web.Request, coach: Coach) -> web.Response:
         language = self._language(request)
         groups = await self.inbox.groups(language, labelled=True)
-        text = nlu_yaml(groups, set(self.content.answers))
+        # out_of_scope's referrals are answers too, but what belongs to no authority is trained
+        # as the plain class `out_of_scope` (nlu/data/referrals_<lang>.yml), not as an overview.
+        text = nlu_yaml(groups, set(self.content.answers) - {REFERRAL_INTENT})
         return web.Response(text=text, content_type="application/x-yaml", headers={
             "Content-Disposition": f'attachment; filename="review_{language}.yml"'})

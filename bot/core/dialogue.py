@@ -27,10 +27,13 @@ message through to the next:
 11. `understand`: NLU (all replicas busy: the "many people are writing" topic menu; Rasa down:
     the numbered topic menu), then the active flow's reading of what NLU understood; below
     `LOTSEN_NLU_THRESHOLD` a clarifying menu (after two misunderstandings in a row: the offer of
-    a coach); otherwise the answer from content or the flow that owns the intent.
+    a coach); two readings closer than `LOTSEN_DISAMBIGUATION_MARGIN`: "did you mean" with both
+    and "something else" (bot/core/disambiguation.py); otherwise the answer from content or the
+    flow that owns the intent (a question for another authority: a referral, config/referrals.yml).
 
 After the deciding stage, every flow may add to a non-fallback answer (`Flow.follow_up`: an
-offer), and the buttons of the last reply are remembered as the numbered menu.
+offer), the first answer to Arabic written in Latin letters offers another language, and the
+buttons of the last reply are remembered as the numbered menu.
 
 Redis: a turn reads once (`ConversationStore.open`: state, this minute's count, the parse
 cache's entry and what the channel asks for) and writes once (count, state, transcript lines,
@@ -43,11 +46,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.core import batch, payloads
 from bot.core.content import Content, ContentError
+from bot.core.disambiguation import CloseCall, closest_call
 from bot.core.flows.base import Flow
 from bot.core.handover import personnummer
 from bot.core.i18n import LanguageTable
@@ -58,6 +62,7 @@ from bot.core.nlu import NLUBusy, NLUUnavailable, Parser, ParseResult
 from bot.core.nlu.cache import CachedParser, Lookup
 from bot.core.places import Location, Places, format_hours
 from bot.core.redis_types import Command
+from bot.core.referrals import Referrals
 from bot.core.review.inbox import ReviewInbox
 from bot.core.stats.counters import Cell
 from bot.core.stats.recorder import StatsRecorder
@@ -113,7 +118,8 @@ class DialogueEngine:
                  threshold: float, max_message_chars: int, rate_limit_per_minute: int,
                  flows: Sequence[Flow] = (), answer_threshold: float = 0.5,
                  review: ReviewInbox | None = None, max_in_flight: int = 0,
-                 stats: StatsRecorder | None = None) -> None:
+                 stats: StatsRecorder | None = None, disambiguation_margin: float = 0.0,
+                 referrals: Referrals | None = None) -> None:
         self.store = store
         self.nlu = nlu
         self.content = content
@@ -122,6 +128,8 @@ class DialogueEngine:
         self.places = places
         self.threshold = threshold
         self.answer_threshold = answer_threshold
+        self.disambiguation_margin = disambiguation_margin  # 0: never ask "did you mean"
+        self.referrals = referrals
         self.review = review
         self.stats = stats
         self.max_chars = max_message_chars
@@ -133,6 +141,7 @@ class DialogueEngine:
             "ask_location": self._ask_location,
             "ask_opening_hours": self._ask_opening_hours,
             "change_language": self._change_language,
+            "out_of_scope": self._out_of_scope,
         }
         self.stages: list[Stage] = [
             self.refuse_too_long, self.refuse_over_rate, self.choose_language,
@@ -250,6 +259,8 @@ class DialogueEngine:
             if not turn.erased and outcome.fallback is None and outcome.replies:
                 for flow in self.flows:
                     outcome.replies = await flow.follow_up(turn, outcome.intent, outcome.replies)
+                if turn.offer_language and turn.language == outcome.language:
+                    outcome.replies[-1] = self._with_language_offer(turn, outcome.replies[-1])
             MESSAGES.labels(channel=turn.message.channel, language=turn.language).inc()
         if turn.erased:
             outcome.erased = True
@@ -271,8 +282,11 @@ class DialogueEngine:
         counted = ["messages"]
         if fallback in ("nlu_busy", "nlu_down"):
             counted.append(fallback)
-        elif fallback == "clarify":
+        elif fallback in ("clarify", "disambiguate"):
             counted.append("clarified")
+        elif intent == "out_of_scope" and turn.answered:
+            counted.append("referred")
+            topic = turn.answered
         elif fallback == "coach_offer" or intent == "out_of_scope":
             counted.append("not_understood")
         elif fallback is None and (intent.startswith("info_") or intent in PLACE_INTENTS
@@ -347,6 +361,11 @@ class DialogueEngine:
     async def choose_language(self, step: Step) -> Outcome | None:
         turn = step.turn
         turn.language = self._language_for(turn.message, turn.state)
+        state = turn.state
+        if turn.language == "ar" and not state.language_chosen and not state.language_offered \
+                and not turn.message.language_chosen and turn.message.payload is None \
+                and self.detector.wrote_arabizi(step.text):
+            turn.offer_language = True
         source = turn.message.source
         if source and turn.state.source is None:
             turn.state.source = source  # the first campaign link counts
@@ -424,10 +443,13 @@ class DialogueEngine:
                 return self._flow_outcome(turn, active, answered)
             if not active.active(turn):  # the flow stepped aside: act on what was said
                 return await self._act(turn, intent)
+        call = self.close_call(parsed)
+        if call is not None:
+            return self._did_you_mean(turn, parsed, call)
         if parsed.confidence < self.threshold:
             await self._keep_for_review(turn, text, parsed.intent, "clarify")
             return self._clarify(turn, parsed)
-        if intent.name == "out_of_scope":
+        if intent.name == "out_of_scope" and intent.answer is None:
             await self._keep_for_review(turn, text, parsed.intent, "out_of_scope")
         return await self._act(turn, intent)
 
@@ -442,6 +464,19 @@ class DialogueEngine:
         if key.partition("/")[0] != parsed.intent or not self.content.has(key):
             return None
         return key
+
+    def closest_call(self, parsed: ParseResult) -> CloseCall | None:
+        """The closest tie between two readings the bot could offer (bot/core/disambiguation.py),
+        whether or not it is within the margin (the parse API reports it for `make eval`)."""
+        offerable = set(self.content.menus["clarifiable"]) - {"help"}
+        return closest_call(parsed, offerable=offerable, has_answer=self.content.has,
+                            threshold=self.threshold, answer_threshold=self.answer_threshold,
+                            best_answer=self.specific_answer(parsed))
+
+    def close_call(self, parsed: ParseResult) -> CloseCall | None:
+        """The tie to ask about: the closest one, when it is within the margin."""
+        call = self.closest_call(parsed) if self.disambiguation_margin > 0 else None
+        return call if call is not None and call.gap < self.disambiguation_margin else None
 
     async def _keep_for_review(self, turn: Turn, text: str, predicted: str, reason: str) -> None:
         if self.review is not None:
@@ -532,6 +567,15 @@ class DialogueEngine:
         reply = self.content.reply("clarify", turn.language, buttons=offered, short=turn.short)
         return Outcome([reply], turn.language, parsed.intent, parsed.confidence, "clarify")
 
+    def _did_you_mean(self, turn: Turn, parsed: ParseResult, call: CloseCall) -> Outcome:
+        """Two buttons for the two readings and one for "something else" (the topic menu);
+        on a channel without buttons the connector numbers them."""
+        FALLBACKS.labels(reason="disambiguate").inc()
+        offered = [payloads.intent(call.first), payloads.intent(call.second),
+                   payloads.SOMETHING_ELSE]
+        reply = self.content.reply("did_you_mean", turn.language, buttons=offered)
+        return Outcome([reply], turn.language, parsed.intent, parsed.confidence, "disambiguate")
+
     # ---------------------------------------------------------------- acting
     async def _act(self, turn: Turn, intent: Intent) -> Outcome:
         turn.state.misunderstandings = 0
@@ -544,12 +588,37 @@ class DialogueEngine:
             replies = await self.handlers.get(intent.name, self._static_answer)(turn, intent)
         return Outcome(replies, turn.language, turn.label or intent.name, intent.confidence)
 
+    async def _out_of_scope(self, turn: Turn, intent: Intent) -> list[Reply]:
+        """A question for another authority gets a short referral naming who can help, with
+        the contact from config/referrals.yml; anything else out of scope gets the topics."""
+        authority = self.referrals.of(intent.answer) if self.referrals is not None else None
+        if authority is None or intent.answer is None or self.referrals is None:
+            return [self.content.reply("out_of_scope", turn.language, short=turn.short)]
+        turn.answered = intent.answer
+        lang = turn.language
+        contact = "referral_contact_phone" if authority.phone else "referral_contact"
+        lines = [self.content.text(intent.answer, lang),
+                 self.content.text(contact, lang, name=authority.name, web=authority.web,
+                                   phone=authority.phone)]
+        if self.referrals.sample:
+            lines.append(self.content.text("sample_notice", lang))
+        return [self.content.reply(intent.answer, lang, text="\n".join(lines))]
+
     async def _static_answer(self, turn: Turn, intent: Intent) -> list[Reply]:
         if intent.answer and self.content.has(intent.answer):
             turn.answered = intent.answer
             return [self.content.reply(intent.answer, turn.language, short=turn.short)]
         name = intent.name if self.content.has(intent.name) else "out_of_scope"
         return [self.content.reply(name, turn.language, short=turn.short)]
+
+    def _with_language_offer(self, turn: Turn, reply: Reply) -> Reply:
+        """The answer to a message read as Arabic in Latin letters, with the offer to choose
+        another language (once a conversation; the answer's own buttons stay first)."""
+        turn.state.language_offered = True
+        offer = self.content.text("language_offer", turn.language)
+        button = self.content.button(payloads.intent("change_language"), turn.language)
+        return replace(reply, text=f"{reply.text}\n\n{offer}",
+                       buttons=(*reply.buttons, button))
 
     def _set_language(self, turn: Turn, code: str) -> Outcome:
         if not self.languages.is_enabled(code):

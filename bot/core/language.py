@@ -137,6 +137,15 @@ class LanguageDetector:
             return self._ask(self._latin_detector, LATIN_LANGUAGES, " ".join(words))
         return None
 
+    def wrote_arabizi(self, text: str, min_words: int = MIN_WORDS_FOR_LATIN) -> bool:
+        """Whether `detect` reads `text` as Arabic written in Latin letters (the dialogue then
+        offers, once, to switch language: the guess is the least certain one it makes)."""
+        every_word = WORD.findall(text.lower())
+        words = [w for w in every_word if w not in self.languages.neutral_words]
+        return bool(words) and len(every_word) >= min_words and \
+            script_of(" ".join(words)) == "latin" and self.languages.is_enabled("ar") and \
+            is_arabizi(text, ignore=self.languages.neutral_words)
+
     def _enabled(self, code: str) -> str | None:
         return code if self.languages.is_enabled(code) else None
 

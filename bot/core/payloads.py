@@ -57,6 +57,8 @@ def intent_name(payload: str) -> str | None:
 
 
 HELP = intent("help")
+# The third button of a "did you mean" question: neither reading; the topics instead.
+SOMETHING_ELSE = intent("something_else")
 BOOK_DROPIN = intent("book_dropin")
 LIST_BOOKINGS = intent("list_bookings")
 REQUEST_COACH = intent("request_coach")

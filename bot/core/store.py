@@ -35,6 +35,7 @@ class ConversationState:
     last_intent: str | None = None
     handover_lead: str | None = None
     subscription_offered: bool = False  # "get notices about this" is offered once per chat
+    language_offered: bool = False  # after Arabic in Latin letters: "another language?" once
     # The last question answered from NLU, redacted, and what answered it: kept until the next
     # answer so that "That didn't help" can put it in the review inbox.
     review_question: str | None = None

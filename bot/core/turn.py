@@ -33,6 +33,7 @@ class Turn:
     completed: str | None = None  # what this turn achieved ("booking"), for flows' follow-ups
     answered: str | None = None  # the specific answer given (`info_sfi/where`), if one was
     district: str | None = None  # a district the message named (for the statistics)
+    offer_language: bool = False  # the language was guessed from Arabizi: offer another once
     # Writes that go with the turn's own (state, transcript): sent in the same batch.
     staged: list[Command] = field(default_factory=list)
 

@@ -323,6 +323,7 @@ async def nlu_parse(request: web.Request) -> web.Response:
         return error(503, f"NLU is unavailable: {exc}")
     language = services.engine.detector.detect(text, min_words=1) or services.languages.default
     answer = services.engine.specific_answer(parsed)
+    call = services.engine.closest_call(parsed)
     return web.json_response({
         "intent": {"name": parsed.intent, "confidence": round(parsed.confidence, 4)},
         "language": language,
@@ -333,4 +334,9 @@ async def nlu_parse(request: web.Request) -> web.Response:
         # What the answer selector chose before the threshold (for tuning it; see make eval).
         "selected": {"name": parsed.answer, "confidence": round(parsed.answer_confidence, 4)}
         if parsed.answer else None,
+        # The closest tie the bot could ask about ("did you mean"), with its gap: asked when the
+        # gap is under LOTSEN_DISAMBIGUATION_MARGIN (`asked`); make eval sweeps the margin.
+        "close_call": {"options": [call.first, call.second], "gap": round(call.gap, 4),
+                       "asked": services.engine.close_call(parsed) is not None}
+        if call is not None else None,
     })

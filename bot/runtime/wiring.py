@@ -55,6 +55,8 @@ from bot.core.outreach.service import CampaignService
 from bot.core.outreach.subscriptions import SubscriptionStore
 from bot.core.places import Places
 from bot.core.redis_types import StrRedis
+from bot.core.referrals import INTENT as REFERRAL_INTENT
+from bot.core.referrals import Referrals
 from bot.core.review.flow import ReviewFlow
 from bot.core.review.inbox import ReviewInbox
 from bot.core.staff_events import StaffEvents
@@ -89,6 +91,7 @@ class StaticContent:
     schedule: Schedule
     teams: Teams
     canned: CannedReplies
+    referrals: Referrals
 
     @property
     def districts(self) -> list[str]:
@@ -108,7 +111,10 @@ def load_content(settings: Settings) -> StaticContent:
     teams = Teams.load(settings.config_dir / "teams.yml")
     canned = CannedReplies.load(settings.config_dir / "canned.yml",
                                 settings.content_dir / "canned.yml", catalogs, teams.teams)
-    return StaticContent(languages, content, places, schedule, teams, canned)
+    referrals = Referrals.load(settings.config_dir / "referrals.yml")
+    referrals.check(content.answers.get(REFERRAL_INTENT, ()),
+                    str(settings.config_dir / "referrals.yml"))
+    return StaticContent(languages, content, places, schedule, teams, canned, referrals)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -245,6 +251,8 @@ def _wire(settings: Settings, static: StaticContent, clock: Clock, redis: StrRed
                             max_message_chars=settings.max_message_chars,
                             rate_limit_per_minute=settings.rate_limit_per_minute, flows=flows,
                             answer_threshold=settings.answer_threshold, review=review,
+                            disambiguation_margin=settings.disambiguation_margin,
+                            referrals=static.referrals,
                             max_in_flight=settings.max_in_flight, stats=stats)
     engine.check_payloads()
     channels = ChannelRegistry(ChannelContext(settings=settings, redis=redis, keys=keys,

@@ -123,7 +123,7 @@ async def test_unknown_payload_falls_back_to_help(services) -> None:
 
 @pytest.mark.parametrize(("intent", "answer", "confidence", "given"), [
     ("info_sfi_parents", "info_sfi_parents/bring_child", 0.9, "info_sfi_parents/bring_child"),
-    ("info_sfi_parents", "info_sfi_parents/bring_child", 0.3, None),   # not confident
+    ("info_sfi_parents", "info_sfi_parents/bring_child", 0.2, None),   # not confident
     ("info_sfi", "info_sfi_parents/bring_child", 0.9, None),           # another topic's answer
     ("info_sfi_parents", "info_sfi_parents/overview", 0.9, None),      # the topic's own answer
     ("info_sfi_parents", None, 0.0, None),                             # a model without answers

@@ -22,6 +22,7 @@ class ParseResultJSON(TypedDict):
     ranking: list[list[str | float]]  # [intent, confidence] pairs
     answer: str | None
     answer_confidence: float
+    answers: list[list[str | float]]  # [answer, share] pairs of the intent's answers
 
 
 class RasaIntent(TypedDict, total=False):
@@ -63,6 +64,9 @@ class ParseResult:
     # confidence; the engine decides whether it is confident enough.
     answer: str | None = None
     answer_confidence: float = 0.0
+    # Every specific answer of the intent with its share, best first: the runner-up is what a
+    # "did you mean" offers beside the best (bot/core/dialogue.py, `close_call`).
+    answers: tuple[tuple[str, float], ...] = field(default=())
 
     def entity(self, name: str) -> str | None:
         return next((e.value for e in self.entities if e.entity == name), None)
@@ -71,7 +75,8 @@ class ParseResult:
         return {"intent": self.intent, "confidence": self.confidence,
                 "entities": [e.to_json() for e in self.entities],
                 "ranking": [list(item) for item in self.ranking],
-                "answer": self.answer, "answer_confidence": self.answer_confidence}
+                "answer": self.answer, "answer_confidence": self.answer_confidence,
+                "answers": [list(item) for item in self.answers]}
 
     @classmethod
     def from_json(cls, data: ParseResultJSON) -> ParseResult:
@@ -82,7 +87,9 @@ class ParseResult:
                                   for e in data.get("entities") or []),
                    ranking=tuple((str(name), float(c)) for name, c in data.get("ranking") or []),
                    answer=data.get("answer"),
-                   answer_confidence=float(data.get("answer_confidence") or 0.0))
+                   answer_confidence=float(data.get("answer_confidence") or 0.0),
+                   answers=tuple((str(name), float(c))
+                                 for name, c in data.get("answers") or []))
 
 
 FLAT_SEPARATOR = "__"  # a specific answer's class in the model: `info_sfi__where` (nlu/build.py)
@@ -106,22 +113,26 @@ def to_result(data: RasaParse) -> ParseResult:
     if not classes and intent.get("name"):
         classes = [(str(intent["name"]), float(intent.get("confidence") or 0.0))]
     topics: dict[str, float] = {}
-    best: dict[str, tuple[str, float]] = {}
+    answers: dict[str, list[tuple[str, float]]] = {}
     for name, confidence in classes:
         topic, _, answer = name.partition(FLAT_SEPARATOR)
         topics[topic] = topics.get(topic, 0.0) + confidence
-        if answer and (topic not in best or confidence > best[topic][1]):
-            best[topic] = (f"{topic}/{answer}", confidence)
+        if answer:
+            answers.setdefault(topic, []).append((f"{topic}/{answer}", confidence))
     ranking = tuple(sorted(topics.items(), key=lambda item: item[1], reverse=True))
     top, top_confidence = ranking[0] if ranking else ("out_of_scope", 0.0)
-    best_answer, answer_confidence = best.get(top, (None, 0.0))
+    shares = tuple(sorted(((key, confidence / top_confidence if top_confidence else 0.0)
+                           for key, confidence in answers.get(top, [])),
+                          key=lambda item: item[1], reverse=True))
+    best_answer, answer_share = shares[0] if shares else (None, 0.0)
     return ParseResult(
         intent=top,
         confidence=min(top_confidence, 1.0),
         entities=_dedupe(entities),
         ranking=ranking,
         answer=best_answer,
-        answer_confidence=answer_confidence / top_confidence if top_confidence else 0.0,
+        answer_confidence=answer_share,
+        answers=shares[:3],
     )
 
 

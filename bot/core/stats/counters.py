@@ -13,8 +13,9 @@ COUNTERS: tuple[str, ...] = (
     "subscriptions_started", "subscriptions_ended",
     "campaign_sent", "campaign_delivered", "campaign_replied",
 )
-# Beyond the fixed list: the buttons under an answer, and conversation-days with an answer.
-EXTRA: tuple[str, ...] = ("helped", "not_helped", "conversations_answered")
+# Beyond the fixed list: the buttons under an answer, conversation-days with an answer, and
+# questions referred to another authority (topic: `out_of_scope/<authority>`).
+EXTRA: tuple[str, ...] = ("helped", "not_helped", "conversations_answered", "referred")
 SCORES: tuple[str, ...] = ("1", "2", "3", "4", "5")
 SATISFACTION_PREFIX = "satisfaction_"
 ALL: frozenset[str] = frozenset((*COUNTERS, *EXTRA, *(SATISFACTION_PREFIX + s for s in SCORES)))
