@@ -130,6 +130,8 @@ class DialogueEngine:
         self.answer_threshold = answer_threshold
         self.disambiguation_margin = disambiguation_margin  # 0: never ask "did you mean"
         self.referrals = referrals
+        # What a "did you mean" may offer as a topic: the clarifying menu's intents but "help".
+        self.offerable = frozenset(content.menus["clarifiable"]) - {"help"}
         self.review = review
         self.stats = stats
         self.max_chars = max_message_chars
@@ -468,8 +470,7 @@ class DialogueEngine:
     def closest_call(self, parsed: ParseResult) -> CloseCall | None:
         """The closest tie between two readings the bot could offer (bot/core/disambiguation.py),
         whether or not it is within the margin (the parse API reports it for `make eval`)."""
-        offerable = set(self.content.menus["clarifiable"]) - {"help"}
-        return closest_call(parsed, offerable=offerable, has_answer=self.content.has,
+        return closest_call(parsed, offerable=self.offerable, has_answer=self.content.has,
                             threshold=self.threshold, answer_threshold=self.answer_threshold,
                             best_answer=self.specific_answer(parsed))
 

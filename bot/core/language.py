@@ -118,8 +118,7 @@ class LanguageDetector:
         `min_words` guards Latin-script detection: the dialogue keeps the default of three so a
         short reply never flips the conversation; the admin parse API asks for a best guess.
         """
-        every_word = WORD.findall(text.lower())
-        words = [w for w in every_word if w not in self.languages.neutral_words]
+        every_word, words = self._words(text)
         if not words:
             return None
         script = script_of(" ".join(words))
@@ -140,11 +139,15 @@ class LanguageDetector:
     def wrote_arabizi(self, text: str, min_words: int = MIN_WORDS_FOR_LATIN) -> bool:
         """Whether `detect` reads `text` as Arabic written in Latin letters (the dialogue then
         offers, once, to switch language: the guess is the least certain one it makes)."""
-        every_word = WORD.findall(text.lower())
-        words = [w for w in every_word if w not in self.languages.neutral_words]
+        every_word, words = self._words(text)
         return bool(words) and len(every_word) >= min_words and \
             script_of(" ".join(words)) == "latin" and self.languages.is_enabled("ar") and \
             is_arabizi(text, ignore=self.languages.neutral_words)
+
+    def _words(self, text: str) -> tuple[list[str], list[str]]:
+        """Every word of `text`, and those that are not shared by every language."""
+        every_word = WORD.findall(text.lower())
+        return every_word, [w for w in every_word if w not in self.languages.neutral_words]
 
     def _enabled(self, code: str) -> str | None:
         return code if self.languages.is_enabled(code) else None
