@@ -131,13 +131,17 @@ model: $(NLU_VENV)/.installed
 run: install model
 	@$(PY) scripts/run.py
 
+# pytest-xdist runs the suite in one worker per core (each with its own Rasa server): most tests
+# wait on processes, browsers and sockets, so two workers on 2 cores take 8 1/2 minutes where one
+# took 15 (docs/development.md). TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= auto
 # The model trains (CPU) while the browser, axe-core and the Debian tools install (network,
 # disk): on a fresh machine that saves the minutes the installs would add after the training.
 test: install
 	@$(MAKE) --no-print-directory model & training=$$!; \
 	  $(MAKE) --no-print-directory browser axe faketime gettext pdf; tools=$$?; \
 	  wait $$training && test $$tools -eq 0
-	@$(PY) -m pytest -q -rs --durations=8
+	@$(PY) -m pytest -q -rs --durations=8 -n $(TEST_WORKERS)
 	@$(MAKE) --no-print-directory test-calendar
 
 # The unit tests on Christmas Eve and on the night Sweden moves to summer time: no test may
