@@ -5,8 +5,8 @@ question for another authority gets a referral naming who can help, not a Lotsen
 
 The close calls are messages that name two services at once ("sfi or komvux?"), asked with the
 configured margin: the model cannot settle them, whether its closest tie is between the two
-topics or between two answers of the topic it leans to (the kept model offers two of komvux's
-answers for the Swedish one); the test takes whichever two are offered.
+topics or between two answers of the topic it leans to (the kept model offers komvux's levels
+against komvux as a whole for the Swedish one); the test takes whichever two are offered.
 How often real messages are close calls, and what each margin gives, `make eval` measures."""
 
 from __future__ import annotations

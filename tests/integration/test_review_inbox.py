@@ -16,7 +16,10 @@ from tests.integration.test_staff_workspace import PASSWORD, browser_of
 from tests.journeys import CLOCK
 from tests.redis_keys import scan
 
-UNANSWERABLE = "Jag heter Amina Yusuf. Vad kostar en pizza i Göteborg? Ring mig på 070-123 45 67"
+# A question no topic answers, with a name and a number to redact. (With "Amina Yusuf" as the name
+# the model of issue 28 reads it as sfi for parents at 0.49 and answers it: a known weakness,
+# nlu/README.md "Training time"; this test is about what the inbox keeps.)
+UNANSWERABLE = "Jag heter Karin Berg. Vad kostar en pizza i Göteborg? Ring mig på 070-123 45 67"
 
 
 async def gateway(aiohttp_client, rasa_server, prefix):
@@ -41,7 +44,7 @@ async def test_an_unanswerable_question_is_kept_redacted_labelled_and_exported(
     assert len(kept) == 1, inbox["groups"]
     group = kept[0]
     question = group["examples"][0]
-    assert "Amina" not in question and "Yusuf" not in question and "070" not in question
+    assert "Karin" not in question and "Berg" not in question and "070" not in question
     assert "<name>" in question and "<phone>" in question
     assert group["count"] == 1 and set(group["reasons"]) <= {"clarify", "out_of_scope"}
     # Nothing kept for review names the conversation it came from.
