@@ -309,7 +309,7 @@ class Settings:
         0.4, "Below this NLU confidence the bot asks back with a menu of topics.",
         group=Group.NLU, minimum=0.0, maximum=1.0)
     answer_threshold: float = setting(
-        0.3, "A specific answer (e.g. \"can I bring my child?\") is given when it holds at "
+        0.4, "A specific answer (e.g. \"can I bring my child?\") is given when it holds at "
         "least this share of its topic's confidence; below it the bot gives the topic's "
         "general answer. `make eval` shows what each value gives: higher means fewer wrong "
         "specific answers and more general ones.", group=Group.NLU, minimum=0.0, maximum=1.0)

@@ -17,24 +17,40 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 NLU_DIR = Path(__file__).resolve().parent
 MODELS_DIR = NLU_DIR / "models"
+# The gateway passes every message through the same spelling before a parse. Loaded by path:
+# the Rasa venv has none of the gateway's packages, and the file needs only the standard library.
+SPELLING = NLU_DIR.parent / "bot" / "core" / "nlu" / "spelling.py"
 INPUTS = [NLU_DIR / "config.yml", NLU_DIR / "requirements.txt", Path(__file__).resolve(),
-          *sorted((NLU_DIR / "data").glob("*.yml"))]
+          SPELLING, *sorted((NLU_DIR / "data").glob("*.yml"))]
+
+
+def _load_spelling() -> Callable[[str], str]:
+    spec = importlib.util.spec_from_file_location("lotsen_spelling", SPELLING)
+    assert spec is not None and spec.loader is not None, SPELLING
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.for_model  # type: ignore[no-any-return]
+
+
+for_model = _load_spelling()
 
 
 def inputs_hash() -> str:
     digest = hashlib.sha256()
     for path in INPUTS:
-        digest.update(path.relative_to(NLU_DIR).as_posix().encode())
+        digest.update(path.relative_to(NLU_DIR.parent).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
@@ -46,8 +62,9 @@ FLAT_SEPARATOR = "__"  # `info_sfi/where` is the class `info_sfi__where` (see bo
 
 
 def flatten(text: str) -> str:
-    """Training data with each `<intent>/<answer>` block as its own class `<intent>__<answer>`."""
-    return SUB_ANSWER.sub(lambda m: f"{m[1]}{FLAT_SEPARATOR}{m[2]}", text)
+    """Training data with each `<intent>/<answer>` block as its own class `<intent>__<answer>`,
+    in the spelling the gateway sends (bot/core/nlu/spelling.py)."""
+    return for_model(SUB_ANSWER.sub(lambda m: f"{m[1]}{FLAT_SEPARATOR}{m[2]}", text))
 
 
 def flat_data(folder: Path) -> Path:
@@ -70,7 +87,7 @@ def train(rasa: str, force: bool = False) -> Path:
         print(f"nlu: model up to date ({target.name})", file=sys.stderr)
         return target
     MODELS_DIR.mkdir(exist_ok=True)
-    print(f"nlu: training {target.name} from {len(INPUTS) - 3} data files "
+    print(f"nlu: training {target.name} from {len(INPUTS) - 4} data files "
           "(about 5-6 minutes on 2 cores)...", file=sys.stderr, flush=True)
     started = time.monotonic()
     # Rasa's training cache lives beside the models, not in ~/.rasa: a fresh clone trains from

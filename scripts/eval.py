@@ -353,7 +353,9 @@ def main() -> None:
     summary["seconds"] = round(time.monotonic() - started, 1)
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(f"\neval: wrote {args.out.relative_to(ROOT)} in {summary['seconds']} s")
+    shown = args.out.resolve()
+    shown = shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown  # --out: anywhere
+    print(f"\neval: wrote {shown} in {summary['seconds']} s")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ The close calls are messages that name two services at once ("sfi or komvux?"), 
 configured margin: the model cannot settle them, whether its closest tie is between the two
 topics or between two answers of the topic it leans to (the kept model offers komvux's levels
 against komvux as a whole for the Swedish one); the test takes whichever two are offered.
+Which wording the model finds close moves with each training: the Arabic one was "sfi ولا
+komvux، شو الأحسن" ("…, which is better") until the model of the last session of issue 28 read
+it as komvux (0.70, gap 0.16); "sfi ولا komvux؟" mirrors the Swedish question.
 How often real messages are close calls, and what each margin gives, `make eval` measures."""
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from tests.waiting import until
 
 CLOSE = {
     "sv": "sfi eller komvux?",
-    "ar": "sfi ولا komvux، شو الأحسن",
+    "ar": "sfi ولا komvux؟",
     "so": "sfi ama komvux, kee baa ii fiican",
 }
 ELKS_SECRET = "elks-webhook-secret"

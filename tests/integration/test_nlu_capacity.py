@@ -59,6 +59,18 @@ async def test_a_peak_beyond_capacity_gets_busy_answers_and_rasa_stays_in(
     await pool.close()
 
 
+async def test_a_message_parses_the_same_however_its_persian_is_spelled(http, rasa_server) -> None:
+    # with a zero-width non-joiner, joined, with a space, and on an Arabic keyboard (ي, ك): the
+    # pool sends the one spelling the model was trained on (bot/core/nlu/spelling.py)
+    pool = RasaPool(http, [rasa_server.url], rasa_server.token)
+    forms = ["می\u200cخوام برای کلاس سوئدی ثبت نام کنم", "میخوام برای کلاس سوئدی ثبت نام کنم",
+             "می خوام برای کلاس سوئدی ثبت نام کنم", "مي خوام براي كلاس سوئدي ثبت نام كنم"]
+    parses = [await pool.parse(form) for form in forms]
+    assert parses[0].intent.startswith("info_sfi")
+    assert all(parse == parses[0] for parse in parses), [(p.intent, p.confidence) for p in parses]
+    await pool.close()
+
+
 async def test_busy_messages_get_the_topic_menu_in_their_language_counted_apart(
         aiohttp_client, rasa_server, prefix, redis) -> None:
     settings = make_settings(prefix, rasa_server, nlu_budget_ms=1, nlu_concurrency=1,

@@ -27,6 +27,7 @@ from bot.core.metrics import NLU_QUEUE_WAIT, NLU_REPLICAS
 from bot.core.nlu.errors import NLUBusy, NLUUnavailable
 from bot.core.nlu.replica import Replica, ReplicaFailed
 from bot.core.nlu.result import ParseResult, to_result
+from bot.core.nlu.spelling import for_model
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class RasaPool:
         replica works. A replica that fails is taken out and the next one is tried."""
         self._start_health_checks()
         deadline = self._clock() + self.budget
+        text = for_model(text)  # the one spelling the model was trained on (spelling.py)
         last_failure: ReplicaFailed | None = None
         for _ in range(len(self.replicas)):
             replica = await self._acquire(deadline)
