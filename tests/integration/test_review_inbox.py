@@ -17,8 +17,8 @@ from tests.journeys import CLOCK
 from tests.redis_keys import scan
 
 # A question no topic answers, with a name and a number to redact. (With "Amina Yusuf" as the name
-# the model of issue 28 reads it as sfi for parents at 0.49 and answers it: a known weakness,
-# nlu/README.md "Training time"; this test is about what the inbox keeps.)
+# the models of issue 28 read it as sfi for parents and answer it: a known weakness, nlu/README.md
+# "Evaluation"; this test is about what the inbox keeps.)
 UNANSWERABLE = "Jag heter Karin Berg. Vad kostar en pizza i Göteborg? Ring mig på 070-123 45 67"
 
 
