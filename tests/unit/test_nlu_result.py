@@ -41,13 +41,9 @@ def test_an_empty_answer_is_out_of_scope() -> None:
 
 
 def test_training_data_is_flattened_with_the_separator_the_gateway_reads() -> None:
-    import importlib.util
-
-    from bot.config import ROOT
     from bot.core.nlu import FLAT_SEPARATOR
-    spec = importlib.util.spec_from_file_location("nlu_build", ROOT / "nlu" / "build.py")
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
+    from tests.nlu_build import load_build
+    build = load_build()
     data = ("- intent: info_sfi/where\n  examples: |\n    - var finns sfi/sfx\n"
             "- intent: greet\n  examples: |\n    - hej\n")
     assert build.flatten(data) == data.replace("info_sfi/where", f"info_sfi{FLAT_SEPARATOR}where")

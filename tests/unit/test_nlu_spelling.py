@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from bot.config import ROOT
-from bot.core.nlu.spelling import for_model
-
-ZWNJ = "\u200c"
+from bot.core.nlu.spelling import ZWNJ, for_model
+from tests.nlu_build import load_build
 
 
 @pytest.mark.parametrize("forms", [
@@ -43,21 +40,13 @@ def test_words_that_only_look_like_an_affix_stay_apart() -> None:
     assert for_model("ها؟ نفهمیدم") == "ها؟ نفهمیدم"
 
 
-def _build():  # nlu/build.py, loaded the way the Rasa venv runs it
-    spec = importlib.util.spec_from_file_location("nlu_build", ROOT / "nlu" / "build.py")
-    assert spec is not None and spec.loader is not None
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
-    return build
-
-
 def test_the_training_data_is_written_in_the_same_spelling() -> None:
-    build = _build()
+    build = load_build()
     data = f"- intent: info_sfi/where\n  examples: |\n    - كجا می{ZWNJ}تونم ۲ کلاس برم\n"
     flat = build.flatten(data)
     assert "کجا میتونم 2 کلاس برم" in flat and "info_sfi__where" in flat
 
 
 def test_a_change_of_spelling_retrains_the_model() -> None:
-    build = _build()
+    build = load_build()
     assert ROOT / "bot" / "core" / "nlu" / "spelling.py" in build.INPUTS
